@@ -1,0 +1,161 @@
+package state
+
+import (
+	"fmt"
+	"time"
+)
+
+// Waiting is the RFC 3842 Messages-Waiting status as the agent knows it.
+type Waiting int
+
+const (
+	WaitingUnknown Waiting = iota // no information yet, or lost
+	WaitingNo
+	WaitingYes
+)
+
+func (w Waiting) String() string {
+	switch w {
+	case WaitingNo:
+		return "no"
+	case WaitingYes:
+		return "yes"
+	}
+	return "unknown"
+}
+
+// Health is the account's overall condition, most significant first.
+type Health int
+
+const (
+	HealthDisabled    Health = iota // neither register nor subscribe
+	HealthRegistering               // REGISTER in progress
+	HealthRegistered                // registered; subscription not (yet) wanted or started
+	HealthAuthFailed                // credentials refused
+	HealthUnreachable               // timeouts, transport errors, 5xx
+	HealthSubscribing               // SUBSCRIBE in progress, no NOTIFY yet
+	HealthSubscribed                // active subscription, NOTIFY received
+	HealthRejected                  // subscription refused or terminated for good
+	HealthStale                     // subscription lapsed; mailbox state may be out of date
+)
+
+var healthNames = [...]string{"disabled", "registering", "registered", "auth failed", "unreachable", "subscribing", "subscribed", "rejected", "stale"}
+
+func (h Health) String() string {
+	if h >= 0 && int(h) < len(healthNames) {
+		return healthNames[h]
+	}
+	return fmt.Sprintf("health(%d)", int(h))
+}
+
+// Source says where the latest mailbox information came from.
+type Source int
+
+const (
+	SourceNone Source = iota
+	SourceSubscribed
+	SourceUnsolicited
+)
+
+func (s Source) String() string {
+	switch s {
+	case SourceSubscribed:
+		return "subscribed"
+	case SourceUnsolicited:
+		return "unsolicited"
+	}
+	return "none"
+}
+
+// Counts are one message-context class's counts (RFC 3842 new/old and
+// urgent new/old).
+type Counts struct {
+	New       uint32 `json:"new"`
+	Old       uint32 `json:"old"`
+	UrgentNew uint32 `json:"urgent_new"`
+	UrgentOld uint32 `json:"urgent_old"`
+}
+
+// Class names as RFC 3458 spells them, lower case.
+const (
+	ClassVoice      = "voice-message"
+	ClassFax        = "fax-message"
+	ClassPager      = "pager-message"
+	ClassMultimedia = "multimedia-message"
+	ClassText       = "text-message"
+	ClassNone       = "none"
+)
+
+// Account is one SIP account's state at a moment.
+type Account struct {
+	Name  string // config key, unique
+	Label string // for displays
+	AOR   string
+
+	Waiting        Waiting
+	Classes        map[string]Counts // by lower-case class name; nil when the server sent no counts
+	MessageAccount string
+	Source         Source
+	Updated        time.Time // last mailbox update; zero if never
+
+	Health     Health
+	LastStatus int    // last SIP status code seen (0 if none)
+	LastReason string // reason phrase or local cause, e.g. "timeout", "reason=rejected"
+	Since      time.Time
+}
+
+// Voice returns the voice-message counts (zero if absent).
+func (a Account) Voice() Counts { return a.Classes[ClassVoice] }
+
+// Total sums every class's counts.
+func (a Account) Total() Counts {
+	var t Counts
+	for _, c := range a.Classes {
+		t.New += c.New
+		t.Old += c.Old
+		t.UrgentNew += c.UrgentNew
+		t.UrgentOld += c.UrgentOld
+	}
+	return t
+}
+
+// Known reports whether the agent can currently vouch for the mailbox state:
+// it has information and that information has not gone stale.
+func (a Account) Known() bool {
+	return a.Waiting != WaitingUnknown && a.Health != HealthStale
+}
+
+// Snapshot is a consistent view of every account, in configuration order.
+// Seq increases by one with every change.
+type Snapshot struct {
+	Seq      uint64
+	At       time.Time
+	Accounts []Account
+}
+
+// Account returns the named account's state.
+func (s Snapshot) Account(name string) (Account, bool) {
+	for _, a := range s.Accounts {
+		if a.Name == name {
+			return a, true
+		}
+	}
+	return Account{}, false
+}
+
+// Clone returns a deep copy, safe to hand to another goroutine.
+func (s Snapshot) Clone() Snapshot {
+	out := s
+	out.Accounts = make([]Account, len(s.Accounts))
+	for i, a := range s.Accounts {
+		if a.Classes != nil {
+			m := make(map[string]Counts, len(a.Classes))
+			for k, v := range a.Classes {
+				m[k] = v
+			}
+			a.Classes = m
+		}
+		out.Accounts[i] = a
+	}
+	return out
+}

@@ -1,0 +1,3 @@
+module github.com/mwi-agent/mwi-agent
+
+go 1.24.0
