@@ -67,12 +67,12 @@ type account struct {
 	lapse        timerSlot
 	pendingMB    *Mailbox
 
-	keep    timerSlot
-	stopT   timerSlot
-	stale   bool
-	health  state.Health
-	status  int
-	reason  string
+	keep     timerSlot
+	stopT    timerSlot
+	stale    bool
+	health   state.Health
+	status   int
+	reason   string
 	started  bool
 	lastSent [2]any
 }
@@ -890,4 +890,3 @@ func (a *account) report(mb *Mailbox) {
 	a.lastSent = [2]any{a.status, a.reason}
 	a.u.opts.OnUpdate(Update{Account: a.cfg.Name, Health: h, LastStatus: a.status, LastReason: a.reason, Mailbox: mb, At: a.clock.Now()})
 }
-
