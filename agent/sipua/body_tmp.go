@@ -38,7 +38,7 @@ func parseBodyTmp(body []byte) (Mailbox, error) {
 			if !ok {
 				continue
 			}
-			o, _, _ = strings.Cut(o, "(")
+			o, urg, _ := strings.Cut(o, "(")
 			nn, e1 := strconv.ParseUint(strings.TrimSpace(n), 10, 32)
 			on, e2 := strconv.ParseUint(strings.TrimSpace(o), 10, 32)
 			if e1 != nil || e2 != nil {
@@ -47,7 +47,15 @@ func parseBodyTmp(body []byte) (Mailbox, error) {
 			if m.Classes == nil {
 				m.Classes = map[string]state.Counts{}
 			}
-			m.Classes[k] = state.Counts{New: uint32(nn), Old: uint32(on)}
+			c := state.Counts{New: uint32(nn), Old: uint32(on)}
+			un, uo, _ := strings.Cut(strings.TrimSuffix(strings.TrimSpace(urg), ")"), "/")
+			if x, err := strconv.ParseUint(strings.TrimSpace(un), 10, 32); err == nil {
+				c.UrgentNew = uint32(x)
+			}
+			if x, err := strconv.ParseUint(strings.TrimSpace(uo), 10, 32); err == nil {
+				c.UrgentOld = uint32(x)
+			}
+			m.Classes[k] = c
 		}
 	}
 	if !seen {
