@@ -42,23 +42,23 @@ type pbx struct {
 	client map[string]*sipgo.Client
 	addr   map[string]string // transport -> host:port
 
-	realm    string
-	users    map[string]string // user -> password
-	alg      string            // MD5 or SHA-256
-	proxyAuthSubscribe bool    // challenge SUBSCRIBE with 407
+	realm              string
+	users              map[string]string // user -> password
+	alg                string            // MD5 or SHA-256
+	proxyAuthSubscribe bool              // challenge SUBSCRIBE with 407
 
-	mu       sync.Mutex
-	nonces   map[string]bool
-	log      []*sip.Request
-	subs     map[string]*pbxSub // by Call-ID
-	reqs     chan *sip.Request
-	onReg    func(req *sip.Request) *sip.Response // nil: default (auth + 200)
-	onSub    func(req *sip.Request, s *pbxSub) (code int, after func())
-	grantReg int
-	grantSub int
-	body     string // current message-summary body sent on SUBSCRIBE
-	notifyFirst bool // send the NOTIFY before the 2xx
-	noNotify bool
+	mu          sync.Mutex
+	nonces      map[string]bool
+	log         []*sip.Request
+	subs        map[string]*pbxSub // by Call-ID
+	reqs        chan *sip.Request
+	onReg       func(req *sip.Request) *sip.Response // nil: default (auth + 200)
+	onSub       func(req *sip.Request, s *pbxSub) (code int, after func())
+	grantReg    int
+	grantSub    int
+	body        string // current message-summary body sent on SUBSCRIBE
+	notifyFirst bool   // send the NOTIFY before the 2xx
+	noNotify    bool
 }
 
 func newPBX(t testing.TB, tlsConf *tls.Config) *pbx {
