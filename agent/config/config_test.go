@@ -422,3 +422,14 @@ func TestHelpers(t *testing.T) {
 		t.Errorf("transport from the AOR: %+v, %v", cfg, err)
 	}
 }
+
+// TestExampleFile keeps docs/config.example.yaml valid.
+func TestExampleFile(t *testing.T) {
+	cfg, err := Load(filepath.Join("..", "..", "docs", "config.example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Accounts) != 3 || cfg.Accounts[2].Username != "auth1002" || cfg.Accounts[1].MailboxURI() != "sip:*97@pbx.example.com" {
+		t.Errorf("example accounts: %#v", cfg.Accounts)
+	}
+}
