@@ -4,6 +4,7 @@ go 1.24.0
 
 require (
 	github.com/emiago/sipgo v1.7.2
+	github.com/goccy/go-yaml v1.18.0
 	github.com/google/uuid v1.6.0
 	github.com/icholy/digest v1.2.0
 )
