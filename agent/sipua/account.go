@@ -344,7 +344,7 @@ func (a *account) onRegistered() {
 	case !a.cfg.Subscribe:
 	case a.sub == SubIdle:
 		a.subEvent(EvStart, Outcome{})
-	case a.dlg.callID != "" && !sameHostPort(a.dlg.contact, a.regContact):
+	case a.dlg.confirmed && a.dlg.contact.Host != "" && !sameHostPort(a.dlg.contact, a.regContact):
 		a.log.Info("sipua: contact changed, subscribing again", "old", a.dlg.contact.HostPort(), "new", a.regContact.HostPort())
 		a.subEvent(EvContactChanged, Outcome{})
 	}

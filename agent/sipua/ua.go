@@ -181,6 +181,15 @@ func NewUA(opts Options) (*UA, error) {
 		}
 		u.udp = pc
 		go func() { _ = srv.ServeUDP(pc) }()
+		// sipgo registers the listener in its pool on the serving
+		// goroutine; a request sent before that binds a second socket
+		// to the same address and fails.
+		for i := 0; i < 200; i++ {
+			if c, err := sua.TransportLayer().GetConnection("udp", pc.LocalAddr().String()); err == nil && c != nil {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
 		// Send from the listening socket so that NOTIFYs come back to it
 		// (sipgo trap: the address must equal LocalAddr().String()).
 		c, err := sipgo.NewClient(sua, sipgo.WithClientConnectionAddr(pc.LocalAddr().String()), sipgo.WithClientLogger(sipLog))
