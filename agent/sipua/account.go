@@ -102,7 +102,7 @@ func newAccount(u *UA, cfg AccountConfig) (*account, error) {
 	a := &account{
 		u: u, cfg: cfg, clock: u.opts.Clock,
 		log:   u.log.With("account", cfg.Name),
-		in:    make(chan any, 64),
+		in:    make(chan any, 16),
 		killc: make(chan struct{}),
 	}
 	if err := sip.ParseUri(cfg.AOR, &a.aor); err != nil {
@@ -583,6 +583,7 @@ func (a *account) sendSubscribe(fresh bool, expires time.Duration) {
 	req.AppendHeader(sip.NewHeader("Event", "message-summary"))
 	req.AppendHeader(sip.NewHeader("Accept", "application/simple-message-summary"))
 	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(expires/time.Second))))
+	a.subAuth.seedFrom(&a.regAuth, "SUBSCRIBE")
 	if err := a.subAuth.apply(req, a.cfg.Username, a.cfg.Password); err != nil {
 		a.log.Warn("sipua: subscribe", "err", err)
 	}
@@ -749,6 +750,13 @@ func (a *account) transact(sub bool, gen int, fresh bool, req *sip.Request, cont
 	}
 	go func() {
 		defer cancel()
+		select {
+		case a.u.slots <- struct{}{}:
+			defer func() { <-a.u.slots }()
+		case <-ctx.Done():
+			a.post(txResult{sub: sub, gen: gen, fresh: fresh, err: ctx.Err(), contact: contact})
+			return
+		}
 		if a.network != "udp" {
 			if err := a.streamContact(ctx, req, &contact); err != nil {
 				a.post(txResult{sub: sub, gen: gen, fresh: fresh, err: err, contact: contact})
