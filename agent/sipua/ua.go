@@ -96,7 +96,7 @@ type UA struct {
 	srv    *sipgo.Server
 	udp    net.PacketConn
 	client map[string]*sipgo.Client // by lower-case transport
-	slots  chan struct{}             // MaxInFlight semaphore
+	slots  chan struct{}            // MaxInFlight semaphore
 
 	mu       sync.Mutex
 	dialogs  map[string]*dialogRoute // by Call-ID: our subscriptions (also before the 2xx)
