@@ -368,6 +368,9 @@ func (a *Agent) reload(specs []spec, us uaSpec) error {
 				acc := prev[sp.sip.Name]
 				acc.Label = sp.label
 				l.snap.Accounts = append(l.snap.Accounts, acc)
+				// A reload is the moment to try again what the server
+				// refused for good (rejected, noresource, 403, auth).
+				go l.ua.Retry(sp.sip.Name)
 				continue
 			}
 			l.snap.Accounts = append(l.snap.Accounts, newAccountState(sp, now))

@@ -89,6 +89,10 @@ type dialog struct {
 	contact                     sip.Uri // our Contact when it was created
 }
 
+// finalNotifyWait is how long an answered un-SUBSCRIBE waits for the
+// notifier's final NOTIFY, so that it is answered 200 rather than 481.
+const finalNotifyWait = 500 * time.Millisecond
+
 type txResult struct {
 	sub     bool
 	gen     int
@@ -262,6 +266,8 @@ func (a *account) run(ctx context.Context) {
 				}
 			case *notifyIn:
 				a.onNotify(m)
+			case retryNow:
+				a.retry()
 			}
 		case <-a.regTimer.c():
 			a.regTimer.t = nil
@@ -285,6 +291,23 @@ func (a *account) run(ctx context.Context) {
 			a.regEvent(EvStopDone, Outcome{})
 			a.reg, a.sub = RegStopped, SubStopped
 		}
+	}
+}
+
+// retryNow asks a worker to retry at once what it gave up on for a long
+// time (refused, rejected, auth failed): a configuration reload.
+type retryNow struct{}
+
+func (a *account) retry() {
+	switch a.reg {
+	case RegRefused, RegAuthFailed:
+		a.regTimer.stop()
+		a.regEvent(EvTimer, Outcome{})
+	}
+	switch a.sub {
+	case SubRejected, SubAuthFailed:
+		a.subTimer.stop()
+		a.subEvent(EvTimer, Outcome{})
 	}
 }
 
@@ -534,6 +557,8 @@ func (a *account) subEvent(e Event, o Outcome) {
 			} else {
 				follow = append(follow, EvStopDone)
 			}
+		case ActFinalWait:
+			a.subTimer.arm(a.clock, finalNotifyWait)
 		case ActDone:
 			a.subTimer.stop()
 			a.timerN.stop()
@@ -637,6 +662,7 @@ func (a *account) onNotify(n *notifyIn) {
 		return
 	}
 	d := &a.dlg
+	a.log.Debug("sipua: NOTIFY", "state", n.subState.State, "reason", n.subState.Reason, "cseq", n.cseq, "usable", n.mailbox != nil, "current", n.callID == d.callID)
 	if n.callID != d.callID {
 		return // a dialog we already left
 	}
@@ -678,6 +704,12 @@ func (a *account) onNotify(n *notifyIn) {
 		a.setStatus("notify", 400, "unusable message-summary body (state kept)")
 	}
 	a.pendingMB = n.mailbox
+	if e != EvNotify && n.mailbox != nil && n.mailbox.Waiting == state.WaitingUnknown {
+		// A terminating NOTIFY without a body (Kamailio's reason=timeout)
+		// says nothing about the mailbox: keep what we know while we
+		// subscribe again.
+		a.pendingMB = nil
+	}
 	a.subEvent(e, o)
 }
 

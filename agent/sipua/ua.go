@@ -266,6 +266,23 @@ func (u *UA) Start(ctx context.Context, cfg AccountConfig) error {
 	return nil
 }
 
+// Retry makes the named account retry at once a registration or
+// subscription it gave up on for a long interval (403/404, rejected,
+// noresource, invariant, auth failed). Used on configuration reload.
+func (u *UA) Retry(name string) {
+	u.mu.Lock()
+	a := u.accounts[name]
+	u.mu.Unlock()
+	if a == nil {
+		return
+	}
+	select {
+	case a.in <- retryNow{}:
+	case <-a.killc:
+	case <-time.After(time.Second):
+	}
+}
+
 // Wait blocks until every worker has returned.
 func (u *UA) Wait() { u.wg.Wait() }
 
