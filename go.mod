@@ -1,5 +1,9 @@
 module github.com/mwi-agent/mwi-agent
 
-go 1.24.0
+go 1.25.0
 
-require golang.org/x/image v0.23.0 // indirect
+require (
+	golang.org/x/image v0.23.0
+	periph.io/x/conn/v3 v3.7.3
+	periph.io/x/devices/v3 v3.7.4
+)
