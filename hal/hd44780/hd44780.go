@@ -123,6 +123,16 @@ func (d *Display) Info() hal.DisplayInfo { return d.info }
 // for the bus. It returns hal.ErrClosed after Close, or the error of an
 // earlier update that failed.
 func (d *Display) Show(f hal.Frame) error {
+	j := d.job(f)
+	d.mu.Lock()
+	j.backlight = d.last.backlight
+	d.last = j
+	d.mu.Unlock()
+	return d.worker.Put(j)
+}
+
+// job copies a frame into a job of the LCD's size.
+func (d *Display) job(f hal.Frame) job {
 	j := job{cells: blank(d.info.Width, d.info.Height)}
 	for r := 0; r < len(f.Text) && r < len(j.cells); r++ {
 		copy(j.cells[r], f.Text[r])
@@ -133,11 +143,7 @@ func (d *Display) Show(f hal.Frame) error {
 			j.glyphs[i][k] = b & 0x1F
 		}
 	}
-	d.mu.Lock()
-	j.backlight = d.last.backlight
-	d.last = j
-	d.mu.Unlock()
-	return d.worker.Put(j)
+	return j
 }
 
 // SetBacklight switches the backlight, without waiting for the bus.
