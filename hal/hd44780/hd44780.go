@@ -3,8 +3,8 @@ package hd44780
 import (
 	"context"
 	"errors"
-	"io"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"time"

@@ -3,9 +3,9 @@ package ssd1306
 import (
 	"context"
 	"errors"
-	"io"
 	"fmt"
 	"image"
+	"io"
 	"log/slog"
 
 	"periph.io/x/conn/v3/i2c"
