@@ -240,3 +240,12 @@ func RenderTextImage(f hal.Frame) *image.Gray {
 	}
 	return c.img
 }
+
+// Render draws v for the display info describes: RenderMono for a graphic
+// display, RenderText for a character LCD.
+func Render(v View, info hal.DisplayInfo) hal.Frame {
+	if info.Kind == hal.DisplayText {
+		return RenderText(v, info.Width, info.Height)
+	}
+	return hal.Frame{Image: RenderMono(v, info.Width, info.Height)}
+}
