@@ -323,7 +323,8 @@ func redactURI(s string) string {
 	return s
 }
 
-// Board returns the selected board with board_overrides applied.
+// ResolveBoard returns the selected board with board_overrides applied and
+// checks the result with boards.Board.Validate.
 func (c *Config) ResolveBoard() (boards.Board, error) {
 	b, err := boards.Lookup(c.Board)
 	if err != nil {
