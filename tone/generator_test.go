@@ -488,4 +488,3 @@ func ExampleNewGenerator() {
 	// 160
 	// 60ms
 }
-
