@@ -166,7 +166,7 @@ func TestFSKLevelAndSilence(t *testing.T) {
 	if math.Abs(lvl-DefaultFSKLevel) > 0.5 {
 		t.Errorf("mark level %.2f dBm0, want %v", lvl, DefaultFSKLevel)
 	}
-	pcm = ModulateFSK(msg, FSKOptions{Level: -20, Standard: V23})
+	pcm = ModulateFSK(msg, FSKOptions{LevelDBm0: -20, Standard: V23})
 	lvl = LevelOf(amplitudeAt(pcm[a-2000:b-2000], 8000, 1300))
 	if math.Abs(lvl+20) > 0.5 {
 		t.Errorf("mark level %.2f dBm0, want -20", lvl)
@@ -231,7 +231,7 @@ func TestDemodProperty(t *testing.T) {
 		msg = append(msg, Checksum(msg))
 		std := Standard(rng.Intn(2))
 		rate := []int{8000, 16000, 48000}[rng.Intn(3)]
-		opt := FSKOptions{Standard: std, Rate: rate, Level: -float64(5 + rng.Intn(30)), MarkBits: 80 + rng.Intn(200), LeadingSilence: time.Duration(rng.Intn(300)) * time.Millisecond}
+		opt := FSKOptions{Standard: std, Rate: rate, LevelDBm0: -float64(5 + rng.Intn(30)), MarkBits: 80 + rng.Intn(200), LeadingSilence: time.Duration(rng.Intn(300)) * time.Millisecond}
 		pcm := ModulateFSK(msg, opt)
 		d := Demodulate(pcm, rate, std)
 		m, err := FindMessage(d.Bytes)
