@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"io"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -139,4 +142,36 @@ func TestAplayNull(t *testing.T) {
 		t.Error("aplay on a missing device reported no error")
 	}
 	t.Logf("missing device: write %v; close %v", werr, cerr)
+}
+
+// TestWAVSink: a tone streamed into a WAVSink reads back as a valid file
+// with every sample.
+func TestWAVSink(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "rec.wav"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s, err := NewWAVSink(f, 16000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := NewGenerator(MustParsePlan("!350+440/100,!0/100,350+440"), Options{Rate: 16000})
+	if err := Play(context.Background(), s, g, 16000, 700*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Seek(0, io.SeekStart)
+	rate, pcm, err := ReadWAV(f)
+	if err != nil || rate != 16000 || len(pcm) != 11200 {
+		t.Fatalf("%d Hz, %d samples, %v", rate, len(pcm), err)
+	}
+	want := Render(MustParsePlan("!350+440/100,!0/100,350+440"), Options{Rate: 16000}, 700*time.Millisecond)
+	for i := range want {
+		if pcm[i] != want[i] {
+			t.Fatalf("sample %d: %d, want %d", i, pcm[i], want[i])
+		}
+	}
 }
