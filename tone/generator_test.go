@@ -213,14 +213,18 @@ func TestCadence(t *testing.T) {
 				}
 			}
 		}
-		// Every frequency the plan makes (sidebands included): the box
-		// window is an even multiple of 1/gcd(differences), so that at the
-		// half-overlap point of an edge every other frequency sums to zero.
-		all := map[float64]bool{}
-		for _, s := range p.Segments {
-			for _, c := range components(s, 0) {
-				all[c.f] = true
+		// sounding lists the frequencies (sidebands included) of the
+		// segments that overlap [a, b).
+		sounding := func(a, b time.Duration) map[float64]bool {
+			out := map[float64]bool{}
+			for _, sl := range sched {
+				if sl.start < b && sl.end > a {
+					for _, c := range components(p.Segments[sl.seg], 0) {
+						out[c.f] = true
+					}
+				}
 			}
+			return out
 		}
 		for f, level := range freqs {
 			var want []interval
@@ -242,16 +246,29 @@ func TestCadence(t *testing.T) {
 					want = append(want, interval{sl.start, sl.end})
 				}
 			}
-			g := 0
-			for o := range all {
-				if o != f {
-					g = gcd(g, int(math.Abs(o-f)+0.5))
-				}
-			}
+			// The box window is an even multiple of 1/gcd(differences) to
+			// every other frequency sounding within a window of f's
+			// intervals, so that at the half-overlap point of an edge each
+			// of them sums to zero.
 			w := 10 * time.Millisecond
-			if g > 0 {
-				k := int(math.Ceil(0.010 * float64(g) / 2))
-				w = time.Duration(2*k) * time.Second / time.Duration(g)
+			for iter := 0; iter < 10; iter++ {
+				g := 0
+				for _, iv := range want {
+					for o := range sounding(iv.Start-w, iv.End+w) {
+						if o != f {
+							g = gcd(g, int(math.Abs(o-f)+0.5))
+						}
+					}
+				}
+				nw := 10 * time.Millisecond
+				if g > 0 {
+					k := int(math.Ceil(0.010 * float64(g) / 2))
+					nw = max(nw, time.Duration(2*k)*time.Second/time.Duration(g))
+				}
+				if nw == w {
+					break
+				}
+				w = nw
 			}
 			lo, hi := w+5*time.Millisecond, total-w-5*time.Millisecond
 			var inside []interval
@@ -295,8 +312,18 @@ func TestCadence(t *testing.T) {
 				}
 				checked++
 			}
+			// A frequency close to f sounding elsewhere in the plan (au
+			// congestion: 420 and 425 Hz) is f to a short envelope.
+			closeBy := func(m interval) bool {
+				for o := range sounding(m.Start-w, m.End+w) {
+					if o != f && math.Abs(o-f) < 60 {
+						return true
+					}
+				}
+				return false
+			}
 			for j, m := range got {
-				if !used[j] && m.Start >= lo && m.End <= hi {
+				if !used[j] && m.Start >= lo && m.End <= hi && !closeBy(m) {
 					t.Errorf("%s: %g Hz (envelope %v): unexpected tone %v–%v; want %v", np.name, f, w, m.Start, m.End, inside)
 				}
 			}
@@ -487,4 +514,23 @@ func ExampleNewGenerator() {
 	// 160
 	// 160
 	// 60ms
+}
+
+// TestLevelConvention pins the documented convention: 0 dBm0 is a sine
+// 3.14 dB below a full-scale 16-bit sine, so −13 dBm0 has a peak of 5110
+// and the FSK default −14 dBm0 a peak of 4554.
+func TestLevelConvention(t *testing.T) {
+	for _, tc := range []struct{ dbm0, peak float64 }{{0, 22826}, {-13, 5110}, {-14, 4554}, {3.14, 32767}} {
+		if got := Amplitude(tc.dbm0); math.Abs(got-tc.peak) > 1 {
+			t.Errorf("Amplitude(%g) = %.1f, want %.0f", tc.dbm0, got, tc.peak)
+		}
+	}
+	pcm := Render(MustParsePlan("1000"), Options{}, time.Second)
+	peak := 0
+	for _, v := range pcm[100:] {
+		peak = max(peak, int(v))
+	}
+	if peak < 5105 || peak > 5111 {
+		t.Errorf("1000 Hz at the default level peaks at %d, want 5110", peak)
+	}
 }
