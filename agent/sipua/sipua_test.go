@@ -360,3 +360,34 @@ func TestMalformedAndOldNotify(t *testing.T) {
 		t.Errorf("NOTIFY for an unknown dialog answered %v %v, want 481", res, err)
 	}
 }
+
+// Subscribed and unsolicited MWI for one account: the newest wins and the
+// source says which.
+func TestNewestSourceWins(t *testing.T) {
+	p := newPBX(t, nil)
+	p.setBody(bodyYes)
+	h := newHarness(t, p, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg := h.account("1009", "udp")
+	cfg.Register = false
+	h.start(ctx, cfg)
+	h.waitWaiting("1009", state.WaitingYes, 2, 3*time.Second)
+	server, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	if code, err := p.unsolicited(h.ua.UDPAddr().String(), "1009", bodyNo, false, server); err != nil || code != 200 {
+		t.Fatalf("unsolicited: %d %v", code, err)
+	}
+	if mb := h.waitWaiting("1009", state.WaitingNo, 0, time.Second); mb.Source != state.SourceUnsolicited {
+		t.Errorf("source %v, want unsolicited", mb.Source)
+	}
+	if res, err := p.notify(p.onlySub(), "active", bodyYes); err != nil || res.StatusCode != 200 {
+		t.Fatalf("NOTIFY: %v %v", res, err)
+	}
+	if mb := h.waitWaiting("1009", state.WaitingYes, 2, time.Second); mb.Source != state.SourceSubscribed {
+		t.Errorf("source %v, want subscribed", mb.Source)
+	}
+}
