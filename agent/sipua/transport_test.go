@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -125,21 +126,22 @@ func TestAuthFailed(t *testing.T) {
 func TestStaleNonce(t *testing.T) {
 	p := newPBX(t, nil)
 	h := newHarness(t, p, nil)
-	staleSent := false
+	var staleSent atomic.Bool
+	p.mu.Lock()
 	p.onReg = func(req *sip.Request) *sip.Response {
-		if ok, _ := p.authorized(req, "Authorization"); ok && !staleSent {
-			staleSent = true
+		if ok, _ := p.authorized(req, "Authorization"); ok && staleSent.CompareAndSwap(false, true) {
 			return p.challenge(req, 401, true)
 		}
 		return nil
 	}
+	p.mu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cfg := h.account("3002", "udp")
 	cfg.Subscribe = false
 	h.start(ctx, cfg)
 	h.waitHealth("3002", state.HealthRegistered, 3*time.Second)
-	if !staleSent {
+	if !staleSent.Load() {
 		t.Fatal("stale challenge never sent")
 	}
 }
@@ -150,7 +152,9 @@ func TestRefusedAndRetryAfter(t *testing.T) {
 	t.Run("403", func(t *testing.T) {
 		p := newPBX(t, nil)
 		h := newHarness(t, p, nil)
+		p.mu.Lock()
 		p.onReg = func(req *sip.Request) *sip.Response { return sip.NewResponseFromRequest(req, 403, "Forbidden", nil) }
+		p.mu.Unlock()
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		h.start(ctx, h.account("3003", "udp"))
@@ -164,16 +168,17 @@ func TestRefusedAndRetryAfter(t *testing.T) {
 	t.Run("503 Retry-After", func(t *testing.T) {
 		p := newPBX(t, nil)
 		h := newHarness(t, p, nil)
-		n := 0
+		var n atomic.Int32
+		p.mu.Lock()
 		p.onReg = func(req *sip.Request) *sip.Response {
-			n++
-			if n == 1 {
+			if n.Add(1) == 1 {
 				res := sip.NewResponseFromRequest(req, 503, "Service Unavailable", nil)
 				res.AppendHeader(sip.NewHeader("Retry-After", "1"))
 				return res
 			}
 			return nil
 		}
+		p.mu.Unlock()
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		cfg := h.account("3004", "udp")
@@ -193,7 +198,9 @@ func TestRefusedAndRetryAfter(t *testing.T) {
 // No NOTIFY within Timer N after the 2xx: subscribe again.
 func TestTimerN(t *testing.T) {
 	p := newPBX(t, nil)
+	p.mu.Lock()
 	p.noNotify = true
+	p.mu.Unlock()
 	h := newHarness(t, p, func(o *Options) { o.TimerN = 300 * time.Millisecond })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -216,11 +223,14 @@ func TestTimerN(t *testing.T) {
 // keeps the last counts (never silently "no messages"), and recovers.
 func TestLapseStale(t *testing.T) {
 	p := newPBX(t, nil)
+	p.mu.Lock()
 	p.grantSub = 2
+	p.mu.Unlock()
 	p.setBody(bodyYes)
 	h := newHarness(t, p, func(o *Options) { o.Backoff = Backoff{Base: 5 * time.Second, Max: 5 * time.Second} })
 	fail := make(chan bool, 1)
 	fail <- false
+	p.mu.Lock()
 	p.onSub = func(req *sip.Request, s *pbxSub) (int, func()) {
 		f := <-fail
 		fail <- f
@@ -229,6 +239,7 @@ func TestLapseStale(t *testing.T) {
 		}
 		return 200, nil
 	}
+	p.mu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cfg := h.account("3006", "udp")
@@ -251,20 +262,21 @@ func TestLapseStale(t *testing.T) {
 func TestReceivedRport(t *testing.T) {
 	p := newPBX(t, nil)
 	h := newHarness(t, p, nil)
-	rewrite := true
+	var rewritten atomic.Bool
+	p.mu.Lock()
 	p.onReg = func(req *sip.Request) *sip.Response {
 		if ok, _ := p.authorized(req, "Authorization"); !ok {
 			return nil
 		}
 		res := p.registerOK(req)
-		if rewrite {
-			rewrite = false
+		if rewritten.CompareAndSwap(false, true) {
 			v := res.Via()
 			v.Params.Add("received", "127.0.0.1")
 			v.Params.Add("rport", "40999")
 		}
 		return res
 	}
+	p.mu.Unlock()
 	p.setBody(bodyNo)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
