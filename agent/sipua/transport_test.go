@@ -291,6 +291,10 @@ func TestReceivedRport(t *testing.T) {
 	if reg.Contact().Address.Port != 40999 {
 		t.Fatalf("no REGISTER with the learned Contact")
 	}
+	sub := p.next(sip.SUBSCRIBE, 2*time.Second)
+	if sub.Contact().Address.Port != 40999 {
+		t.Errorf("SUBSCRIBE Contact %s, want the learned port 40999", sub.Contact().Address.String())
+	}
 }
 
 // CRLF keepalives go to the server from the listening socket.
