@@ -46,7 +46,7 @@ type Agent struct {
 	mu      sync.Mutex // guards specs/uaspec before Run, pub, watchers, running
 	specs   []spec
 	uaspec  uaSpec
-	pub     state.Snapshot // the latest published snapshot (a private copy)
+	pub     state.Snapshot             // the latest published snapshot (a private copy)
 	watch   map[chan struct{}]struct{} // watchers' kick channels
 	running bool
 	cmds    chan func(*loop)
