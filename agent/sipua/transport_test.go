@@ -320,3 +320,35 @@ func TestKeepalive(t *testing.T) {
 		t.Errorf("got %q from %v, want CRLFCRLF from %v", buf[:n], from, h.ua.UDPAddr())
 	}
 }
+
+// The TCP connection drops (server restart): the keepalive notices, the
+// account registers again over a new connection (new Contact) and the
+// subscription follows, so NOTIFYs reach it again.
+func TestTCPReconnect(t *testing.T) {
+	p := newPBX(t, nil)
+	p.setBody(bodyYes)
+	h := newHarness(t, p, func(o *Options) { o.Keepalive = 100 * time.Millisecond })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h.start(ctx, h.account("2004", "tcp"))
+	h.waitWaiting("2004", state.WaitingYes, 2, 3*time.Second)
+	first := p.onlySub()
+	p.drain()
+	if err := p.ua.TransportLayer().Pool("tcp").Clear(); err != nil {
+		t.Fatal(err)
+	}
+	reg := p.next(sip.REGISTER, 3*time.Second)
+	if reg.Contact().Address.Port == first.contact.Port {
+		t.Errorf("re-REGISTER kept the old Contact port %d", first.contact.Port)
+	}
+	var sub *sip.Request
+	for sub == nil || sub.CallID().Value() == first.callID {
+		sub = p.next(sip.SUBSCRIBE, 3*time.Second)
+	}
+	h.waitHealth("2004", state.HealthSubscribed, 3*time.Second)
+	s := p.sub(sub.CallID().Value())
+	if res, err := p.notify(s, "active", bodyNo); err != nil || res.StatusCode != 200 {
+		t.Fatalf("NOTIFY over the new connection: %v %v", res, err)
+	}
+	h.waitWaiting("2004", state.WaitingNo, 0, 2*time.Second)
+}
