@@ -5,6 +5,7 @@ go 1.24.0
 require (
 	github.com/emiago/sipgo v1.7.2
 	github.com/icholy/digest v1.2.0
+	golang.org/x/image v0.23.0
 )
 
 require (
