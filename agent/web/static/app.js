@@ -69,6 +69,7 @@
   }
 
   function render(s) {
+    if (state && s.now_ms < state.now_ms) return; // out of order
     state = s;
     offset = s.now_ms - Date.now();
     $("lampdesc").textContent = s.lamp.describe;
@@ -132,26 +133,37 @@
     b.textContent = d.running ? "Stop demo server" : "Start demo server";
     b.className = d.running ? "warn" : "primary";
     b.dataset.running = d.running ? "1" : "0";
+    // Rows are built once and updated in place, so a button being clicked
+    // is never replaced under the pointer.
     const box = $("mailboxes");
-    box.replaceChildren(...d.mailboxes.map((m) =>
-      el("div", { class: "mbox", "data-user": m.user },
-        el("div", { class: "name" }, m.label, el("small", {}, "mailbox " + m.user + (m.subscriptions ? " · subscribed" : m.registered ? " · registered" : ""))),
-        el("div", { class: "counts" }, m.new + " new, " + m.old + " old" + (m.urgent_new ? " (" + m.urgent_new + " urgent)" : "")),
-        button("Leave a voicemail", m.user, "leave", "primary"),
-        button("Urgent", m.user, "leave-urgent", ""),
-        button("Listen", m.user, "listen", ""),
-        button("Delete", m.user, "delete", ""))));
+    for (const m of d.mailboxes) {
+      let row = box.querySelector('.mbox[data-user="' + m.user + '"]');
+      if (!row) {
+        row = el("div", { class: "mbox", "data-user": m.user },
+          el("div", { class: "name" }, el("span", { class: "lbl" }), el("small", {})),
+          el("div", { class: "counts" }),
+          button("Leave a voicemail", m.user, "leave", "primary"),
+          button("Urgent", m.user, "leave-urgent", ""),
+          button("Listen", m.user, "listen", ""),
+          button("Delete", m.user, "delete", ""));
+        box.append(row);
+      }
+      row.querySelector(".name .lbl").textContent = m.label;
+      row.querySelector(".name small").textContent = "mailbox " + m.user + (m.subscriptions ? " · subscribed" : m.registered ? " · registered" : "");
+      row.querySelector(".counts").textContent = m.new + " new, " + m.old + " old" + (m.urgent_new ? " (" + m.urgent_new + " urgent)" : "");
+    }
   }
   function button(text, user, action, cls) {
-    return el("button", { class: cls, "data-user": user, "data-action": action, disabled: !state.demo.running && false,
+    return el("button", { class: cls, "data-user": user, "data-action": action,
       onclick: () => post("api/demo/mailbox/" + encodeURIComponent(user) + "/" + action, {}) }, text);
   }
 
   async function post(url, body) {
     try {
       const r = await fetch(withTok(url), { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
-      if (r.ok) render(await r.json());
-      else console.warn(url, r.status, await r.text());
+      // The change arrives as a server-sent event; the response is not
+      // rendered, so an older picture can never overwrite a newer one.
+      if (!r.ok) console.warn(url, r.status, await r.text());
     } catch (e) { console.warn(url, e); }
   }
 
