@@ -25,14 +25,13 @@ func init() {
 
 // demoRig is everything the demo runs, built by startDemo (tests use it).
 type demoRig struct {
-	URL    string
-	Server *demo.Server
-	Web    *web.Server
-	Board  *hwBoard
-	done   chan error
+	URL     string
+	Server  *demo.Server
+	Web     *web.Server
+	Board   *simBoard
+	Applier *indicate.Applier
+	done    chan error
 }
-
-type hwBoard = simBoard
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
@@ -57,7 +56,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintf(stdout, "mwi-agent demo: open %s\n", rig.URL)
 	fmt.Fprintf(stdout, "Click \"Leave a voicemail\" and watch the message lamp; lift the handset for stutter dial tone. Ctrl-C stops.\n")
 	if *tui {
-		go runTUI(ctx, rig, stdout)
+		go runTUI(ctx, rig, stdout, true)
 	}
 	select {
 	case <-ctx.Done():
@@ -98,14 +97,14 @@ func startDemo(ctx context.Context, httpAddr string, log *slog.Logger) (*demoRig
 	pol := indicate.DefaultPolicy(len(board.LEDs), 1)
 	pol.Title = "mwi-agent demo"
 	applier := indicate.NewApplier(board.Devices(), renderer, log.With("part", "indicators"))
-	w, err := web.New(web.Options{Source: src, Policy: pol, Board: board, Demo: srv, ToneWAV: toneWAV,
+	w, err := web.New(web.Options{Source: src, Policy: pol, Board: board, Demo: srv, ToneWAV: toneWAV(b.Country),
 		Title: "mwi-agent demo", Logger: log.With("part", "web")})
 	if err != nil {
 		srv.Close()
 		return nil, err
 	}
 	addrc := make(chan net.Addr, 1)
-	rig := &demoRig{Server: srv, Web: w, Board: board, done: make(chan error, 1)}
+	rig := &demoRig{Server: srv, Web: w, Board: board, Applier: applier, done: make(chan error, 1)}
 	errc := make(chan error, 3)
 	go func() { errc <- w.ListenAndServe(ctx, httpAddr, func(a net.Addr) { addrc <- a }) }()
 	go func() { errc <- runAgent(ctx) }()
