@@ -23,6 +23,7 @@ import (
 	"github.com/mwi-agent/mwi-agent/agent/demo"
 	"github.com/mwi-agent/mwi-agent/agent/indicate"
 	"github.com/mwi-agent/mwi-agent/agent/state"
+	"github.com/mwi-agent/mwi-agent/display"
 	"github.com/mwi-agent/mwi-agent/hal"
 	"github.com/mwi-agent/mwi-agent/hal/sim"
 )
@@ -436,13 +437,20 @@ func (s *Server) displayPNG(w http.ResponseWriter, r *http.Request) {
 	if b := s.opt.Board; b != nil && b.Display != nil {
 		f, _ := b.Display.Frame()
 		img = f.Image
+		if img == nil && len(f.Text) > 0 {
+			img = display.RenderTextImage(f)
+		}
 		if img == nil {
 			info := b.Display.Info()
 			img = image.NewGray(image.Rect(0, 0, max(info.Width, 1), max(info.Height, 1)))
 		}
 	} else if s.opt.Render != nil && s.opt.DisplayInfo.Width > 0 {
 		out := indicate.Compute(s.opt.Source.Snapshot(), s.opt.Policy)
-		img = s.opt.Render(out.Display, s.opt.DisplayInfo).Image
+		f := s.opt.Render(out.Display, s.opt.DisplayInfo)
+		img = f.Image
+		if img == nil && len(f.Text) > 0 {
+			img = display.RenderTextImage(f) // a character LCD, drawn as cells
+		}
 	}
 	if img == nil {
 		http.NotFound(w, r)

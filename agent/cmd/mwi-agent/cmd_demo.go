@@ -108,6 +108,7 @@ func startDemo(ctx context.Context, httpAddr string, log *slog.Logger) (*demoRig
 	errc := make(chan error, 3)
 	go func() { errc <- w.ListenAndServe(ctx, httpAddr, func(a net.Addr) { addrc <- a }) }()
 	go func() { errc <- runAgent(ctx) }()
+	go drainHook(ctx, board, log)
 	go func() { errc <- indicate.Drive(ctx, src, applier, pol, time.Minute) }()
 	select {
 	case a := <-addrc:
@@ -134,4 +135,24 @@ func startDemo(ctx context.Context, httpAddr string, log *slog.Logger) (*demoRig
 		rig.done <- first
 	}()
 	return rig, nil
+}
+
+// drainHook consumes the simulated hook switch's events (logging them) so
+// the page can lift the handset any number of times; the FXS line
+// controller takes them over when it is wired in.
+func drainHook(ctx context.Context, b *simBoard, log *slog.Logger) {
+	if b.Hook == nil {
+		return
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-b.Hook.Events():
+			if !ok {
+				return
+			}
+			log.Info("hook", "off_hook", ev.OffHook)
+		}
+	}
 }

@@ -201,3 +201,22 @@ func simBoardFor(t *testing.T) *simBoard {
 	t.Cleanup(func() { sb.Close() })
 	return sb
 }
+
+// The page can lift and replace the handset far more often than the hook's
+// event queue is deep: the demo consumes the events.
+func TestDemoHookManyTimes(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	rig, err := startDemo(ctx, "127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); <-rig.done }()
+	for i := 0; i < 200; i++ {
+		if err := rig.Board.Hook.Set(i%2 == 0); err != nil {
+			t.Fatalf("move %d: %v", i, err)
+		}
+		if i%50 == 49 {
+			time.Sleep(50 * time.Millisecond) // let the consumer catch up
+		}
+	}
+}

@@ -39,6 +39,7 @@ func runIndicators(ctx context.Context, a *agent.Agent, cfg *config.Config, log 
 		simb, err = hw.OpenSim(b, nil)
 		if err == nil {
 			dev = simb.Devices()
+			go drainHook(ctx, simb, log)
 		}
 	} else {
 		dev, err = hw.Open(b, log)
