@@ -41,9 +41,8 @@ func tuiFrame(rig *demoRig, ansi bool) string {
 		return "(*)"
 	}
 	p, _ := rig.Board.Lamp.Pattern()
-	fmt.Fprintf(&b, "+-------------------------------------------------------+\n")
-	fmt.Fprintf(&b, "| mwi-agent demo            MESSAGE %s  %-14s |\n", lamp(rig.Board.Lamp.Lit(), "\x1b[1;31m"), p.Name)
 	out := rig.Applier.Last()
+	fmt.Fprintf(&b, "mwi-agent demo      MESSAGE %s %s\n", lamp(rig.Board.Lamp.Lit(), "\x1b[1;31m"), p.Name)
 	var leds []string
 	for i, l := range rig.Board.LEDs {
 		name := "-"
@@ -52,8 +51,8 @@ func tuiFrame(rig *demoRig, ansi bool) string {
 		}
 		leds = append(leds, lamp(l.Lit(), "\x1b[1;32m")+" "+name)
 	}
-	fmt.Fprintf(&b, "| %s\n", strings.Join(leds, "  "))
-	fmt.Fprintf(&b, "+-------------------------------------------------------+\n")
+	fmt.Fprintf(&b, "LEDs  %s\n", strings.Join(leds, "  "))
+	b.WriteString(strings.Repeat("-", 56) + "\n")
 	b.WriteString(display.RenderTerminal(out.Display, ansi))
 	hook := "on-hook"
 	if off, _ := rig.Board.Hook.OffHook(); off {
