@@ -49,7 +49,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	rig, err := startDemo(ctx, *httpAddr, log)
+	rig, err := startDemo(ctx, *httpAddr, log, demo.Options{})
 	if err != nil {
 		return err
 	}
@@ -68,9 +68,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 }
 
-// startDemo starts the demo voicemail server, the agent (on the sim board)
-// and the web page; everything stops when ctx ends, then done receives.
-func startDemo(ctx context.Context, httpAddr string, log *slog.Logger) (*demoRig, error) {
+// startDemo starts the demo voicemail server (srvOpt: tests shorten its
+// expiry), the agent (on the sim board) and the web page; everything stops
+// when ctx ends, then done receives.
+func startDemo(ctx context.Context, httpAddr string, log *slog.Logger, srvOpt demo.Options) (*demoRig, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -82,7 +83,8 @@ func startDemo(ctx context.Context, httpAddr string, log *slog.Logger) (*demoRig
 	if err != nil {
 		return nil, err
 	}
-	srv, err := demo.New(demo.Options{Logger: log.With("part", "demo-server")})
+	srvOpt.Logger = log.With("part", "demo-server")
+	srv, err := demo.New(srvOpt)
 	if err != nil {
 		return nil, err
 	}

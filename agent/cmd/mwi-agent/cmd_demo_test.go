@@ -36,7 +36,7 @@ func eventually(t *testing.T, what string, limit time.Duration, f func() bool) {
 // mailboxes; the terminal phone shows the same.
 func TestDemoEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	rig, err := startDemo(ctx, "127.0.0.1:0", nil)
+	rig, err := startDemo(ctx, "127.0.0.1:0", nil, demo.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +206,7 @@ func simBoardFor(t *testing.T) *simBoard {
 // event queue is deep: the demo consumes the events.
 func TestDemoHookManyTimes(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	rig, err := startDemo(ctx, "127.0.0.1:0", nil)
+	rig, err := startDemo(ctx, "127.0.0.1:0", nil, demo.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

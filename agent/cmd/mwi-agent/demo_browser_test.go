@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/mwi-agent/mwi-agent/agent/demo"
 	"github.com/mwi-agent/mwi-agent/scripts/itest"
 )
 
@@ -25,7 +26,9 @@ func TestDemoInBrowser(t *testing.T) {
 	paths := itest.Require(t, "chromium")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	rig, err := startDemo(ctx, "127.0.0.1:0", nil)
+	// The demo server grants 5 s subscriptions here (30 s in the demo) so
+	// the "cannot know" state shows quickly after it is stopped.
+	rig, err := startDemo(ctx, "127.0.0.1:0", nil, demo.Options{MaxExpires: 5 * time.Second, MinExpires: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,10 +153,27 @@ func TestDemoInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor("urgent pattern", `String(document.getElementById("lamp").dataset.pattern === "urgent")`, 2*time.Second)
+
+	// Stop the demo server: once the subscriptions lapse the lamp shows
+	// the slow "cannot know" flash, and the accounts say stale.
+	if err := chromedp.Run(bctx, chromedp.Click("#srvbtn", chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("server shown stopped", `String(document.getElementById("srvstate").textContent === "stopped")`, 2*time.Second)
+	took = waitFor("lamp shows cannot-know", `String(document.getElementById("lamp").dataset.pattern === "unknown")`, 30*time.Second)
+	t.Logf("cannot-know shown %v after stopping the server (granted expiry 5 s)", took.Round(100*time.Millisecond))
+	waitFor("accounts stale on the page", `String(document.querySelector('tr[data-account="desk-1001"] td:nth-child(2)').textContent.startsWith("?"))`, 2*time.Second)
+	waitFor("lamp lit in the picture", lampLit, 3*time.Second)
+	var shotUnknown []byte
+	if err := chromedp.Run(bctx, chromedp.FullScreenshot(&shotUnknown, 100)); err != nil {
+		t.Fatal(err)
+	}
 	root := filepath.Join("..", "..", "..")
 	save(t, filepath.Join(root, "out", "demo-browser.png"), shot)
+	save(t, filepath.Join(root, "out", "demo-browser-unknown.png"), shotUnknown)
 	if os.Getenv("MWI_UPDATE_SCREENSHOT") == "1" {
 		save(t, filepath.Join(root, "docs", "demo.png"), shot)
+		save(t, filepath.Join(root, "docs", "demo-unknown.png"), shotUnknown)
 	}
 }
 

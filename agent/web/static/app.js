@@ -64,7 +64,8 @@
     const good = a.health === "subscribed" || a.health === "registered";
     const bad = ["auth failed", "unreachable", "rejected", "stale"].includes(a.health);
     let t = a.health;
-    if (a.last_reason && !good) t += " · " + a.last_reason;
+    // A success reason ("subscribe: 200 OK") explains nothing about a bad state.
+    if (a.last_reason && !good && !(a.last_status >= 200 && a.last_status < 300)) t += " · " + a.last_reason;
     return el("span", { class: "badge " + (good ? "ok" : bad ? "bad" : "") }, t);
   }
 
