@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Cross-compile mwi-agent into dist/ for the Raspberry Pi family and amd64.
+#
+#   scripts/build.sh [TARGET...]      TARGET: armv6 armv7 arm64 amd64 (default: all)
+#
+# Static (CGO_ENABLED=0), -trimpath, no VCS stamping by the toolchain: the
+# version and commit are passed with -ldflags -X and shown by
+# "mwi-agent version". Building the same commit twice gives identical bytes
+# (scripts/integration/ship.sh checks it with a fresh build cache and a
+# different source path).
+#
+# Environment:
+#   VERSION  version string (default: git describe --tags --always --dirty,
+#            or "dev" outside a git checkout)
+#   COMMIT   commit id (default: git rev-parse --short=12 HEAD, or "none")
+#   DIST     output directory (default: <repo>/dist)
+#
+# Output: $DIST/mwi-agent_linux_<target> per target, and one line per
+# artefact with its size on stdout.
+#
+# Which binary for which Pi:
+#   armv6  Pi Zero / Zero W / Pi 1 (and any 32-bit Raspberry Pi OS: its
+#          "armhf" userland is ARMv6, so the armhf .deb carries this binary)
+#   armv7  Pi 2/3/4 running a 32-bit ARMv7 distribution (Debian armhf)
+#   arm64  Pi 3/4/5/Zero 2 W running 64-bit Raspberry Pi OS
+#   amd64  PCs, VMs, CI
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(armv6 armv7 arm64 amd64)
+
+if [ -z "${VERSION:-}" ]; then
+	VERSION=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
+fi
+if [ -z "${COMMIT:-}" ]; then
+	COMMIT=$(git rev-parse --short=12 HEAD 2>/dev/null || echo none)
+fi
+DIST=${DIST:-$root/dist}
+mkdir -p "$DIST"
+
+ldflags="-s -w -buildid= -X main.version=$VERSION -X main.commit=$COMMIT"
+
+for t in "${targets[@]}"; do
+	goarch= goarm=
+	case $t in
+	armv6) goarch=arm goarm=6 ;;
+	armv7) goarch=arm goarm=7 ;;
+	arm64) goarch=arm64 ;;
+	amd64) goarch=amd64 ;;
+	*)
+		echo "build.sh: unknown target $t (want armv6, armv7, arm64 or amd64)" >&2
+		exit 2
+		;;
+	esac
+	out=$DIST/mwi-agent_linux_$t
+	CGO_ENABLED=0 GOOS=linux GOARCH=$goarch GOARM=$goarm GOFLAGS=-buildvcs=false \
+		go build -trimpath -ldflags "$ldflags" -o "$out" ./agent/cmd/mwi-agent
+	printf '%-28s %9d bytes  (%s, version %s)\n' "$(basename "$out")" "$(stat -c %s "$out")" "$t" "$VERSION"
+done
