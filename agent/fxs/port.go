@@ -422,3 +422,13 @@ func (p *Port) shutdown() {
 	_ = p.dev.Line.SetHighVoltage(false)
 	_ = p.dev.Line.SetPolarity(hal.PolarityForward)
 }
+
+// Transmit runs one alert+FSK sequence on dev now, on the wall clock. The
+// caller makes sure the phone is on-hook (selftest); Port does this itself.
+func Transmit(ctx context.Context, dev Devices, seq tone.AlertSequence, rate int) error {
+	if rate <= 0 {
+		rate = tone.DefaultSampleRate
+	}
+	p := &Port{dev: dev, clk: wallClock{}, rate: rate, log: slog.New(slog.DiscardHandler)}
+	return p.runSequence(ctx, seq, hal.PolarityForward)
+}
