@@ -48,7 +48,7 @@ func TestVMConformanceHook(t *testing.T) {
 				return haltest.HookHarness{
 					Hook:   h,
 					Set:    func(off bool) error { return pi.pull(27, !off) },
-					Settle: 100 * time.Millisecond,
+					Settle: 300 * time.Millisecond, // ≫ debounce, even on a loaded TCG guest
 					Close:  h.Close,
 				}
 			})

@@ -37,8 +37,9 @@ for i in "${!arches[@]}"; do
 	mkdir -p "$tmp/$arch"
 	env CGO_ENABLED=0 GOOS=linux "${env[@]}" go test -c -o "$tmp/$arch/gpiocdev.test" ./hal/gpiocdev
 	env CGO_ENABLED=0 GOOS=linux "${env[@]}" go test -c -o "$tmp/$arch/hw.test" ./agent/hw
+	env CGO_ENABLED=0 GOOS=linux "${env[@]}" go test -c -o "$tmp/$arch/selftest.test" ./agent/cmd/mwi-agent
 	echo "gpio-vm: $arch: test binary built in $(( $(date +%s) - t1 )) s; booting $(cat "$dir/info" | tr '\n' ' ')"
-	if scripts/vm/run.sh "$arch" "$dir" "$tmp/$arch/gpiocdev.test" "$tmp/$arch/hw.test" -- -test.v -test.count=1 -test.timeout=240s; then
+	if scripts/vm/run.sh "$arch" "$dir" "$tmp/$arch/gpiocdev.test" "$tmp/$arch/hw.test" "$tmp/$arch/selftest.test=InVM" -- -test.v -test.count=1 -test.timeout=240s; then
 		echo "gpio-vm: $arch: PASS"
 	else
 		echo "gpio-vm: $arch: FAIL"

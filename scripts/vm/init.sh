@@ -45,7 +45,9 @@ for t in /tests/*.test; do
 	[ -e "$t" ] || continue
 	echo "MWI-VM: running $t"
 	cd /tmp
-	MWI_GPIOSIM=1 "$t" $(cat /tests/args 2>/dev/null)
+	run=""
+	[ -e "${t%.test}.run" ] && run="-test.run=$(cat "${t%.test}.run")"
+	MWI_GPIOSIM=1 "$t" $(cat /tests/args 2>/dev/null) $run
 	rc=$?
 	echo "MWI-VM: $t exit $rc"
 	[ $rc -ne 0 ] && status=$rc

@@ -4,8 +4,9 @@
 # and the given test binaries. The VM creates gpio-sim chips, runs each test
 # binary with MWI_GPIOSIM=1, prints "MWI-VM: EXIT <n>" and powers off.
 #
-# Usage: scripts/vm/run.sh ARCH READYDIR TESTBIN... [-- TEST ARGS...]
-#   READYDIR is a directory printed by scripts/vm/build.sh.
+# Usage: scripts/vm/run.sh ARCH READYDIR TESTBIN[=RUNREGEX]... [-- TEST ARGS...]
+#   READYDIR is a directory printed by scripts/vm/build.sh; =RUNREGEX limits
+#   that binary to the matching tests (-test.run).
 # Exit status: the tests' status; 98 = the VM never reported (timeout/crash).
 # MWI_VM_TIMEOUT (seconds, default 300) bounds the whole VM run.
 set -euo pipefail
@@ -26,7 +27,11 @@ ln -s busybox "$r/bin/sh"
 cp "$dir/configfs.ko" "$dir/gpio-sim.ko" "$r/lib/"
 cp "$here/init.sh" "$r/init"
 chmod +x "$r/init"
-for b in "${bins[@]}"; do cp "$b" "$r/tests/$(basename "$b" .test).test"; done
+for b in "${bins[@]}"; do
+	f=${b%%=*} name=$(basename "${b%%=*}" .test)
+	cp "$f" "$r/tests/$name.test"
+	[ "$f" != "$b" ] && printf '%s' "${b#*=}" >"$r/tests/$name.run"
+done
 printf '%s ' "${args[@]}" >"$r/tests/args"
 (cd "$r" && find . | cpio -o -H newc --quiet) >"$tmp/initrd"
 
