@@ -122,16 +122,26 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		result("hook switch reads", err, ": "+state)
 		if err == nil && *hookWait > 0 {
 			fmt.Fprintf(stdout, "hook switch: %s the handset (or press the button) within %v\n", map[bool]string{false: "lift", true: "put down"}[off], *hookWait)
-			select {
-			case ev, ok := <-d.Hook.Events():
-				if ok {
+			deadline := time.After(*hookWait)
+		wait:
+			for {
+				select {
+				case ev, ok := <-d.Hook.Events():
+					if !ok {
+						break wait
+					}
+					if ev.OffHook == off {
+						continue // queued before the read above
+					}
 					off = ev.OffHook
 					result("hook switch change", nil, fmt.Sprintf(": now %s", map[bool]string{false: "on-hook", true: "off-hook"}[off]))
+					break wait
+				case <-deadline:
+					result("hook switch change", errors.New("no change seen (check the SHK/button wiring)"), "")
+					break wait
+				case <-ctx.Done():
+					return ctx.Err()
 				}
-			case <-time.After(*hookWait):
-				result("hook switch change", errors.New("no change seen (check the SHK/button wiring)"), "")
-			case <-ctx.Done():
-				return ctx.Err()
 			}
 		}
 	}

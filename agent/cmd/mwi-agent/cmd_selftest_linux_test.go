@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -34,12 +35,15 @@ func TestSelftestGPIOBoardInVM(t *testing.T) {
 	if err := os.WriteFile(pull, []byte("pull-up"), 0); err != nil { // button released
 		t.Fatal(err)
 	}
-	go func() {
-		time.Sleep(500 * time.Millisecond)
-		os.WriteFile(pull, []byte("pull-down"), 0) // pressed: off-hook
+	var out syncBuffer
+	var errb bytes.Buffer
+	go func() { // the installer presses the button when asked to
+		for i := 0; i < 1000 && !strings.Contains(out.String(), "within"); i++ {
+			time.Sleep(10 * time.Millisecond)
+		}
+		os.WriteFile(pull, []byte("pull-down"), 0)
 	}()
-	var out, errb bytes.Buffer
-	code := runMain(context.Background(), []string{"selftest", "--board", "devboard-leds", "--step", "20ms", "--hook-wait", "5s"}, &out, &errb)
+	code := runMain(context.Background(), []string{"selftest", "--board", "devboard-leds", "--step", "20ms", "--hook-wait", "20s"}, &out, &errb)
 	t.Log(out.String())
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
@@ -50,3 +54,15 @@ func TestSelftestGPIOBoardInVM(t *testing.T) {
 		}
 	}
 }
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
