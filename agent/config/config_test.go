@@ -214,7 +214,11 @@ func TestErrorMessages(t *testing.T) {
 			[]string{`tones.country: want a two-letter lower-case country code, not "USA"`,
 				`tones.overrides.dial: empty tone plan`,
 				`tones.overrides.hum (tone name): want dial, stutter, busy, ring or congestion, not "hum"`,
-				`tones.level_dbm0: want -40 to 0, not "3"`}},
+				`tones.overrides.hum: element 1 (offset 0): bad frequency "x": want Hz, e.g. 425; in "x"`,
+				`tones.level_dbm0: want -40 to -3, not "3"`}},
+		{"tones unknown country and bad cadence", "tones: {country: zz, overrides: {stutter: \"350+440/100,0/x\"}}\n",
+			[]string{`tones.country: no tone table for this country (see mwi-agent tone --list): "zz"`,
+				`tones.overrides.stutter: element 2 (offset 12): bad duration "x": want milliseconds, a whole number ≥ 0; in "350+440/100,0/x"`}},
 		{"fxs", "fxs: {signalling: [fsk, fsk, morse], fsk_format: xdmf, fsk_standard: v21, alert: bell, quiet: -1s, dial_timeout: 0}\n",
 			[]string{`fxs.signalling[1]: listed twice: "fsk"`, `fxs.signalling[2]: want polarity, fsk, stutter or hv, not "morse"`,
 				`fxs.fsk_format: want sdmf, mdmf or etsi, not "xdmf"`, `fxs.fsk_standard: want bell202 or v23, not "v21"`,
@@ -431,5 +435,20 @@ func TestExampleFile(t *testing.T) {
 	}
 	if len(cfg.Accounts) != 3 || cfg.Accounts[2].Username != "auth1002" || cfg.Accounts[1].MailboxURI() != "sip:*97@pbx.example.com" {
 		t.Errorf("example accounts: %#v", cfg.Accounts)
+	}
+}
+
+func TestLoadRelativeCAFile(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "mwi.yaml")
+	if err := os.WriteFile(file, []byte("tls: {ca_file: ca.pem}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(file)
+	if err != nil || cfg.TLS.CAFile != filepath.Join(dir, "ca.pem") {
+		t.Fatalf("Load = %+v, %v", cfg, err)
 	}
 }
