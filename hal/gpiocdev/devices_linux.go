@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/mwi-agent/mwi-agent/boards"
@@ -152,14 +153,13 @@ func OpenHook(ref boards.LineRef, debounce time.Duration, button bool, opt Optio
 	if debounce <= 0 {
 		debounce = DefaultDebounce
 	}
-	var h *Hook
+	var h atomic.Pointer[Hook]
 	handler := func(evt gc.LineEvent) {
-		if h != nil {
-			h.edge(evt.Type == gc.LineEventRisingEdge)
+		if hk := h.Load(); hk != nil {
+			hk.edge(evt.Type == gc.LineEventRisingEdge)
 		}
 	}
-	// h is set before any event can matter: edges before it are covered by
-	// the initial read in newHook.
+	// Edges before h is stored are covered by the initial read in newHook.
 	base := []gc.LineReqOption{gc.AsInput, gc.WithBothEdges, gc.WithEventHandler(handler)}
 	if button {
 		if ref.ActiveLow {
@@ -190,7 +190,7 @@ func OpenHook(ref boards.LineRef, debounce time.Duration, button bool, opt Optio
 		l.Close()
 		return nil, err
 	}
-	h = hk
+	h.Store(hk)
 	return hk, nil
 }
 
