@@ -8,6 +8,7 @@ require (
 	github.com/goccy/go-yaml v1.18.0
 	github.com/google/uuid v1.6.0
 	github.com/icholy/digest v1.2.0
+	github.com/warthog618/go-gpiocdev v0.9.1
 	golang.org/x/image v0.23.0
 	periph.io/x/conn/v3 v3.7.3
 	periph.io/x/devices/v3 v3.7.4
