@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mwi-agent/mwi-agent/tone"
+)
+
+func init() {
+	register(command{name: "tone", summary: "write or play a country's tone (dial, stutter, busy, ring, congestion)", run: runTone})
+}
+
+func runTone(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("tone", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	country := fs.String("country", "us", "country code (see --list)")
+	name := fs.String("tone", "stutter", "tone name: dial, stutter, busy, ring, congestion")
+	planStr := fs.String("plan", "", "play this indications string instead, e.g. \"!350+440/100,!0/100,350+440\"")
+	seconds := fs.Float64("seconds", 5, "length to write or play")
+	out := fs.String("out", "", "write a WAV file")
+	play := fs.Bool("play", false, "play through aplay")
+	device := fs.String("device", "default", "ALSA device for --play (\"null\" needs no sound card)")
+	rate := fs.Int("rate", 8000, "sample rate: 8000, 16000 or 48000")
+	level := fs.Float64("level", tone.DefaultLevelDBm0, "level per frequency in dBm0")
+	list := fs.Bool("list", false, "list the built-in countries and their tones")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: mwi-agent tone [--country CC] [--tone NAME | --plan STRING] [--seconds S] (--out FILE.wav | --play [--device D]) | --list")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return exitError{2}
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *list {
+		return listCountries(stdout)
+	}
+	switch *rate {
+	case 8000, 16000, 48000:
+	default:
+		return fmt.Errorf("--rate %d: want 8000, 16000 or 48000", *rate)
+	}
+	if *seconds <= 0 || *seconds > 3600 {
+		return fmt.Errorf("--seconds %g: want more than 0 and at most 3600", *seconds)
+	}
+	if *out == "" && !*play {
+		return errors.New("nothing to do: give --out FILE.wav or --play")
+	}
+	var plan tone.Plan
+	var what string
+	if *planStr != "" {
+		p, err := tone.ParsePlan(*planStr)
+		if err != nil {
+			return err
+		}
+		plan, what = p, fmt.Sprintf("%q", *planStr)
+	} else {
+		c, err := tone.LookupCountry(*country)
+		if err != nil {
+			return err
+		}
+		p, err := c.Plan(*name)
+		if err != nil {
+			return err
+		}
+		plan, what = p, fmt.Sprintf("%s %s %q", c.Code, *name, c.Tones[*name])
+	}
+	opt := tone.Options{Rate: *rate, LevelDBm0: *level}
+	d := time.Duration(*seconds * float64(time.Second))
+	if *out != "" {
+		pcm := tone.Render(plan, opt, d)
+		var buf bytes.Buffer
+		if err := tone.WriteWAV(&buf, *rate, pcm); err != nil {
+			return err
+		}
+		if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s: %s, %.2f s at %d Hz, %g dBm0 per frequency\n", *out, what, float64(len(pcm))/float64(*rate), *rate, *level)
+	}
+	if *play {
+		sink, err := tone.NewAplay(ctx, *device, *rate)
+		if err != nil {
+			return err
+		}
+		err = tone.Play(ctx, sink, tone.NewGenerator(plan, opt), *rate, d)
+		cerr := sink.Close()
+		if err != nil {
+			return err
+		}
+		if cerr != nil && ctx.Err() == nil {
+			return cerr
+		}
+		fmt.Fprintf(stdout, "played %s on %s\n", what, *device)
+	}
+	return nil
+}
+
+func listCountries(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "CODE\tCOUNTRY\tDIAL\tSTUTTER")
+	for _, c := range tone.Countries() {
+		st := c.Tones[tone.Stutter]
+		if len(st) > 48 {
+			st = summarizeStutter(st)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.Code, c.Name, c.Tones[tone.Dial], st)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nEvery country has: %s. Show one in full: mwi-agent tone --country CC --tone NAME --out x.wav\n", strings.Join(tone.ToneNames(), ", "))
+	return nil
+}
+
+// summarizeStutter shortens "!a/100,!0/100,…,steady" to "N×(a/100,0/100) then steady".
+func summarizeStutter(s string) string {
+	p, err := tone.ParsePlan(s)
+	if err != nil || p.Loop <= 0 || p.Loop%2 != 0 {
+		return s[:45] + "..."
+	}
+	first := p.Segments[0].String()[1:] + "," + p.Segments[1].String()[1:]
+	for i := 0; i < p.Loop; i += 2 {
+		if p.Segments[i].String()[1:]+","+p.Segments[i+1].String()[1:] != first {
+			return s[:45] + "..."
+		}
+	}
+	var rest []string
+	for _, sg := range p.Segments[p.Loop:] {
+		rest = append(rest, sg.String())
+	}
+	return fmt.Sprintf("%d×(%s) then %s", p.Loop/2, first, strings.Join(rest, ","))
+}

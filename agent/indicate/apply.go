@@ -1,0 +1,160 @@
+package indicate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/mwi-agent/mwi-agent/agent/state"
+	"github.com/mwi-agent/mwi-agent/hal"
+)
+
+// Renderer turns a view into a frame for a display (display.RenderMono or
+// display.RenderText, chosen by the display's kind).
+type Renderer func(v View, info hal.DisplayInfo) hal.Frame
+
+// Applier writes Outputs to devices, touching only what changed since the
+// last successful write. A failed write is retried on the next Apply.
+// It is safe for concurrent use.
+type Applier struct {
+	dev    hal.Devices
+	render Renderer
+	log    *slog.Logger
+
+	mu      sync.Mutex
+	lamp    *hal.Pattern
+	leds    []*hal.Pattern
+	view    *View
+	last    Outputs
+	writes  int
+	onApply []func(Outputs)
+}
+
+// NewApplier returns an Applier for dev. render may be nil when the board
+// has no display; log may be nil.
+func NewApplier(dev hal.Devices, render Renderer, log *slog.Logger) *Applier {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Applier{dev: dev, render: render, log: log, leds: make([]*hal.Pattern, len(dev.LEDs))}
+}
+
+// OnApply registers f to be called (synchronously, in order) with every
+// applied Outputs, e.g. to hand FXS outputs to the line controller or to
+// push them to the status page.
+func (a *Applier) OnApply(f func(Outputs)) {
+	a.mu.Lock()
+	a.onApply = append(a.onApply, f)
+	a.mu.Unlock()
+}
+
+// Last returns the Outputs most recently applied.
+func (a *Applier) Last() Outputs {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.last
+}
+
+// Writes counts device writes made so far (for tests and metrics).
+func (a *Applier) Writes() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.writes
+}
+
+// Apply writes what differs from the last successful write; force writes
+// everything (a periodic refresh heals glitches on real hardware). It
+// returns every device error joined.
+func (a *Applier) Apply(out Outputs, force bool) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var errs []error
+	if a.dev.Lamp != nil && (force || a.lamp == nil || !a.lamp.Equal(out.Lamp)) {
+		a.writes++
+		if err := a.dev.Lamp.SetPattern(out.Lamp); err != nil {
+			a.lamp = nil
+			errs = append(errs, fmt.Errorf("indicate: lamp: %w", err))
+		} else {
+			p := out.Lamp
+			a.lamp = &p
+			a.log.Info("lamp", "pattern", p.Name, "why", out.Why)
+		}
+	}
+	for i, led := range a.dev.LEDs {
+		if led == nil || i >= len(out.LEDs) {
+			continue
+		}
+		if force || a.leds[i] == nil || !a.leds[i].Equal(out.LEDs[i]) {
+			a.writes++
+			if err := led.SetPattern(out.LEDs[i]); err != nil {
+				a.leds[i] = nil
+				errs = append(errs, fmt.Errorf("indicate: led %d: %w", i+1, err))
+			} else {
+				p := out.LEDs[i]
+				a.leds[i] = &p
+				a.log.Debug("led", "led", i+1, "account", out.LEDFor[i], "pattern", p.Name)
+			}
+		}
+	}
+	if a.dev.Display != nil && a.render != nil && (force || a.view == nil || !reflect.DeepEqual(*a.view, out.Display)) {
+		a.writes++
+		if err := a.dev.Display.Show(a.render(out.Display, a.dev.Display.Info())); err != nil {
+			a.view = nil
+			errs = append(errs, fmt.Errorf("indicate: display: %w", err))
+		} else {
+			v := out.Display
+			v.Accounts = append([]AccountView(nil), v.Accounts...)
+			a.view = &v
+		}
+	}
+	a.last = out
+	for _, f := range a.onApply {
+		f(out)
+	}
+	return errors.Join(errs...)
+}
+
+// Watcher is the part of *agent.Agent that Drive needs.
+type Watcher interface {
+	Watch(ctx context.Context) <-chan state.Snapshot
+}
+
+// Drive applies Compute(snapshot, pol) for every snapshot src delivers
+// until ctx ends, and re-writes every output each refresh interval
+// (0 = never). Device errors are logged, not fatal: the next snapshot or
+// refresh retries. It returns ctx.Err().
+func Drive(ctx context.Context, src Watcher, a *Applier, pol Policy, refresh time.Duration) error {
+	var tick <-chan time.Time
+	if refresh > 0 {
+		t := time.NewTicker(refresh)
+		defer t.Stop()
+		tick = t.C
+	}
+	ch := src.Watch(ctx)
+	var last *state.Snapshot
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case s, ok := <-ch:
+			if !ok {
+				<-ctx.Done()
+				return ctx.Err()
+			}
+			last = &s
+			if err := a.Apply(Compute(s, pol), false); err != nil {
+				a.log.Warn("indicators", "err", err)
+			}
+		case <-tick:
+			if last != nil {
+				if err := a.Apply(Compute(*last, pol), true); err != nil {
+					a.log.Warn("indicators refresh", "err", err)
+				}
+			}
+		}
+	}
+}

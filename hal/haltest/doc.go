@@ -1,0 +1,23 @@
+// Package haltest is the conformance suite every hal backend runs, modelled
+// on log/slog's slogtest: a backend's test builds a device plus a way to
+// observe (or move) the physical side, and the suite checks the behaviour a
+// user would notice.
+//
+//   - TestLamp: a lamp shows off, steady and blink patterns with the right
+//     cadence under a fake clock; a new pattern replaces the old one at once;
+//     a closed lamp returns an error instead of blocking.
+//   - TestHook: hook events arrive in order with non-decreasing timestamps,
+//     OffHook reports the latest state, and closing closes the channel.
+//   - TestLine, TestAudioSink, TestDisplay: the outputs reach the observer
+//     and a closed device returns an error.
+//
+// Timing contract for lamp backends: a backend takes a clock with the method
+// set of [Clock] (Now and AfterFunc; any package can declare an identical
+// interface and *FakeClock satisfies it). SetPattern shows the pattern's
+// first phase before it returns, and each timer callback updates the output
+// before it returns, so a fake clock's Advance leaves the output settled.
+//
+// The observer is what makes the suite useful for real hardware: the gpio
+// backend passes a function reading the line level from gpio-sim's sysfs
+// value file, and a function that sets the simulated pull for the hook.
+package haltest

@@ -1,0 +1,55 @@
+package itest_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const mod = "github.com/mwi-agent/mwi-agent"
+
+// TestDependencyDirections enforces the design card's rules of direction on
+// every non-test import in the module (after tailscale's deptest).
+func TestDependencyDirections(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("go tool not on PATH")
+	}
+	cmd := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", mod+"/...")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	isStd := func(p string) bool { return !strings.Contains(strings.SplitN(p, "/", 2)[0], ".") }
+	under := func(p, dir string) bool { return p == mod+"/"+dir || strings.HasPrefix(p, mod+"/"+dir+"/") }
+	hardwareLib := func(p string) bool {
+		return strings.HasPrefix(p, "github.com/warthog618/go-gpiocdev") || strings.HasPrefix(p, "periph.io/")
+	}
+	checked := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		pkg, imports := f[0], f[1:]
+		checked++
+		isBackend := under(pkg, "hal") && pkg != mod+"/hal" && !under(pkg, "hal/sim") && !under(pkg, "hal/haltest")
+		for _, imp := range imports {
+			switch {
+			case (under(pkg, "hal") || under(pkg, "tone") || under(pkg, "display") || under(pkg, "boards")) && under(imp, "agent"):
+				t.Errorf("%s imports %s: hal, tone, display and boards never import agent", pkg, imp)
+			case (pkg == mod+"/hal" || under(pkg, "tone") || under(pkg, "boards")) && !isStd(imp):
+				t.Errorf("%s imports %s: this package uses the standard library only", pkg, imp)
+			case under(pkg, "display") && !isStd(imp) && !strings.HasPrefix(imp, "golang.org/x/image") && imp != mod+"/hal":
+				t.Errorf("%s imports %s: display uses the standard library, x/image and hal only", pkg, imp)
+			case hardwareLib(imp) && !isBackend:
+				t.Errorf("%s imports %s: only hal backends import go-gpiocdev or periph", pkg, imp)
+			case under(imp, "hal") && imp != mod+"/hal" && !under(imp, "hal/sim") && !under(imp, "hal/haltest") &&
+				!under(pkg, "agent/cmd") && !under(pkg, "agent/hw") && !under(pkg, "hal"):
+				t.Errorf("%s imports hardware backend %s: only agent/cmd/mwi-agent and agent/hw do", pkg, imp)
+			}
+		}
+	}
+	if checked < 5 {
+		t.Fatalf("go list returned only %d packages", checked)
+	}
+}
