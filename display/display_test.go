@@ -4,6 +4,8 @@ import (
 	"image"
 	"strings"
 	"testing"
+
+	"github.com/mwi-agent/mwi-agent/hal"
 )
 
 func TestFormatCount(t *testing.T) {
@@ -217,5 +219,17 @@ func TestRenderTerminal(t *testing.T) {
 	}
 	if got := RenderTerminal(View{}, false); got != "no accounts\n" {
 		t.Errorf("empty: %q", got)
+	}
+}
+
+func TestRenderByInfo(t *testing.T) {
+	v := Demo(3)
+	g := Render(v, hal.DisplayInfo{Kind: hal.DisplayGraphic, Width: 128, Height: 32})
+	if img, ok := g.Image.(*image.Gray); !ok || !sameImage(img, RenderMono(v, 128, 32)) || g.Text != nil {
+		t.Error("graphic display did not get RenderMono's image")
+	}
+	tx := Render(v, hal.DisplayInfo{Kind: hal.DisplayText, Width: 20, Height: 4})
+	if tx.Image != nil || strings.Join(tx.Text, "|") != strings.Join(RenderText(v, 20, 4).Text, "|") {
+		t.Error("text display did not get RenderText's frame")
 	}
 }

@@ -90,7 +90,7 @@ func drawRows(c canvas, accts []AccountView, right int) {
 	if anyUrgent {
 		urgentX -= urgentW + 2
 	}
-	countRight := urgentX - 2
+	countRight := urgentX - 3
 	labelX := envW + 4
 	labelRight := countRight - countW - 4
 	for i, a := range accts {

@@ -1,6 +1,7 @@
 package display
 
 import (
+	"image"
 	"strings"
 
 	"github.com/mwi-agent/mwi-agent/hal"
@@ -193,4 +194,58 @@ func lcdString(s string, n int) []byte {
 		out = append(out, b)
 	}
 	return out
+}
+
+// RenderTextImage draws a character LCD frame as pixels, for previews: each
+// cell is 8×15 pixels (one pixel apart), ASCII in the built-in font, custom
+// characters from the frame's glyphs at one pixel per dot, the A00 ROM's
+// ä, ö, ü and ß as a, o, u, s.
+func RenderTextImage(f hal.Frame) *image.Gray {
+	cols := 0
+	for _, r := range f.Text {
+		cols = max(cols, len(r))
+	}
+	const cw, ch = fontAdvance + 1, fontHeight + 2
+	c := newCanvas(cols*cw+1, len(f.Text)*ch+1)
+	for r, row := range f.Text {
+		for i := 0; i < len(row); i++ {
+			x, y := 1+i*cw, 1+r*ch
+			b := row[i]
+			switch {
+			case b < 8:
+				if int(b) < len(f.Glyphs) {
+					for dy, bits := range f.Glyphs[b] {
+						for dx := 0; dx < 5; dx++ {
+							if bits&(0x10>>dx) != 0 {
+								c.set(x+dx, y+4+dy, true)
+							}
+						}
+					}
+				}
+			default:
+				ch := rune(b)
+				switch b {
+				case 0xE1:
+					ch = 'a'
+				case 0xEF:
+					ch = 'o'
+				case 0xF5:
+					ch = 'u'
+				case 0xE2:
+					ch = 's'
+				}
+				c.text(x, y, string(ch), 1)
+			}
+		}
+	}
+	return c.img
+}
+
+// Render draws v for the display info describes: RenderMono for a graphic
+// display, RenderText for a character LCD.
+func Render(v View, info hal.DisplayInfo) hal.Frame {
+	if info.Kind == hal.DisplayText {
+		return RenderText(v, info.Width, info.Height)
+	}
+	return hal.Frame{Image: RenderMono(v, info.Width, info.Height)}
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 )
 
-// asteriskLine is the chan_sip "mwi =>" shorthand
+// asteriskShorthand is the chan_sip "mwi =>" shorthand
 // user[:secret[:authuser]]@host[:port]/mailbox.
 type asteriskShorthand struct {
 	User, Secret, AuthUser string

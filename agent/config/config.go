@@ -172,7 +172,10 @@ func defaultStateDir() string {
 }
 
 // Load reads the file at path, parses it, applies defaults and validates
-// it. A relative password_file is taken relative to the file's directory.
+// it. A relative password_file or tls.ca_file is taken relative to the
+// file's directory (tls.ca_file is rewritten to that path). Like Parse, it
+// returns the configuration as far as it could be read together with any
+// validation error; use it only when the error is nil.
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -221,6 +224,9 @@ func parse(data []byte, dir string) (*Config, error) {
 		}
 	}
 
+	if dir != "" && cfg.TLS.CAFile != "" && !filepath.IsAbs(cfg.TLS.CAFile) {
+		cfg.TLS.CAFile = filepath.Join(dir, cfg.TLS.CAFile)
+	}
 	for i := range cfg.Accounts {
 		a := &cfg.Accounts[i]
 		path := fmt.Sprintf("accounts[%d]", i)

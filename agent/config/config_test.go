@@ -433,3 +433,18 @@ func TestExampleFile(t *testing.T) {
 		t.Errorf("example accounts: %#v", cfg.Accounts)
 	}
 }
+
+func TestLoadRelativeCAFile(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "mwi.yaml")
+	if err := os.WriteFile(file, []byte("tls: {ca_file: ca.pem}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(file)
+	if err != nil || cfg.TLS.CAFile != filepath.Join(dir, "ca.pem") {
+		t.Fatalf("Load = %+v, %v", cfg, err)
+	}
+}

@@ -139,7 +139,7 @@ func (d *decoder) decode(path string, n ast.Node, v reflect.Value) {
 	}
 	if al, ok := n.(*ast.AliasNode); ok && al.Value != nil {
 		if _, known := d.anchors[al.Value.String()]; !known {
-			d.fail(path, n, "", "unknown alias *"+al.Value.String())
+			d.fail(path, n, "", "unknown alias "+strconv.Quote("*"+al.Value.String()))
 			return
 		}
 	}

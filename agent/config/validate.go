@@ -30,10 +30,10 @@ type FieldError struct {
 func (e *FieldError) Error() string {
 	var b strings.Builder
 	if e.Field != "" {
-		b.WriteString(e.Field)
+		b.WriteString(oneLine(e.Field))
 		b.WriteString(": ")
 	}
-	b.WriteString(e.Problem)
+	b.WriteString(oneLine(e.Problem))
 	if e.Value != "" {
 		if !endsWithConnector(e.Problem) {
 			b.WriteString(":")
@@ -47,6 +47,16 @@ func (e *FieldError) Error() string {
 		b.WriteString(")")
 	}
 	return b.String()
+}
+
+// oneLine escapes control characters (a YAML key may hold a line break)
+// so that every problem prints as one line.
+func oneLine(s string) string {
+	if strings.IndexFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f }) < 0 {
+		return s
+	}
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
 }
 
 // endsWithConnector reports whether a problem text leads into its value
@@ -313,7 +323,8 @@ func redactURI(s string) string {
 	return s
 }
 
-// Board returns the selected board with board_overrides applied.
+// ResolveBoard returns the selected board with board_overrides applied and
+// checks the result with boards.Board.Validate.
 func (c *Config) ResolveBoard() (boards.Board, error) {
 	b, err := boards.Lookup(c.Board)
 	if err != nil {

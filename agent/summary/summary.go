@@ -297,14 +297,17 @@ func splitHeader(line []byte) (name, value []byte, ok bool) {
 	return name, trim(line[i+1:]), true
 }
 
-// isToken reports whether c is an RFC 3261 token character.
-func isToken(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
+// tokenChars marks the RFC 3261 token characters.
+var tokenChars = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		t[c] = 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || strings.IndexByte("-.!%*_+`'~", b) >= 0
 	}
-	return strings.IndexByte("-.!%*_+`'~", c) >= 0
-}
+	return t
+}()
+
+// isToken reports whether c is an RFC 3261 token character.
+func isToken(c byte) bool { return tokenChars[c] }
 
 // equalFold compares an ASCII byte slice with a lower-case string.
 func equalFold(b []byte, lower string) bool {

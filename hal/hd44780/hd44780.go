@@ -2,7 +2,9 @@ package hd44780
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -67,6 +69,7 @@ type Display struct {
 	info   hal.DisplayInfo
 	lcd    *lcd
 	worker *latest.Worker[job]
+	bus    io.Closer // closed by Close when Open opened it
 
 	mu   sync.Mutex
 	last job
@@ -164,7 +167,12 @@ func (d *Display) Close() error {
 	if err := d.worker.Close(); err != nil {
 		return err
 	}
-	return d.lcd.off()
+	err := d.lcd.off()
+	if d.bus != nil {
+		err = errors.Join(err, d.bus.Close())
+		d.bus = nil
+	}
+	return err
 }
 
 // HD44780 instructions.

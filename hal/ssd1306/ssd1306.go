@@ -2,8 +2,10 @@ package ssd1306
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
+	"io"
 	"log/slog"
 
 	"periph.io/x/conn/v3/i2c"
@@ -42,6 +44,7 @@ type Display struct {
 	info   hal.DisplayInfo
 	panel  *panel
 	worker *latest.Worker[[]byte]
+	bus    io.Closer // closed by Close when Open opened it
 }
 
 var _ hal.Display = (*Display)(nil)
@@ -102,7 +105,12 @@ func (d *Display) Close() error {
 	if err := d.worker.Close(); err != nil {
 		return err
 	}
-	return d.panel.off()
+	err := d.panel.off()
+	if d.bus != nil {
+		err = errors.Join(err, d.bus.Close())
+		d.bus = nil
+	}
+	return err
 }
 
 // panel is the synchronous part: it owns the periph device and remembers

@@ -231,3 +231,50 @@ func TestClosed(t *testing.T) {
 		t.Errorf("Show after Close = %v", err)
 	}
 }
+
+// gateBus blocks every transfer after init until released.
+type gateBus struct {
+	i2ctest.Record
+	gate chan struct{}
+	init bool
+}
+
+func (g *gateBus) Tx(addr uint16, w, r []byte) error {
+	if g.init {
+		<-g.gate
+	}
+	return g.Record.Tx(addr, w, r)
+}
+
+// Show returns at once while the bus is stuck, and once it frees up the
+// panel gets the newest frame, not every one in between.
+func TestShowDoesNotWaitForTheBus(t *testing.T) {
+	bus := &gateBus{gate: make(chan struct{})}
+	d, err := New(bus, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus.init = true
+	t0 := time.Now()
+	for i := 0; i < 50; i++ {
+		v := display.Demo(1)
+		v.Accounts[0].New = uint32(i)
+		if err := d.Show(hal.Frame{Image: display.RenderMono(v, 128, 64)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if el := time.Since(t0); el > 2*time.Second {
+		t.Errorf("50 Shows on a stuck bus took %v", el)
+	}
+	close(bus.gate)
+	flush(t, d)
+	v := display.Demo(1)
+	v.Accounts[0].New = 49
+	if !bytes.Equal(d.panel.shown, d.panel.pages(display.RenderMono(v, 128, 64))) {
+		t.Error("the panel does not show the last frame")
+	}
+	if n := len(bus.Ops); n > 1+16+2*8 {
+		t.Errorf("%d transfers: intermediate frames were not dropped", n)
+	}
+	d.Close()
+}

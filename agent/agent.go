@@ -1,0 +1,388 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/mwi-agent/mwi-agent/agent/sipua"
+	"github.com/mwi-agent/mwi-agent/agent/state"
+)
+
+// Options are the agent's injected dependencies.
+type Options struct {
+	Logger *slog.Logger
+	Clock  sipua.Clock // nil: the wall clock
+}
+
+// ShutdownTimeout bounds Run's clean shutdown (un-SUBSCRIBE, un-REGISTER).
+const ShutdownTimeout = 5 * time.Second
+
+// spec is one account as the loop runs it.
+type spec struct {
+	sip   sipua.AccountConfig
+	label string
+	aor   string
+}
+
+// uaSpec is what the shared user agent needs (changing it needs a restart).
+type uaSpec struct {
+	opts   sipua.Options
+	tlsKey any // the TLS settings the TLSConfig was built from
+}
+
+// Agent is the message-waiting agent: one loop goroutine owns the state of
+// every account; SIP workers send it updates; readers get snapshots.
+type Agent struct {
+	log   *slog.Logger
+	clock sipua.Clock
+
+	mu      sync.Mutex // guards specs/uaspec before Run, pub, watchers, running
+	specs   []spec
+	uaspec  uaSpec
+	pub     state.Snapshot // the latest published snapshot (a private copy)
+	watch   map[chan state.Snapshot]struct{}
+	running bool
+	cmds    chan func(*loop)
+
+	started     chan struct{}
+	startedOnce sync.Once
+}
+
+func newAgent(specs []spec, us uaSpec, opts Options) *Agent {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.Clock == nil {
+		opts.Clock = sipua.RealClock{}
+	}
+	a := &Agent{
+		log: opts.Logger, clock: opts.Clock, specs: specs, uaspec: us,
+		watch: map[chan state.Snapshot]struct{}{}, cmds: make(chan func(*loop)),
+		started: make(chan struct{}),
+	}
+	a.pub = initialSnapshot(specs, a.clock.Now())
+	return a
+}
+
+func initialSnapshot(specs []spec, now time.Time) state.Snapshot {
+	s := state.Snapshot{At: now}
+	for _, sp := range specs {
+		s.Accounts = append(s.Accounts, newAccountState(sp, now))
+	}
+	return s
+}
+
+func newAccountState(sp spec, now time.Time) state.Account {
+	h := state.HealthRegistering
+	switch {
+	case !sp.sip.Register && !sp.sip.Subscribe:
+		h = state.HealthDisabled
+	case !sp.sip.Register:
+		h = state.HealthSubscribing
+	}
+	return state.Account{Name: sp.sip.Name, Label: sp.label, AOR: sp.aor, Health: h, Since: now}
+}
+
+// Snapshot returns a consistent deep copy of the current state.
+func (a *Agent) Snapshot() state.Snapshot {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.pub.Clone()
+}
+
+// Watch returns a channel of snapshots: the current one first, then the
+// latest after each change (a slow reader skips intermediate ones). It is
+// closed when ctx ends.
+func (a *Agent) Watch(ctx context.Context) <-chan state.Snapshot {
+	ch := make(chan state.Snapshot, 1)
+	a.mu.Lock()
+	ch <- a.pub.Clone()
+	a.watch[ch] = struct{}{}
+	a.mu.Unlock()
+	go func() {
+		<-ctx.Done()
+		a.mu.Lock()
+		delete(a.watch, ch)
+		close(ch)
+		a.mu.Unlock()
+	}()
+	return ch
+}
+
+// Started is closed once every account's worker has started.
+func (a *Agent) Started() <-chan struct{} { return a.started }
+
+// publish makes s the current snapshot and offers it to every watcher,
+// replacing a value the watcher has not read yet.
+func (a *Agent) publish(s state.Snapshot) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.pub = s.Clone()
+	for ch := range a.watch {
+		select {
+		case ch <- a.pub.Clone():
+			continue
+		default:
+		}
+		select {
+		case <-ch:
+		default:
+		}
+		select {
+		case ch <- a.pub.Clone():
+		default:
+		}
+	}
+}
+
+// loop is the state owned by Run's goroutine.
+type loop struct {
+	a       *Agent
+	ua      *sipua.UA
+	snap    state.Snapshot
+	specs   []spec
+	cancels map[string]context.CancelFunc
+	ctx     context.Context
+}
+
+// Run registers and subscribes every account and keeps the state until ctx
+// ends; then it un-SUBSCRIBEs and un-REGISTERs (bounded by
+// ShutdownTimeout) and returns ctx.Err().
+func (a *Agent) Run(ctx context.Context) error {
+	a.mu.Lock()
+	if a.running {
+		a.mu.Unlock()
+		return errors.New("agent: already running")
+	}
+	a.running = true
+	specs := append([]spec(nil), a.specs...)
+	us := a.uaspec
+	snap := a.pub.Clone()
+	a.mu.Unlock()
+	defer func() {
+		a.mu.Lock()
+		a.running = false
+		a.mu.Unlock()
+	}()
+
+	updates := make(chan sipua.Update, 1024)
+	loopDone := make(chan struct{})
+	opts := us.opts
+	opts.Logger = a.log
+	opts.Clock = a.clock
+	opts.OnUpdate = func(u sipua.Update) {
+		select {
+		case updates <- u:
+		case <-loopDone:
+		}
+	}
+	ua, err := sipua.NewUA(opts)
+	if err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
+	l := &loop{a: a, ua: ua, snap: snap, specs: specs, cancels: map[string]context.CancelFunc{}, ctx: context.Background()}
+	for _, sp := range specs {
+		if err := l.startAccount(sp); err != nil {
+			a.log.Error("agent: account not started", "account", sp.sip.Name, "err", err)
+		}
+	}
+	a.startedOnce.Do(func() { close(a.started) })
+	a.log.Info("agent: running", "accounts", len(specs))
+
+	for {
+		select {
+		case u := <-updates:
+			l.apply(u)
+		case f := <-a.cmds:
+			f(l)
+		case <-ctx.Done():
+			for _, c := range l.cancels {
+				c()
+			}
+			waited := make(chan struct{})
+			go func() { ua.Wait(); close(waited) }()
+			deadline := time.NewTimer(ShutdownTimeout)
+		drain:
+			for {
+				select {
+				case u := <-updates:
+					l.apply(u)
+				case <-waited:
+					break drain
+				case <-deadline.C:
+					a.log.Warn("agent: shutdown timed out")
+					break drain
+				}
+			}
+			deadline.Stop()
+			close(loopDone)
+			ua.Close()
+			a.log.Info("agent: stopped")
+			return ctx.Err()
+		}
+	}
+}
+
+func (l *loop) startAccount(sp spec) error {
+	ctx, cancel := context.WithCancel(l.ctx)
+	if err := l.ua.Start(ctx, sp.sip); err != nil {
+		cancel()
+		return err
+	}
+	l.cancels[sp.sip.Name] = cancel
+	return nil
+}
+
+// apply folds a worker's update into the state, logs the change and
+// publishes the new snapshot.
+func (l *loop) apply(u sipua.Update) {
+	i := -1
+	for j := range l.snap.Accounts {
+		if l.snap.Accounts[j].Name == u.Account {
+			i = j
+			break
+		}
+	}
+	if i < 0 {
+		return // an account removed by Reload, still shutting down
+	}
+	acc := &l.snap.Accounts[i]
+	before := *acc
+	if u.Health != acc.Health {
+		acc.Since = u.At
+	}
+	acc.Health, acc.LastStatus, acc.LastReason = u.Health, u.LastStatus, u.LastReason
+	if mb := u.Mailbox; mb != nil {
+		acc.Waiting = mb.Waiting
+		acc.Classes = maps.Clone(mb.Classes)
+		acc.MessageAccount = mb.MessageAccount
+		acc.Source = mb.Source
+		acc.Updated = u.At
+	}
+	mailboxChanged := before.Waiting != acc.Waiting || !reflect.DeepEqual(before.Classes, acc.Classes) || before.Source != acc.Source
+	if !mailboxChanged && before.Health == acc.Health && before.LastStatus == acc.LastStatus && before.LastReason == acc.LastReason && u.Mailbox == nil {
+		return
+	}
+	if mailboxChanged || before.Health != acc.Health {
+		t := acc.Total()
+		l.a.log.Info("account state",
+			"account", acc.Name,
+			"waiting", acc.Waiting.String(),
+			"new", t.New, "old", t.Old, "urgent", t.UrgentNew,
+			"source", acc.Source.String(),
+			"health", acc.Health.String(),
+			"status", acc.LastStatus, "reason", acc.LastReason)
+	}
+	l.snap.Seq++
+	l.snap.At = u.At
+	l.a.publish(l.snap)
+}
+
+// do runs f on the loop goroutine (when running) and waits for it.
+func (a *Agent) do(f func(*loop)) bool {
+	a.mu.Lock()
+	running := a.running
+	a.mu.Unlock()
+	if !running {
+		return false
+	}
+	done := make(chan struct{})
+	select {
+	case a.cmds <- func(l *loop) { f(l); close(done) }:
+		<-done
+		return true
+	case <-time.After(5 * time.Second):
+		return false
+	}
+}
+
+// reload replaces the account list: unchanged accounts keep their
+// registrations; removed or changed ones stop (un-REGISTER) and changed or
+// new ones start. Changes to the shared listeners need a restart.
+func (a *Agent) reload(specs []spec, us uaSpec) error {
+	a.mu.Lock()
+	uaChanged := !reflect.DeepEqual(stripFuncs(a.uaspec.opts), stripFuncs(us.opts)) || a.uaspec.tlsKey != us.tlsKey
+	a.specs = append([]spec(nil), specs...)
+	a.uaspec = us
+	running := a.running
+	if !running {
+		a.pub = initialSnapshot(specs, a.clock.Now())
+		a.mu.Unlock()
+		return nil
+	}
+	a.mu.Unlock()
+	var err error
+	ok := a.do(func(l *loop) {
+		old := map[string]spec{}
+		for _, sp := range l.specs {
+			old[sp.sip.Name] = sp
+		}
+		keep := map[string]bool{}
+		for _, sp := range specs {
+			if o, ok := old[sp.sip.Name]; ok && reflect.DeepEqual(o.sip, sp.sip) {
+				keep[sp.sip.Name] = true
+			}
+		}
+		for name, c := range l.cancels {
+			if !keep[name] {
+				c()
+				delete(l.cancels, name)
+			}
+		}
+		prev := map[string]state.Account{}
+		for _, acc := range l.snap.Accounts {
+			prev[acc.Name] = acc
+		}
+		now := l.a.clock.Now()
+		l.snap.Accounts = nil
+		for _, sp := range specs {
+			if keep[sp.sip.Name] {
+				acc := prev[sp.sip.Name]
+				acc.Label = sp.label
+				l.snap.Accounts = append(l.snap.Accounts, acc)
+				continue
+			}
+			l.snap.Accounts = append(l.snap.Accounts, newAccountState(sp, now))
+		}
+		l.specs = specs
+		// Stopped accounts' workers deregister from the UA when they
+		// finish; start the new ones once the name is free.
+		for _, sp := range specs {
+			if keep[sp.sip.Name] {
+				continue
+			}
+			var e error
+			for range 60 {
+				if e = l.startAccount(sp); e == nil {
+					break
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if e != nil {
+				err = errors.Join(err, fmt.Errorf("agent: account %s: %w", sp.sip.Name, e))
+			}
+		}
+		l.snap.Seq++
+		l.snap.At = now
+		l.a.publish(l.snap)
+	})
+	if !ok {
+		return errors.New("agent: reload: loop not answering")
+	}
+	if uaChanged {
+		err = errors.Join(err, errors.New("agent: listener, TLS or keepalive settings changed: restart to apply them"))
+	}
+	return err
+}
+
+func stripFuncs(o sipua.Options) sipua.Options {
+	o.Logger, o.Clock, o.OnUpdate, o.Parse, o.TLSConfig = nil, nil, nil, nil, nil
+	return o
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/mwi-agent/mwi-agent/agent"
+	"github.com/mwi-agent/mwi-agent/agent/config"
+)
+
+// runHook lets other cmd_*.go files attach to a running agent (hardware,
+// web page) without editing this file: add one in an init function. Each
+// hook runs on its own goroutine until ctx ends.
+type runHook func(ctx context.Context, a *agent.Agent, cfg *config.Config, log *slog.Logger) error
+
+var runHooks []runHook
+
+func init() {
+	register(command{name: "run", summary: "run the agent with a configuration file until SIGINT/SIGTERM", run: runRun})
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	switch strings.ToLower(level) {
+	case "debug":
+		l = slog.LevelDebug
+	case "warn":
+		l = slog.LevelWarn
+	case "error":
+		l = slog.LevelError
+	default:
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+func runRun(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "configuration file (required)")
+	if err := fs.Parse(args); err != nil {
+		return exitError{2}
+	}
+	if *path == "" && fs.NArg() == 1 {
+		*path = fs.Arg(0)
+	}
+	if *path == "" {
+		fmt.Fprintln(stderr, "usage: mwi-agent run --config FILE")
+		return exitError{2}
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	a, err := agent.New(cfg, agent.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
+		log.Warn("state directory", "dir", cfg.StateDir, "err", err)
+	} else {
+		sock := filepath.Join(cfg.StateDir, agent.StatusSocket)
+		go func() {
+			if err := a.ServeStatus(ctx, sock); err != nil {
+				log.Warn("status socket", "path", sock, "err", err)
+			}
+		}()
+	}
+	for _, h := range runHooks {
+		go func() {
+			if err := h(ctx, a, cfg, log); err != nil && ctx.Err() == nil {
+				log.Error("run hook", "err", err)
+			}
+		}()
+	}
+	// SIGHUP: reload the file; unchanged accounts keep their registrations.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				nc, err := config.Load(*path)
+				if err != nil {
+					log.Error("reload: configuration not applied", "err", err)
+					continue
+				}
+				if err := a.Reload(nc); err != nil {
+					log.Warn("reload", "err", err)
+				} else {
+					log.Info("reloaded", "accounts", len(nc.Accounts))
+				}
+			}
+		}
+	}()
+	err = a.Run(ctx)
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mwi-agent/mwi-agent/agent"
+	"github.com/mwi-agent/mwi-agent/agent/config"
+	"github.com/mwi-agent/mwi-agent/agent/state"
+)
+
+func init() {
+	register(command{name: "status", summary: "print the accounts table of the running agent (local socket)", run: runStatus})
+}
+
+func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "configuration file (for its state_dir)")
+	sock := fs.String("socket", "", "status socket (default <state_dir>/"+agent.StatusSocket+")")
+	if err := fs.Parse(args); err != nil {
+		return exitError{2}
+	}
+	if *sock == "" {
+		dir := config.Default().StateDir
+		if *path != "" {
+			cfg, err := config.Load(*path)
+			if err != nil {
+				return err
+			}
+			dir = cfg.StateDir
+		}
+		*sock = filepath.Join(dir, agent.StatusSocket)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	s, err := agent.ReadStatus(ctx, *sock)
+	if err != nil {
+		return err
+	}
+	printStatus(stdout, s)
+	return nil
+}
+
+func printStatus(w io.Writer, s state.Snapshot) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ACCOUNT\tLABEL\tWAITING\tNEW\tOLD\tURGENT\tSOURCE\tHEALTH\tLAST\tSINCE")
+	for _, a := range s.Accounts {
+		t := a.Total()
+		waiting := a.Waiting.String()
+		if a.Health == state.HealthStale && a.Waiting != state.WaitingUnknown {
+			waiting += " (stale)"
+		}
+		since := "-"
+		if !a.Since.IsZero() {
+			since = a.Since.Format(time.DateTime)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n", a.Name, a.Label, waiting, t.New, t.Old, t.UrgentNew, a.Source, a.Health, orDash(a.LastReason), since)
+	}
+	tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

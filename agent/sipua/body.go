@@ -1,0 +1,15 @@
+package sipua
+
+import (
+	"github.com/mwi-agent/mwi-agent/agent/summary"
+)
+
+// ParseBody is the default BodyParser: the RFC 3842 parser. An empty body
+// is "no information" (waiting unknown), not "no messages".
+func ParseBody(body []byte) (Mailbox, error) {
+	s, warns, err := summary.Parse(body)
+	if err != nil {
+		return Mailbox{}, err
+	}
+	return Mailbox{Waiting: s.Waiting.State(), Classes: s.Classes, MessageAccount: s.Account, Warnings: len(warns)}, nil
+}

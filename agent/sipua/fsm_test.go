@@ -1,0 +1,143 @@
+package sipua
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestRegTable(t *testing.T) {
+	tests := []struct {
+		name  string
+		s     RegState
+		e     Event
+		want  RegState
+		wantA []Action
+	}{
+		{"start sends REGISTER", RegIdle, EvStart, RegSending, acts(ActSend)},
+		{"401 answered", RegSending, EvChallenge, RegSending, acts(ActSendAuth)},
+		{"407 stale answered without failure", RegSending, EvChallengeStale, RegSending, acts(ActSendAuth)},
+		{"401 after answering = auth failed, slow retry", RegSending, EvChallengeRepeat, RegAuthFailed, acts(ActCountAttempt, ActSlowTimer)},
+		{"200 registers and arms refresh", RegSending, EvOK, RegRegistered, acts(ActResetAttempts, ActRefreshTimer, ActSignalRegistered)},
+		{"423 retries with Min-Expires", RegSending, EvTooBrief, RegSending, acts(ActUseMinExpires, ActSend)},
+		{"403/404 stop fast", RegSending, EvRefused, RegRefused, acts(ActLongTimer)},
+		{"timeout/5xx back off", RegSending, EvTransient, RegBackoff, acts(ActCountAttempt, ActBackoffTimer)},
+		{"refresh timer", RegRegistered, EvTimer, RegRefreshing, acts(ActSend)},
+		{"contact change re-registers at once", RegRegistered, EvContactChanged, RegRefreshing, acts(ActSend)},
+		{"refresh ok", RegRefreshing, EvOK, RegRegistered, acts(ActResetAttempts, ActRefreshTimer, ActSignalRegistered)},
+		{"refresh challenged (nonce expired)", RegRefreshing, EvChallenge, RegRefreshing, acts(ActSendAuth)},
+		{"refresh fails transiently", RegRefreshing, EvTransient, RegBackoff, acts(ActCountAttempt, ActBackoffTimer)},
+		{"backoff retry", RegBackoff, EvTimer, RegSending, acts(ActSend)},
+		{"auth failed slow retry", RegAuthFailed, EvTimer, RegSending, acts(ActSend)},
+		{"refused long retry", RegRefused, EvTimer, RegSending, acts(ActSend)},
+		{"shutdown unregisters", RegRegistered, EvStop, RegUnregistering, acts(ActSendStop)},
+		{"shutdown during refresh unregisters", RegRefreshing, EvStop, RegUnregistering, acts(ActSendStop)},
+		{"shutdown while not registered", RegBackoff, EvStop, RegStopped, acts(ActDone)},
+		{"unregister challenged", RegUnregistering, EvChallenge, RegUnregistering, acts(ActSendAuth)},
+		{"unregister answered", RegUnregistering, EvOK, RegStopped, acts(ActDone)},
+		{"unregister bounded", RegUnregistering, EvStopDone, RegStopped, acts(ActDone)},
+		{"unregister failure still stops", RegUnregistering, EvTransient, RegStopped, acts(ActDone)},
+		{"late response ignored", RegStopped, EvOK, RegStopped, nil},
+		{"stray timer ignored while sending", RegSending, EvTimer, RegSending, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ga := NextReg(tt.s, tt.e)
+			if got != tt.want || !reflect.DeepEqual(ga, tt.wantA) {
+				t.Errorf("NextReg(%v, %v) = %v %v, want %v %v", tt.s, tt.e, got, ga, tt.want, tt.wantA)
+			}
+		})
+	}
+}
+
+func TestSubTable(t *testing.T) {
+	tests := []struct {
+		name  string
+		s     SubState
+		e     Event
+		want  SubState
+		wantA []Action
+	}{
+		{"start: new dialog, SUBSCRIBE", SubIdle, EvStart, SubSending, acts(ActNewDialog, ActSend)},
+		{"2xx first: wait for NOTIFY (Timer N)", SubSending, EvOK, SubWaitNotify, acts(ActResetAttempts, ActRefreshTimer, ActLapseTimer, ActTimerN)},
+		{"NOTIFY before 2xx creates the dialog", SubSending, EvNotify, SubActive, acts(ActMailbox, ActResetAttempts, ActRefreshTimer, ActLapseTimer)},
+		{"late 2xx after NOTIFY re-arms refresh", SubActive, EvOK, SubActive, acts(ActResetAttempts, ActRefreshTimer, ActLapseTimer)},
+		{"first NOTIFY after 2xx", SubWaitNotify, EvNotify, SubActive, acts(ActMailbox)},
+		{"Timer N: retry", SubWaitNotify, EvTimerN, SubBackoff, acts(ActNewDialog, ActCountAttempt, ActBackoffTimer)},
+		{"407 on SUBSCRIBE answered", SubSending, EvChallenge, SubSending, acts(ActSendAuth)},
+		{"wrong password", SubSending, EvChallengeRepeat, SubAuthFailed, acts(ActCountAttempt, ActSlowTimer)},
+		{"423 Min-Expires", SubSending, EvTooBrief, SubSending, acts(ActUseMinExpires, ActSend)},
+		{"489/403/404 refused", SubSending, EvRefused, SubRejected, acts(ActNewDialog, ActLongTimer)},
+		{"503 back off", SubSending, EvTransient, SubBackoff, acts(ActCountAttempt, ActBackoffTimer)},
+		{"refresh timer", SubActive, EvTimer, SubRefreshing, acts(ActSend)},
+		{"refresh ok", SubRefreshing, EvOK, SubActive, acts(ActResetAttempts, ActRefreshTimer, ActLapseTimer)},
+		{"481 on refresh: new subscription, new Call-ID", SubRefreshing, EvNoDialog, SubSending, acts(ActNewDialog, ActSend)},
+		{"423 on refresh", SubRefreshing, EvTooBrief, SubRefreshing, acts(ActUseMinExpires, ActSend)},
+		{"refresh times out: back off, dialog kept", SubRefreshing, EvTransient, SubBackoff, acts(ActCountAttempt, ActBackoffTimer)},
+		{"NOTIFY during refresh", SubRefreshing, EvNotify, SubRefreshing, acts(ActMailbox)},
+		{"deactivated/timeout: re-subscribe at once", SubActive, EvTerminatedNow, SubSending, acts(ActMailbox, ActNewDialog, ActSend)},
+		{"probation/giveup: later", SubActive, EvTerminatedLater, SubBackoff, acts(ActMailbox, ActNewDialog, ActCountAttempt, ActBackoffTimer)},
+		{"rejected/noresource/invariant: no re-subscribe", SubActive, EvTerminatedFinal, SubRejected, acts(ActNewDialog, ActForget, ActLongTimer)},
+		{"terminated while waiting for first NOTIFY", SubWaitNotify, EvTerminatedFinal, SubRejected, acts(ActNewDialog, ActForget, ActLongTimer)},
+		{"rejected stays rejected on contact change", SubRejected, EvContactChanged, SubRejected, nil},
+		{"rejected long timer", SubRejected, EvTimer, SubSending, acts(ActNewDialog, ActSend)},
+		{"contact changed: new subscription", SubActive, EvContactChanged, SubSending, acts(ActNewDialog, ActSend)},
+		{"lapse while backing off: stale", SubBackoff, EvLapse, SubBackoff, acts(ActStale)},
+		{"lapse while auth failing: stale", SubAuthFailed, EvLapse, SubAuthFailed, acts(ActStale)},
+		{"lapse while rejected: stale", SubRejected, EvLapse, SubRejected, acts(ActStale)},
+		{"lapse while active: stale and re-subscribe", SubActive, EvLapse, SubSending, acts(ActStale, ActNewDialog, ActSend)},
+		{"backoff retry", SubBackoff, EvTimer, SubSending, acts(ActSend)},
+		{"shutdown unsubscribes", SubActive, EvStop, SubUnsubscribing, acts(ActSendStop)},
+		{"shutdown waiting for NOTIFY unsubscribes", SubWaitNotify, EvStop, SubUnsubscribing, acts(ActSendStop)},
+		{"shutdown without dialog", SubBackoff, EvStop, SubStopped, acts(ActDone)},
+		{"unsubscribe answered", SubUnsubscribing, EvOK, SubStopped, acts(ActDone)},
+		{"unsubscribe challenged", SubUnsubscribing, EvChallenge, SubUnsubscribing, acts(ActSendAuth)},
+		{"final NOTIFY during unsubscribe ignored", SubUnsubscribing, EvTerminatedNow, SubUnsubscribing, nil},
+		{"unsubscribe bounded", SubUnsubscribing, EvStopDone, SubStopped, acts(ActDone)},
+		{"NOTIFY after stop ignored", SubStopped, EvNotify, SubStopped, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ga := NextSub(tt.s, tt.e)
+			if got != tt.want || !reflect.DeepEqual(ga, tt.wantA) {
+				t.Errorf("NextSub(%v, %v) = %v %v, want %v %v", tt.s, tt.e, got, ga, tt.want, tt.wantA)
+			}
+		})
+	}
+}
+
+// Every live state must get out of trouble: from any state, stop leads to
+// Stopped (directly or via one stop-done), and no state swallows a timer
+// it armed.
+func TestTablesStopEverywhere(t *testing.T) {
+	for s := RegIdle; s < RegStopped; s++ {
+		n, _ := NextReg(s, EvStop)
+		if n != RegStopped {
+			n, _ = NextReg(n, EvStopDone)
+		}
+		if n != RegStopped {
+			t.Errorf("registration state %v does not stop", s)
+		}
+	}
+	for s := SubIdle; s < SubStopped; s++ {
+		n, _ := NextSub(s, EvStop)
+		if n != SubStopped {
+			n, _ = NextSub(n, EvStopDone)
+		}
+		if n != SubStopped {
+			t.Errorf("subscription state %v does not stop", s)
+		}
+	}
+	for _, s := range []RegState{RegRegistered, RegBackoff, RegAuthFailed, RegRefused} {
+		if n, a := NextReg(s, EvTimer); n == s || len(a) == 0 {
+			t.Errorf("registration state %v ignores its timer", s)
+		}
+	}
+	for _, s := range []SubState{SubActive, SubWaitNotify, SubBackoff, SubAuthFailed, SubRejected} {
+		if n, a := NextSub(s, EvTimer); n == s || len(a) == 0 {
+			t.Errorf("subscription state %v ignores its timer", s)
+		}
+	}
+	if names := len(eventNames); names != int(numEvents) {
+		t.Errorf("%d event names for %d events", names, numEvents)
+	}
+}
