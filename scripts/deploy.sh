@@ -155,6 +155,6 @@ else
 	step "restart the service"
 	remote "${sudo}systemctl daemon-reload && ${sudo}systemctl restart mwi-agent && sleep 2 && systemctl is-active mwi-agent"
 	step "status from the device"
-	remote "if mwi-agent help | grep -q '^  status '; then mwi-agent status; else systemctl status --no-pager --lines=20 mwi-agent; fi"
+	remote "${sudo}mwi-agent status --config /etc/mwi-agent/config.yaml || systemctl status --no-pager --lines=20 mwi-agent"
 fi
 [ $dry = 1 ] && echo "dry run: nothing was changed on $target" || echo "deployed to $target"
