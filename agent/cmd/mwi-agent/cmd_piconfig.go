@@ -21,6 +21,7 @@ func runPiConfig(_ context.Context, args []string, stdout, stderr io.Writer) err
 	fs.SetOutput(stderr)
 	board := fs.String("board", "", "board name (default: the config's board)")
 	cfgPath := fs.String("config", "", "configuration file to take the board from")
+	wiring := fs.Bool("wiring", false, "print the board's 40-pin header wiring as a Markdown table instead")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return exitError{2}
 	}
@@ -38,6 +39,14 @@ func runPiConfig(_ context.Context, args []string, stdout, stderr io.Writer) err
 	b, err := boards.Lookup(name)
 	if err != nil {
 		return err
+	}
+	if *wiring {
+		rows, err := piconf.Wiring(b)
+		if err != nil {
+			return err
+		}
+		fmt.Fprint(stdout, piconf.WiringTable(rows))
+		return nil
 	}
 	lines, err := piconf.ConfigTxt(b)
 	if err != nil {
