@@ -123,6 +123,10 @@ echo "    $deb"
 tmpdir=/tmp/mwi-agent-deploy.$$
 step "copy the package to $target:$tmpdir"
 remote "mkdir -m 0700 -p $tmpdir"
+if [ $dry = 0 ]; then
+	# remove the uploads on the device whatever happens next
+	trap 'ssh "${sshopts[@]}" "$target" "rm -rf $tmpdir" >/dev/null 2>&1 || true' EXIT
+fi
 copy "$deb" "$tmpdir/mwi-agent.deb"
 
 step "install the package${droot:+ into $droot}"
@@ -146,6 +150,7 @@ fi
 
 step "clean up $tmpdir"
 remote "rm -rf $tmpdir"
+trap - EXIT
 
 if [ -n "$droot" ]; then
 	step "restart: skipped (--root $droot has no service manager)"

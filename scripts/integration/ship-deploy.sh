@@ -111,7 +111,9 @@ gid=$(grep '^mwi-agent:' "$R/etc/passwd" | cut -d: -f4)
 [ -n "$uid" ] || fail "service user not created in the root"
 cmp -s "$tmp/site.yaml" "$R/etc/mwi-agent/config.yaml" || fail "config not installed"
 [ "$(stat -c '%a %u %g' "$R/etc/mwi-agent/config.yaml")" = "600 $uid $gid" ] || fail "config owner/mode $(stat -c '%a %u %g' "$R/etc/mwi-agent/config.yaml")"
-ls /tmp/mwi-agent-deploy.* >/dev/null 2>&1 && fail "deploy left its temp dir on the device"
+updir=$(sed -nE 's/^\[[0-9]+\] clean up (\/tmp\/mwi-agent-deploy\.[0-9]+)$/\1/p' <<<"$out")
+[ -n "$updir" ] || fail "no clean-up step in the output"
+[ ! -e "$updir" ] || fail "deploy left $updir on the device"
 
 echo "--- a bad config is refused before it replaces the good one"
 printf 'accounts:\n  - aor: "not a uri"\n' >"$tmp/bad.yaml"
@@ -120,6 +122,8 @@ if scripts/deploy.sh "${sshargs[@]}" --deb "$deb" --root "$R" --config "$tmp/bad
 	fail "deploy accepted an invalid config"
 fi
 cmp -s "$tmp/site.yaml" "$R/etc/mwi-agent/config.yaml" || fail "invalid config replaced the good one"
+baddir=$(sed -nE 's/^\[[0-9]+\] copy the package to .*:(\/tmp\/mwi-agent-deploy\.[0-9]+)$/\1/p' "$tmp/bad.log")
+[ -n "$baddir" ] && [ ! -e "$baddir" ] || fail "the refused deploy left ${baddir:-its temp dir} on the device"
 
 echo "--- redeploy without --config keeps the device's config"
 scripts/deploy.sh "${sshargs[@]}" --deb "$deb" --root "$R" "$user@127.0.0.1" >"$tmp/again.log" 2>&1 || { cat "$tmp/again.log"; fail "redeploy"; }
