@@ -17,6 +17,22 @@ type Demodulated struct {
 	MarkHz, SpaceHz float64
 	// Start is when the first character's start bit began.
 	Start time.Duration
+
+	acc  [][2]freqAcc // per byte: mark, space
+	rate int
+}
+
+// measure sets MarkHz and SpaceHz from the bytes [a, b).
+func (d *Demodulated) measure(a, b int) {
+	var fm, fs freqAcc
+	for _, p := range d.acc[a:b] {
+		fm.num += p[0].num
+		fm.den += p[0].den
+		fs.num += p[1].num
+		fs.den += p[1].den
+	}
+	rate := d.rate
+	d.MarkHz, d.SpaceHz = fm.hz(rate), fs.hz(rate)
 }
 
 // Demodulate decodes 1200 baud FSK in pcm with a pair of non-coherent
@@ -24,10 +40,10 @@ type Demodulated struct {
 // end of its correlation window. It is meant for clean signals (tests, WAV
 // files, a loopback recording), not for a noisy line.
 func Demodulate(pcm []int16, rate int, std Standard) Demodulated {
-	out := Demodulated{Standard: std}
 	if rate <= 0 {
 		rate = DefaultSampleRate
 	}
+	out := Demodulated{Standard: std, rate: rate}
 	n := len(pcm)
 	T := float64(rate) / Baud // samples per bit
 	N := int(T + 0.5)         // correlation window
@@ -62,7 +78,6 @@ func Demodulate(pcm []int16, rate int, std Standard) Demodulated {
 	g := float64(N) * Amplitude(-50) / 2
 	gate := g * g
 
-	var fm, fs freqAcc
 	first := true
 	for e := N; e < n; e++ {
 		d, en := disc(e)
@@ -100,19 +115,16 @@ func Demodulate(pcm []int16, rate int, std Standard) Demodulated {
 			out.Start = time.Duration(start / float64(rate) * float64(time.Second))
 			first = false
 		}
+		var acc [2]freqAcc
 		for k := 0; k < 10; k++ {
 			b0, b1 := start+float64(k)*T, start+float64(k+1)*T
-			if bits[k] == 1 {
-				fm.addBit(pcm, b0, b1)
-			} else {
-				fs.addBit(pcm, b0, b1)
-			}
+			acc[1-bits[k]].addBit(pcm, b0, b1)
 		}
+		out.acc = append(out.acc, acc)
 		// Resume at the middle of the stop bit.
 		e = int(start + 9.5*T)
 	}
-	out.MarkHz = fm.hz(rate)
-	out.SpaceHz = fs.hz(rate)
+	out.measure(0, len(out.Bytes))
 	return out
 }
 
@@ -166,13 +178,20 @@ func DecodeMWI(pcm []int16, rate int) (Decoded, error) {
 	var found []Decoded
 	for _, std := range []Standard{Bell202, V23} {
 		d := Demodulate(pcm, rate, std)
-		m, err := FindMessage(d.Bytes)
+		m, at, err := findMessage(d.Bytes)
 		if err != nil {
 			if firstErr == nil {
 				firstErr = err
 			}
 			continue
 		}
+		// Measure the frequencies over the message and the seizure just
+		// before it, not over whatever else was framed (an alerting tone).
+		from := at
+		for from > 0 && d.Bytes[from-1] == 0x55 {
+			from--
+		}
+		d.measure(from, at+len(m.Raw))
 		found = append(found, Decoded{Message: m, Demodulated: d})
 	}
 	if len(found) == 0 {

@@ -70,9 +70,9 @@ func ParseStandard(s string) (Standard, error) {
 // 8000 Hz, −14 dBm0, 300 seizure bits, 180 mark bits, 60 trailing mark
 // bits and no leading silence.
 type FSKOptions struct {
-	Standard Standard
-	Rate     int     // Hz; 0 = 8000
-	Level    float64 // dBm0; 0 = DefaultFSKLevel (−14)
+	Standard  Standard
+	Rate      int     // Hz; 0 = 8000
+	LevelDBm0 float64 // dBm0; 0 = DefaultFSKLevel (−14)
 	// SeizureBits, MarkBits and TrailBits: 0 selects the default, a
 	// negative value sends none.
 	SeizureBits, MarkBits, TrailBits int
@@ -114,7 +114,7 @@ func NewFSKModulator(msg []byte, opt FSKOptions) *FSKModulator {
 	if m.rate <= 0 {
 		m.rate = DefaultSampleRate
 	}
-	lvl := opt.Level
+	lvl := opt.LevelDBm0
 	if lvl == 0 {
 		lvl = DefaultFSKLevel
 	}

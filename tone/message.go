@@ -178,6 +178,11 @@ func ParseMessage(b []byte) (Message, int, error) {
 // (which may begin with channel-seizure 0x55 bytes or noise). If none is
 // valid it returns the error of the first plausible one.
 func FindMessage(stream []byte) (Message, error) {
+	m, _, err := findMessage(stream)
+	return m, err
+}
+
+func findMessage(stream []byte) (Message, int, error) {
 	var first error
 	for i := 0; i < len(stream); i++ {
 		switch stream[i] {
@@ -187,7 +192,7 @@ func FindMessage(stream []byte) (Message, error) {
 		}
 		m, _, err := ParseMessage(stream[i:])
 		if err == nil {
-			return m, nil
+			return m, i, nil
 		}
 		if first == nil {
 			first = err
@@ -196,7 +201,7 @@ func FindMessage(stream []byte) (Message, error) {
 	if first == nil {
 		first = fmt.Errorf("tone: no message in %d decoded bytes", len(stream))
 	}
-	return Message{}, first
+	return Message{}, -1, first
 }
 
 // Param returns the first parameter of type t.

@@ -2,6 +2,7 @@ package tone
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -111,4 +112,81 @@ func ReadWAV(r io.Reader) (rate int, pcm []int16, err error) {
 			}
 		}
 	}
+}
+
+// WAVSink is a Sink that records to a WAV file as it is written; Close
+// fills in the sizes in the header. It lets the simulated HAL or a test
+// keep what an FXS port would have played.
+type WAVSink struct {
+	w       io.WriteSeeker
+	rate    int
+	samples int64
+	buf     []byte
+	err     error
+}
+
+var _ Sink = (*WAVSink)(nil)
+
+// NewWAVSink writes a WAV header for rate Hz to w and returns the sink.
+func NewWAVSink(w io.WriteSeeker, rate int) (*WAVSink, error) {
+	if rate <= 0 {
+		rate = DefaultSampleRate
+	}
+	s := &WAVSink{w: w, rate: rate}
+	var h bytes.Buffer
+	if err := WriteWAV(&h, rate, nil); err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(h.Bytes()); err != nil {
+		return nil, fmt.Errorf("tone: wav: %w", err)
+	}
+	return s, nil
+}
+
+// Write appends pcm to the file.
+func (s *WAVSink) Write(pcm []int16) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	if s.samples+int64(len(pcm)) > (1<<32-1-36)/2 {
+		s.err = fmt.Errorf("tone: wav: file full")
+		return 0, s.err
+	}
+	if cap(s.buf) < 2*len(pcm) {
+		s.buf = make([]byte, 2*len(pcm))
+	}
+	b := s.buf[:2*len(pcm)]
+	for i, v := range pcm {
+		binary.LittleEndian.PutUint16(b[2*i:], uint16(v))
+	}
+	n, err := s.w.Write(b)
+	s.samples += int64(n / 2)
+	if err != nil {
+		s.err = fmt.Errorf("tone: wav: %w", err)
+		return n / 2, s.err
+	}
+	return len(pcm), nil
+}
+
+// Close writes the final sizes into the header. It does not close w.
+func (s *WAVSink) Close() error {
+	if s.err != nil {
+		return s.err
+	}
+	data := uint32(s.samples * 2)
+	var b [4]byte
+	for _, f := range []struct {
+		off int64
+		v   uint32
+	}{{4, 36 + data}, {40, data}} {
+		binary.LittleEndian.PutUint32(b[:], f.v)
+		if _, err := s.w.Seek(f.off, io.SeekStart); err != nil {
+			return fmt.Errorf("tone: wav: %w", err)
+		}
+		if _, err := s.w.Write(b[:]); err != nil {
+			return fmt.Errorf("tone: wav: %w", err)
+		}
+	}
+	_, err := s.w.Seek(0, io.SeekEnd)
+	return err
 }

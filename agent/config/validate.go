@@ -1,6 +1,8 @@
 package config
 
 import (
+	"github.com/mwi-agent/mwi-agent/tone"
+
 	"errors"
 	"fmt"
 	"math"
@@ -185,6 +187,10 @@ func (c *Config) Validate() error {
 
 	if c.Tones.Country != "" && !countryRE.MatchString(c.Tones.Country) {
 		v.add("tones.country", c.Tones.Country, "want a two-letter lower-case country code, not")
+	} else if c.Tones.Country != "" {
+		if _, err := tone.LookupCountry(c.Tones.Country); err != nil {
+			v.add("tones.country", c.Tones.Country, "no tone table for this country (see mwi-agent tone --list):")
+		}
 	}
 	toneNames := make([]string, 0, len(c.Tones.Overrides))
 	for name := range c.Tones.Overrides {
@@ -197,10 +203,18 @@ func (c *Config) Validate() error {
 		v.oneOf(f+" (tone name)", name, "dial", "stutter", "busy", "ring", "congestion")
 		if strings.TrimSpace(plan) == "" {
 			v.add(f, "", "empty tone plan")
+		} else if _, err := tone.ParsePlan(plan); err != nil {
+			problem := err.Error()
+			var pe *tone.ParseError
+			if errors.As(err, &pe) {
+				problem = fmt.Sprintf("element %d (offset %d): %s", pe.Element, pe.Offset, pe.Problem)
+			}
+			v.add(f, plan, problem+"; in")
 		}
 	}
-	if c.Tones.LevelDBm0 > 0 || c.Tones.LevelDBm0 < -40 || math.IsNaN(c.Tones.LevelDBm0) {
-		v.add("tones.level_dbm0", strconv.FormatFloat(c.Tones.LevelDBm0, 'g', -1, 64), "want -40 to 0, not")
+	// Above -3 dBm0 per tone a dual tone clips in 16-bit PCM.
+	if c.Tones.LevelDBm0 > -3 || c.Tones.LevelDBm0 < -40 || math.IsNaN(c.Tones.LevelDBm0) {
+		v.add("tones.level_dbm0", strconv.FormatFloat(c.Tones.LevelDBm0, 'g', -1, 64), "want -40 to -3, not")
 	}
 
 	c.validateFXS(&v, board, boardOK)

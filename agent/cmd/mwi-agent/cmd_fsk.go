@@ -82,7 +82,7 @@ func runFSK(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		mo.Time = time.Now()
 	}
 	msg := tone.MWIMessage(f, *on, mo)
-	fo := tone.FSKOptions{Standard: std, Rate: *rate, Level: *level, LeadingSilence: *silence}
+	fo := tone.FSKOptions{Standard: std, Rate: *rate, LevelDBm0: *level, LeadingSilence: *silence}
 	var pcm []int16
 	if al == tone.AlertDTAS {
 		fo.LeadingSilence = 0

@@ -126,21 +126,33 @@ func listCountries(w io.Writer) error {
 	return nil
 }
 
-// summarizeStutter shortens "!a/100,!0/100,…,steady" to "N×(a/100,0/100) then steady".
+// summarizeStutter shortens "!a/100,!0/100,…,steady" to
+// "N×(a/100,0/100) then steady" when the once-only part repeats a group.
 func summarizeStutter(s string) string {
 	p, err := tone.ParsePlan(s)
-	if err != nil || p.Loop <= 0 || p.Loop%2 != 0 {
+	if err != nil || p.Loop <= 0 {
 		return s[:45] + "..."
 	}
-	first := p.Segments[0].String()[1:] + "," + p.Segments[1].String()[1:]
-	for i := 0; i < p.Loop; i += 2 {
-		if p.Segments[i].String()[1:]+","+p.Segments[i+1].String()[1:] != first {
-			return s[:45] + "..."
+	plain := func(i int) string { return strings.TrimPrefix(p.Segments[i].String(), "!") }
+	for period := 1; period <= p.Loop/2; period++ {
+		if p.Loop%period != 0 {
+			continue
 		}
+		ok := true
+		for i := period; i < p.Loop && ok; i++ {
+			ok = plain(i) == plain(i%period)
+		}
+		if !ok {
+			continue
+		}
+		var group, rest []string
+		for i := 0; i < period; i++ {
+			group = append(group, plain(i))
+		}
+		for i := p.Loop; i < len(p.Segments); i++ {
+			rest = append(rest, p.Segments[i].String())
+		}
+		return fmt.Sprintf("%d×(%s) then %s", p.Loop/period, strings.Join(group, ","), strings.Join(rest, ","))
 	}
-	var rest []string
-	for _, sg := range p.Segments[p.Loop:] {
-		rest = append(rest, sg.String())
-	}
-	return fmt.Sprintf("%d×(%s) then %s", p.Loop/2, first, strings.Join(rest, ","))
+	return s[:45] + "..."
 }
