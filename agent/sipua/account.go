@@ -75,6 +75,10 @@ type account struct {
 	reason   string
 	started  bool
 	lastSent [2]any
+
+	srcMu    sync.Mutex // serverAddrs cache (read on sipgo goroutines)
+	srcAddrs []netip.Addr
+	srcAt    time.Time
 }
 
 // dialog is the subscription dialog (RFC 6665 / RFC 3261 section 12).
@@ -184,6 +188,24 @@ func (a *account) allowedSource(ip netip.Addr) bool {
 		}
 		return false
 	}
+	for _, x := range a.serverAddrs() {
+		if x == ip {
+			return true
+		}
+	}
+	return false
+}
+
+// serverAddrs are the server's and outbound proxy's resolved addresses,
+// cached for a minute so that a stream of unsolicited NOTIFYs does not
+// cost a DNS query each (this runs on sipgo's handler goroutines).
+func (a *account) serverAddrs() []netip.Addr {
+	a.srcMu.Lock()
+	defer a.srcMu.Unlock()
+	if a.srcAddrs != nil && time.Since(a.srcAt) < time.Minute {
+		return a.srcAddrs
+	}
+	out := []netip.Addr{}
 	for _, hp := range []string{a.cfg.Server, a.cfg.Proxy, a.dest} {
 		if hp == "" {
 			continue
@@ -192,19 +214,24 @@ func (a *account) allowedSource(ip netip.Addr) bool {
 		if err != nil {
 			host = hp
 		}
+		host = strings.Trim(host, "[]")
+		if ip, err := netip.ParseAddr(host); err == nil {
+			out = append(out, ip.Unmap())
+			continue
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", strings.Trim(host, "[]"))
+		addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 		cancel()
 		if err != nil {
+			a.log.Warn("sipua: resolving the server for unsolicited NOTIFY checks", "host", host, "err", err)
 			continue
 		}
 		for _, x := range addrs {
-			if x.Unmap() == ip {
-				return true
-			}
+			out = append(out, x.Unmap())
 		}
 	}
-	return false
+	a.srcAddrs, a.srcAt = out, time.Now()
+	return out
 }
 
 // deliver hands a NOTIFY to the worker (called from a sipgo goroutine).
