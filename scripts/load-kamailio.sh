@@ -69,6 +69,8 @@ for n in "${sizes[@]}"; do
 		echo "log_level: info"
 		echo "state_dir: $work/state-$n"
 		echo "keepalive: 0s"
+		echo "http:"
+		echo "  listen: \"\""
 		echo "listen:"
 		echo "  udp: \"127.0.0.1:0\""
 		echo "accounts:"
