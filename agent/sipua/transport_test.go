@@ -358,3 +358,22 @@ func TestTCPReconnect(t *testing.T) {
 	}
 	h.waitWaiting("2004", state.WaitingNo, 0, 2*time.Second)
 }
+
+// With an outbound proxy every out-of-dialog request goes to the proxy;
+// the Request-URI still names the registrar domain.
+func TestOutboundProxy(t *testing.T) {
+	p := newPBX(t, nil)
+	p.setBody(bodyYes)
+	h := newHarness(t, p, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg := h.account("3009", "udp")
+	cfg.Server = "registrar.invalid:5060"
+	cfg.Proxy = p.addr["udp"]
+	h.start(ctx, cfg)
+	r := p.next(sip.REGISTER, 2*time.Second)
+	if r.Recipient.Host != "test.local" {
+		t.Errorf("REGISTER Request-URI %s, want the AOR domain", r.Recipient.String())
+	}
+	h.waitWaiting("3009", state.WaitingYes, 2, 3*time.Second)
+}
