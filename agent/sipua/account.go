@@ -445,7 +445,7 @@ func (a *account) challenge(as *authState, staleRuns *int, r txResult, o Outcome
 		}
 	case EvChallengeRepeat:
 		*staleRuns = 0
-		o.Reason = fmt.Sprintf("%d %s: credentials refused", o.Status, o.Reason)
+		o.Reason += ": credentials refused"
 	default:
 		*staleRuns = 0
 	}

@@ -114,8 +114,8 @@ func TestAuthFailed(t *testing.T) {
 	cfg.Password = "wrong"
 	h.start(ctx, cfg)
 	u := h.waitHealth("3001", state.HealthAuthFailed, 3*time.Second)
-	if u.LastStatus != 401 {
-		t.Errorf("status %d", u.LastStatus)
+	if u.LastStatus != 401 || u.LastReason != "register: 401 Unauthorized: credentials refused" {
+		t.Errorf("status %d reason %q", u.LastStatus, u.LastReason)
 	}
 	p.next(sip.REGISTER, time.Second)
 	p.next(sip.REGISTER, time.Second)
