@@ -14,7 +14,6 @@ import (
 	"github.com/mwi-agent/mwi-agent/agent/config"
 	"github.com/mwi-agent/mwi-agent/agent/fxs"
 	"github.com/mwi-agent/mwi-agent/agent/hw"
-	"github.com/mwi-agent/mwi-agent/boards"
 	"github.com/mwi-agent/mwi-agent/hal"
 	"github.com/mwi-agent/mwi-agent/tone"
 )
@@ -51,12 +50,9 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if name == "" {
 		name = "sim"
 	}
-	b, err := boards.Lookup(name)
+	cfg.Board = name
+	b, err := cfg.ResolveBoard() // the board with the config's overrides, validated
 	if err != nil {
-		return err
-	}
-	o := cfg.BoardOverrides
-	if b, err = b.With(boards.Overrides{Lamp: o.Lamp, LEDs: o.LEDs, Hook: o.Hook, Display: o.Display, Country: o.Country}); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
