@@ -46,8 +46,8 @@ type Agent struct {
 	mu      sync.Mutex // guards specs/uaspec before Run, pub, watchers, running
 	specs   []spec
 	uaspec  uaSpec
-	pub     state.Snapshot // the latest published snapshot (a private copy)
-	watch   map[chan state.Snapshot]struct{}
+	pub     state.Snapshot             // the latest published snapshot (a private copy)
+	watch   map[chan struct{}]struct{} // watchers' kick channels
 	running bool
 	cmds    chan func(*loop)
 
@@ -64,7 +64,7 @@ func newAgent(specs []spec, us uaSpec, opts Options) *Agent {
 	}
 	a := &Agent{
 		log: opts.Logger, clock: opts.Clock, specs: specs, uaspec: us,
-		watch: map[chan state.Snapshot]struct{}{}, cmds: make(chan func(*loop)),
+		watch: map[chan struct{}]struct{}{}, cmds: make(chan func(*loop)),
 		started: make(chan struct{}),
 	}
 	a.pub = initialSnapshot(specs, a.clock.Now())
@@ -98,20 +98,47 @@ func (a *Agent) Snapshot() state.Snapshot {
 }
 
 // Watch returns a channel of snapshots: the current one first, then the
-// latest after each change (a slow reader skips intermediate ones). It is
-// closed when ctx ends.
+// latest after each change (a slow reader skips intermediate ones: the
+// buffer holds one, replaced while unread). It is closed when ctx ends.
+//
+// Each watcher has a goroutine that copies the state when it was kicked;
+// the loop itself never copies the whole state per update.
 func (a *Agent) Watch(ctx context.Context) <-chan state.Snapshot {
 	ch := make(chan state.Snapshot, 1)
+	kick := make(chan struct{}, 1)
 	a.mu.Lock()
 	ch <- a.pub.Clone()
-	a.watch[ch] = struct{}{}
+	a.watch[kick] = struct{}{}
 	a.mu.Unlock()
 	go func() {
-		<-ctx.Done()
-		a.mu.Lock()
-		delete(a.watch, ch)
-		close(ch)
-		a.mu.Unlock()
+		defer close(ch)
+		defer func() {
+			a.mu.Lock()
+			delete(a.watch, kick)
+			a.mu.Unlock()
+		}()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-kick:
+			}
+			s := a.Snapshot()
+			select {
+			case ch <- s:
+				continue
+			default:
+			}
+			select { // replace the unread one
+			case <-ch:
+			default:
+			}
+			select {
+			case ch <- s:
+			case <-ctx.Done():
+				return
+			}
+		}
 	}()
 	return ch
 }
@@ -119,27 +146,28 @@ func (a *Agent) Watch(ctx context.Context) <-chan state.Snapshot {
 // Started is closed once every account's worker has started.
 func (a *Agent) Started() <-chan struct{} { return a.started }
 
-// publish makes s the current snapshot and offers it to every watcher,
-// replacing a value the watcher has not read yet.
-func (a *Agent) publish(s state.Snapshot) {
+// publish copies the loop's changed accounts (all when dirty is nil) into
+// the published state and kicks every watcher. The loop never mutates a
+// Classes map in place (an update replaces it), so the published state
+// shares them; readers get deep copies.
+func (a *Agent) publish(s state.Snapshot, dirty map[int]bool) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.pub = s.Clone()
-	for ch := range a.watch {
-		select {
-		case ch <- a.pub.Clone():
-			continue
-		default:
+	if dirty == nil || len(a.pub.Accounts) != len(s.Accounts) {
+		a.pub = s
+		a.pub.Accounts = append([]state.Account(nil), s.Accounts...)
+	} else {
+		for i := range dirty {
+			a.pub.Accounts[i] = s.Accounts[i]
 		}
+		a.pub.Seq, a.pub.At = s.Seq, s.At
+	}
+	for k := range a.watch {
 		select {
-		case <-ch:
-		default:
-		}
-		select {
-		case ch <- a.pub.Clone():
+		case k <- struct{}{}:
 		default:
 		}
 	}
+	a.mu.Unlock()
 }
 
 // loop is the state owned by Run's goroutine.
@@ -152,6 +180,7 @@ type loop struct {
 	ctx     context.Context
 	t0      time.Time // Run started
 	allSub  bool      // "all subscribed" logged
+	dirty   map[int]bool
 }
 
 // Run registers and subscribes every account and keeps the state until ctx
@@ -201,7 +230,15 @@ func (a *Agent) Run(ctx context.Context) error {
 	for {
 		select {
 		case u := <-updates:
-			l.apply(u)
+			// Fold every update already queued (a start-up burst of
+			// hundreds of accounts) into one published snapshot.
+			changed := l.apply(u)
+			for n := 0; n < 512 && len(updates) > 0; n++ {
+				changed = l.apply(<-updates) || changed
+			}
+			if changed {
+				l.publish()
+			}
 		case f := <-a.cmds:
 			f(l)
 		case <-ctx.Done():
@@ -215,7 +252,9 @@ func (a *Agent) Run(ctx context.Context) error {
 			for {
 				select {
 				case u := <-updates:
-					l.apply(u)
+					if l.apply(u) {
+						l.publish()
+					}
 				case <-waited:
 					break drain
 				case <-deadline.C:
@@ -242,9 +281,9 @@ func (l *loop) startAccount(sp spec) error {
 	return nil
 }
 
-// apply folds a worker's update into the state, logs the change and
-// publishes the new snapshot.
-func (l *loop) apply(u sipua.Update) {
+// apply folds a worker's update into the state and logs the change; it
+// reports whether anything changed (the caller publishes).
+func (l *loop) apply(u sipua.Update) bool {
 	i := -1
 	for j := range l.snap.Accounts {
 		if l.snap.Accounts[j].Name == u.Account {
@@ -253,10 +292,16 @@ func (l *loop) apply(u sipua.Update) {
 		}
 	}
 	if i < 0 {
-		return // an account removed by Reload, still shutting down
+		return false // an account removed by Reload, still shutting down
 	}
 	acc := &l.snap.Accounts[i]
 	before := *acc
+	defer func() {
+		if l.dirty == nil {
+			l.dirty = map[int]bool{}
+		}
+		l.dirty[i] = true
+	}()
 	if u.Health != acc.Health {
 		acc.Since = u.At
 	}
@@ -270,7 +315,7 @@ func (l *loop) apply(u sipua.Update) {
 	}
 	mailboxChanged := before.Waiting != acc.Waiting || !reflect.DeepEqual(before.Classes, acc.Classes) || before.Source != acc.Source
 	if !mailboxChanged && before.Health == acc.Health && before.LastStatus == acc.LastStatus && before.LastReason == acc.LastReason && u.Mailbox == nil {
-		return
+		return false
 	}
 	if mailboxChanged || before.Health != acc.Health {
 		t := acc.Total()
@@ -284,7 +329,13 @@ func (l *loop) apply(u sipua.Update) {
 	}
 	l.snap.Seq++
 	l.snap.At = u.At
-	l.a.publish(l.snap)
+	return true
+}
+
+// publish hands the current state to Snapshot and the watchers.
+func (l *loop) publish() {
+	l.a.publish(l.snap, l.dirty)
+	l.dirty = nil
 	if !l.allSub && l.allSubscribed() {
 		l.allSub = true
 		l.a.log.Info("agent: all accounts subscribed", "accounts", len(l.snap.Accounts), "after", time.Since(l.t0).String())
@@ -395,7 +446,8 @@ func (a *Agent) reload(specs []spec, us uaSpec) error {
 		}
 		l.snap.Seq++
 		l.snap.At = now
-		l.a.publish(l.snap)
+		l.a.publish(l.snap, nil)
+		l.dirty = nil
 	})
 	if !ok {
 		return errors.New("agent: reload: loop not answering")

@@ -186,3 +186,48 @@ func TestKamailioEightAccounts(t *testing.T) {
 		return acc.Waiting == state.WaitingYes
 	})
 }
+
+// One account over TCP against Kamailio: Kamailio sends the NOTIFYs back
+// over the agent's connection (our Contact is that connection's address).
+func TestKamailioTCP(t *testing.T) {
+	itest.Require(t, "kamailio", "sqlite3")
+	k := kamailiotest.Start(t)
+	y := fmt.Sprintf("keepalive: 1s\nstate_dir: %s\naccounts:\n  - name: tcp-2001\n    aor: sip:2001@127.0.0.1\n    password: pw-2001\n    server: %s\n    transport: tcp\n    register_expiry: 60s\n    subscribe_expiry: 60s\n", t.TempDir(), k.Addr)
+	cfg, err := config.Parse([]byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := agent.New(cfg, agent.Options{Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitSnap(t, a, 10*time.Second, "subscribed over TCP", allHealth(state.HealthSubscribed))
+	if _, err := k.Publish("2001", "Messages-Waiting: yes\r\nVoice-Message: 7/0\r\n", ""); err != nil {
+		t.Fatal(err)
+	}
+	waitSnap(t, a, 2*time.Second, "waiting over TCP", func(s state.Snapshot) bool {
+		acc, _ := s.Account("tcp-2001")
+		return acc.Waiting == state.WaitingYes && acc.Voice().New == 7
+	})
+	// Restart: the connection drops; the keepalive notices, the account
+	// registers and subscribes again over a new connection.
+	k.Restart()
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(k.Log(), "mwi-test: subscribed 2001 ") {
+		if time.Now().After(deadline) {
+			t.Fatalf("not subscribed again after the restart:\n%s", dump(a.Snapshot()))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, err := k.Publish("2001", "Messages-Waiting: no\r\nVoice-Message: 0/7\r\n", ""); err != nil {
+		t.Fatal(err)
+	}
+	waitSnap(t, a, 3*time.Second, "cleared over the new connection", func(s state.Snapshot) bool {
+		acc, _ := s.Account("tcp-2001")
+		return acc.Waiting == state.WaitingNo
+	})
+}

@@ -62,13 +62,15 @@ done
 sleep 0.5
 kill -0 "$kpid" 2>/dev/null || { cat "$work/kamailio.log"; exit 1; }
 
-printf '%-9s %-14s %-14s %-11s %-11s %s\n' accounts subscribed_s in_agent_s VmHWM_MB VmRSS_MB shutdown_s
+printf '%-9s %-14s %-12s %-10s %-10s %-10s %s\n' accounts subscribed_s in_agent_s cpu_s VmHWM_MB VmRSS_MB shutdown_s
 for n in "${sizes[@]}"; do
 	cfg="$work/mwi-$n.yaml"
 	{
 		echo "log_level: info"
 		echo "state_dir: $work/state-$n"
 		echo "keepalive: 0s"
+		echo "http:"
+		echo "  listen: \"\""
 		echo "listen:"
 		echo "  udp: \"127.0.0.1:0\""
 		echo "accounts:"
@@ -97,11 +99,13 @@ for n in "${sizes[@]}"; do
 	sleep 1
 	hwm=$(awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$apid/status")
 	rss=$(awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$apid/status")
+	# utime+stime in clock ticks (fields 14, 15 after the command name)
+	cpu=$(awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12+$13)/hz }' "/proc/$apid/stat")
 	t2=$(date +%s.%N)
 	kill -TERM "$apid"
 	wait "$apid" || true
 	apid=""
 	t3=$(date +%s.%N)
-	printf '%-9s %-14s %-14s %-11s %-11s %s\n' "$n" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}')" "$inagent" "$hwm" "$rss" \
+	printf '%-9s %-14s %-12s %-10s %-10s %-10s %s\n' "$n" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}')" "$inagent" "$cpu" "$hwm" "$rss" \
 		"$(awk -v a="$t2" -v b="$t3" 'BEGIN{printf "%.3f", b-a}')"
 done

@@ -75,6 +75,10 @@ type account struct {
 	reason   string
 	started  bool
 	lastSent [2]any
+
+	srcMu    sync.Mutex // serverAddrs cache (read on sipgo goroutines)
+	srcAddrs []netip.Addr
+	srcAt    time.Time
 }
 
 // dialog is the subscription dialog (RFC 6665 / RFC 3261 section 12).
@@ -184,6 +188,24 @@ func (a *account) allowedSource(ip netip.Addr) bool {
 		}
 		return false
 	}
+	for _, x := range a.serverAddrs() {
+		if x == ip {
+			return true
+		}
+	}
+	return false
+}
+
+// serverAddrs are the server's and outbound proxy's resolved addresses,
+// cached for a minute so that a stream of unsolicited NOTIFYs does not
+// cost a DNS query each (this runs on sipgo's handler goroutines).
+func (a *account) serverAddrs() []netip.Addr {
+	a.srcMu.Lock()
+	defer a.srcMu.Unlock()
+	if a.srcAddrs != nil && time.Since(a.srcAt) < time.Minute {
+		return a.srcAddrs
+	}
+	out := []netip.Addr{}
 	for _, hp := range []string{a.cfg.Server, a.cfg.Proxy, a.dest} {
 		if hp == "" {
 			continue
@@ -192,19 +214,24 @@ func (a *account) allowedSource(ip netip.Addr) bool {
 		if err != nil {
 			host = hp
 		}
+		host = strings.Trim(host, "[]")
+		if ip, err := netip.ParseAddr(host); err == nil {
+			out = append(out, ip.Unmap())
+			continue
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", strings.Trim(host, "[]"))
+		addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 		cancel()
 		if err != nil {
+			a.log.Warn("sipua: resolving the server for unsolicited NOTIFY checks", "host", host, "err", err)
 			continue
 		}
 		for _, x := range addrs {
-			if x.Unmap() == ip {
-				return true
-			}
+			out = append(out, x.Unmap())
 		}
 	}
-	return false
+	a.srcAddrs, a.srcAt = out, time.Now()
+	return out
 }
 
 // deliver hands a NOTIFY to the worker (called from a sipgo goroutine).
@@ -418,7 +445,7 @@ func (a *account) challenge(as *authState, staleRuns *int, r txResult, o Outcome
 		}
 	case EvChallengeRepeat:
 		*staleRuns = 0
-		o.Reason = fmt.Sprintf("%d %s: credentials refused", o.Status, o.Reason)
+		o.Reason += ": credentials refused"
 	default:
 		*staleRuns = 0
 	}
@@ -850,6 +877,18 @@ func (a *account) keepalive() {
 	}
 	conn, err := a.u.sua.TransportLayer().GetConnection(a.network, ta.String())
 	if err != nil || conn == nil {
+		// The connection is gone (server restart, NAT timeout): the server
+		// cannot reach us until we connect again, so do it now. The new
+		// connection has a new local port: a new Contact, and the
+		// subscription follows.
+		switch {
+		case a.cfg.Register && a.reg == RegRegistered:
+			a.log.Info("sipua: connection lost, registering again")
+			a.regEvent(EvContactChanged, Outcome{})
+		case !a.cfg.Register && a.sub == SubActive:
+			a.log.Info("sipua: connection lost, subscribing again")
+			a.subEvent(EvContactChanged, Outcome{})
+		}
 		return
 	}
 	if w, ok := conn.(io.Writer); ok {

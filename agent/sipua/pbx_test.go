@@ -90,7 +90,9 @@ func newPBX(t testing.TB, tlsConf *tls.Config) *pbx {
 	}
 	p.udp = pc
 	go p.srv.ServeUDP(pc)
+	p.mu.Lock()
 	p.addr["udp"] = pc.LocalAddr().String()
+	p.mu.Unlock()
 	p.client["udp"], _ = sipgo.NewClient(ua, sipgo.WithClientConnectionAddr(pc.LocalAddr().String()), sipgo.WithClientLogger(quiet))
 
 	tl, err := net.Listen("tcp", "127.0.0.1:0")
@@ -98,7 +100,9 @@ func newPBX(t testing.TB, tlsConf *tls.Config) *pbx {
 		t.Fatal(err)
 	}
 	go p.srv.ServeTCP(tl)
+	p.mu.Lock()
 	p.addr["tcp"] = tl.Addr().String()
+	p.mu.Unlock()
 	p.client["tcp"], _ = sipgo.NewClient(ua, sipgo.WithClientLogger(quiet))
 	if tlsConf != nil {
 		ll, err := tls.Listen("tcp", "127.0.0.1:0", tlsConf)
@@ -106,7 +110,9 @@ func newPBX(t testing.TB, tlsConf *tls.Config) *pbx {
 			t.Fatal(err)
 		}
 		go p.srv.ServeTLS(ll)
+		p.mu.Lock()
 		p.addr["tls"] = ll.Addr().String()
+		p.mu.Unlock()
 		p.client["tls"] = p.client["tcp"]
 		t.Cleanup(func() { ll.Close() })
 	}
@@ -178,7 +184,10 @@ func (p *pbx) challenge(req *sip.Request, code int, stale bool) *sip.Response {
 		name, reason = "Proxy-Authenticate", "Proxy Authentication Required"
 	}
 	res := sip.NewResponseFromRequest(req, code, reason, nil)
-	c := fmt.Sprintf(`Digest realm="%s", nonce="%s", algorithm=%s, qop="auth"`, p.realm, nonce, p.alg)
+	p.mu.Lock()
+	alg := p.alg
+	p.mu.Unlock()
+	c := fmt.Sprintf(`Digest realm="%s", nonce="%s", algorithm=%s, qop="auth"`, p.realm, nonce, alg)
 	if stale {
 		c += ", stale=true"
 	}
@@ -247,12 +256,15 @@ func (p *pbx) registerOK(req *sip.Request) *sip.Response {
 func (p *pbx) handleSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	p.record(req)
 	hdr := "Authorization"
-	if p.proxyAuthSubscribe {
+	p.mu.Lock()
+	proxyAuth := p.proxyAuthSubscribe
+	p.mu.Unlock()
+	if proxyAuth {
 		hdr = "Proxy-Authorization"
 	}
 	if ok, _ := p.authorized(req, hdr); !ok {
 		code := 401
-		if p.proxyAuthSubscribe {
+		if proxyAuth {
 			code = 407
 		}
 		tx.Respond(p.challenge(req, code, false))
@@ -330,7 +342,10 @@ func transportParam(tp string) sip.HeaderParams {
 }
 
 func (p *pbx) port(tp string) int {
-	_, port, _ := net.SplitHostPort(p.addr[strings.ToLower(tp)])
+	p.mu.Lock()
+	addr := p.addr[strings.ToLower(tp)]
+	p.mu.Unlock()
+	_, port, _ := net.SplitHostPort(addr)
 	n, _ := strconv.Atoi(port)
 	return n
 }
@@ -382,7 +397,11 @@ func (p *pbx) notify(s *pbxSub, subState, body string) (*sip.Response, error) {
 	return p.notifyCSeq(s, subState, body, cseq)
 }
 
-func (p *pbx) notifyCSeq(s *pbxSub, subState, body string, cseq uint32) (*sip.Response, error) {
+func (p *pbx) notifyCSeq(sp *pbxSub, subState, body string, cseq uint32) (*sip.Response, error) {
+	p.mu.Lock()
+	cp := *sp
+	p.mu.Unlock()
+	s := &cp
 	req := sip.NewRequest(sip.NOTIFY, s.contact)
 	tp := strings.ToUpper(s.transport)
 	if tp == "" {

@@ -65,14 +65,27 @@ func TestRegisterSubscribeNotifyUDP(t *testing.T) {
 
 	p.drain()
 	cancel()
-	un := p.next(sip.SUBSCRIBE, 2*time.Second)
+	// Un-SUBSCRIBE and un-REGISTER go out together, in either order.
+	var un, ur *sip.Request
+	for deadline := time.After(slack * 2 * time.Second); un == nil || ur == nil; {
+		select {
+		case r := <-p.reqs:
+			switch r.Method {
+			case sip.SUBSCRIBE:
+				un = r
+			case sip.REGISTER:
+				ur = r
+			}
+		case <-deadline:
+			t.Fatalf("after shutdown: un-SUBSCRIBE %v, un-REGISTER %v", un != nil, ur != nil)
+		}
+	}
 	if un.GetHeader("Expires").Value() != "0" || un.CallID().Value() != sub.callID {
 		t.Errorf("un-SUBSCRIBE: Expires %s Call-ID %s", un.GetHeader("Expires").Value(), un.CallID())
 	}
 	if tag, _ := un.To().Params.Get("tag"); tag != sub.toTag {
 		t.Errorf("un-SUBSCRIBE To-tag %q, want %q", tag, sub.toTag)
 	}
-	ur := p.next(sip.REGISTER, 2*time.Second)
 	if ur.GetHeader("Expires").Value() != "0" {
 		t.Errorf("un-REGISTER Expires %s", ur.GetHeader("Expires").Value())
 	}
@@ -89,9 +102,15 @@ func TestRegisterSubscribeNotifyUDP(t *testing.T) {
 // nc=2 (pre-emptive), fresh Via branch and CSeq+1 in the dialog.
 func TestProxyAuthSubscribeSHA256AndRefresh(t *testing.T) {
 	p := newPBX(t, nil)
+	p.mu.Lock()
 	p.alg = "SHA-256"
+	p.mu.Unlock()
+	p.mu.Lock()
 	p.proxyAuthSubscribe = true
+	p.mu.Unlock()
+	p.mu.Lock()
 	p.grantSub = 2 // refresh after 1 s
+	p.mu.Unlock()
 	p.setBody(bodyYes)
 	h := newHarness(t, p, nil)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -134,7 +153,9 @@ func TestProxyAuthSubscribeSHA256AndRefresh(t *testing.T) {
 // The NOTIFY arrives before the 2xx: it creates the dialog.
 func TestNotifyBeforeOK(t *testing.T) {
 	p := newPBX(t, nil)
+	p.mu.Lock()
 	p.notifyFirst = true
+	p.mu.Unlock()
 	p.setBody(bodyYes)
 	h := newHarness(t, p, nil)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -153,6 +174,7 @@ func TestNotifyBeforeOK(t *testing.T) {
 func TestIntervalTooBrief(t *testing.T) {
 	p := newPBX(t, nil)
 	h := newHarness(t, p, nil)
+	p.mu.Lock()
 	p.onReg = func(req *sip.Request) *sip.Response {
 		if req.GetHeader("Expires").Value() == "60" {
 			res := sip.NewResponseFromRequest(req, 423, "Interval Too Brief", nil)
@@ -161,6 +183,7 @@ func TestIntervalTooBrief(t *testing.T) {
 		}
 		return nil
 	}
+	p.mu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cfg := h.account("1004", "udp")
@@ -240,7 +263,9 @@ func TestTerminationReasons(t *testing.T) {
 // 481 to a refresh: new subscription with a new Call-ID.
 func TestRefresh481(t *testing.T) {
 	p := newPBX(t, nil)
+	p.mu.Lock()
 	p.grantSub = 2
+	p.mu.Unlock()
 	p.setBody(bodyYes)
 	h := newHarness(t, p, nil)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -358,5 +383,36 @@ func TestMalformedAndOldNotify(t *testing.T) {
 	res, err = p.notify(&ghost, "active", bodyNo)
 	if err != nil || res.StatusCode != 481 {
 		t.Errorf("NOTIFY for an unknown dialog answered %v %v, want 481", res, err)
+	}
+}
+
+// Subscribed and unsolicited MWI for one account: the newest wins and the
+// source says which.
+func TestNewestSourceWins(t *testing.T) {
+	p := newPBX(t, nil)
+	p.setBody(bodyYes)
+	h := newHarness(t, p, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg := h.account("1009", "udp")
+	cfg.Register = false
+	h.start(ctx, cfg)
+	h.waitWaiting("1009", state.WaitingYes, 2, 3*time.Second)
+	server, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	if code, err := p.unsolicited(h.ua.UDPAddr().String(), "1009", bodyNo, false, server); err != nil || code != 200 {
+		t.Fatalf("unsolicited: %d %v", code, err)
+	}
+	if mb := h.waitWaiting("1009", state.WaitingNo, 0, time.Second); mb.Source != state.SourceUnsolicited {
+		t.Errorf("source %v, want unsolicited", mb.Source)
+	}
+	if res, err := p.notify(p.onlySub(), "active", bodyYes); err != nil || res.StatusCode != 200 {
+		t.Fatalf("NOTIFY: %v %v", res, err)
+	}
+	if mb := h.waitWaiting("1009", state.WaitingYes, 2, time.Second); mb.Source != state.SourceSubscribed {
+		t.Errorf("source %v, want subscribed", mb.Source)
 	}
 }

@@ -84,7 +84,7 @@ var subTable = func() map[subKey]transition[SubState] {
 		{SubRefreshing, EvChallengeRepeat}: {SubAuthFailed, acts(ActCountAttempt, ActSlowTimer)},
 		{SubRefreshing, EvTooBrief}:        {SubRefreshing, acts(ActUseMinExpires, ActSend)},
 		{SubRefreshing, EvNoDialog}:        {SubSending, acts(ActNewDialog, ActSend)}, // 481: the dialog is gone, new Call-ID
-		{SubRefreshing, EvRefused}:         {SubRejected, acts(ActNewDialog, ActLongTimer)},
+		{SubRefreshing, EvRefused}:         {SubRejected, acts(ActNewDialog, ActForget, ActLongTimer)},
 		{SubRefreshing, EvTransient}:       {SubBackoff, acts(ActCountAttempt, ActBackoffTimer)},
 		{SubRefreshing, EvStop}:            {SubUnsubscribing, acts(ActSendStop)},
 
@@ -104,6 +104,8 @@ var subTable = func() map[subKey]transition[SubState] {
 		{SubRejected, EvTerminatedNow}:   {SubRejected, nil},
 		{SubRejected, EvTerminatedLater}: {SubRejected, nil},
 		{SubRejected, EvTerminatedFinal}: {SubRejected, nil},
+		// Rejected already says the state is unknown: a lapse adds nothing.
+		{SubRejected, EvLapse}: {SubRejected, nil},
 
 		// Shutdown: one un-SUBSCRIBE, bounded by the worker's stop timeout.
 		{SubUnsubscribing, EvOK}:              {SubUnsubscribing, acts(ActFinalWait)},

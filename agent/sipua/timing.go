@@ -32,8 +32,8 @@ type Backoff struct {
 	Base, Max time.Duration
 }
 
-// DefaultBackoff: 2 s, 4 s, 8 s … capped at 5 minutes.
-var DefaultBackoff = Backoff{Base: 2 * time.Second, Max: 5 * time.Minute}
+// defaultBackoff (Options.Backoff zero): 2 s, 4 s, 8 s … capped at 5 minutes.
+func defaultBackoff() Backoff { return Backoff{Base: 2 * time.Second, Max: 5 * time.Minute} }
 
 // Delay computes the delay; rnd returns a float in [0,1) (nil: math/rand).
 func (b Backoff) Delay(attempt int, retryAfter time.Duration, rnd func() float64) time.Duration {

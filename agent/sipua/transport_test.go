@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -113,8 +114,8 @@ func TestAuthFailed(t *testing.T) {
 	cfg.Password = "wrong"
 	h.start(ctx, cfg)
 	u := h.waitHealth("3001", state.HealthAuthFailed, 3*time.Second)
-	if u.LastStatus != 401 {
-		t.Errorf("status %d", u.LastStatus)
+	if u.LastStatus != 401 || u.LastReason != "register: 401 Unauthorized: credentials refused" {
+		t.Errorf("status %d reason %q", u.LastStatus, u.LastReason)
 	}
 	p.next(sip.REGISTER, time.Second)
 	p.next(sip.REGISTER, time.Second)
@@ -125,21 +126,22 @@ func TestAuthFailed(t *testing.T) {
 func TestStaleNonce(t *testing.T) {
 	p := newPBX(t, nil)
 	h := newHarness(t, p, nil)
-	staleSent := false
+	var staleSent atomic.Bool
+	p.mu.Lock()
 	p.onReg = func(req *sip.Request) *sip.Response {
-		if ok, _ := p.authorized(req, "Authorization"); ok && !staleSent {
-			staleSent = true
+		if ok, _ := p.authorized(req, "Authorization"); ok && staleSent.CompareAndSwap(false, true) {
 			return p.challenge(req, 401, true)
 		}
 		return nil
 	}
+	p.mu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cfg := h.account("3002", "udp")
 	cfg.Subscribe = false
 	h.start(ctx, cfg)
 	h.waitHealth("3002", state.HealthRegistered, 3*time.Second)
-	if !staleSent {
+	if !staleSent.Load() {
 		t.Fatal("stale challenge never sent")
 	}
 }
@@ -150,7 +152,9 @@ func TestRefusedAndRetryAfter(t *testing.T) {
 	t.Run("403", func(t *testing.T) {
 		p := newPBX(t, nil)
 		h := newHarness(t, p, nil)
+		p.mu.Lock()
 		p.onReg = func(req *sip.Request) *sip.Response { return sip.NewResponseFromRequest(req, 403, "Forbidden", nil) }
+		p.mu.Unlock()
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		h.start(ctx, h.account("3003", "udp"))
@@ -164,16 +168,17 @@ func TestRefusedAndRetryAfter(t *testing.T) {
 	t.Run("503 Retry-After", func(t *testing.T) {
 		p := newPBX(t, nil)
 		h := newHarness(t, p, nil)
-		n := 0
+		var n atomic.Int32
+		p.mu.Lock()
 		p.onReg = func(req *sip.Request) *sip.Response {
-			n++
-			if n == 1 {
+			if n.Add(1) == 1 {
 				res := sip.NewResponseFromRequest(req, 503, "Service Unavailable", nil)
 				res.AppendHeader(sip.NewHeader("Retry-After", "1"))
 				return res
 			}
 			return nil
 		}
+		p.mu.Unlock()
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		cfg := h.account("3004", "udp")
@@ -193,7 +198,9 @@ func TestRefusedAndRetryAfter(t *testing.T) {
 // No NOTIFY within Timer N after the 2xx: subscribe again.
 func TestTimerN(t *testing.T) {
 	p := newPBX(t, nil)
+	p.mu.Lock()
 	p.noNotify = true
+	p.mu.Unlock()
 	h := newHarness(t, p, func(o *Options) { o.TimerN = 300 * time.Millisecond })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -216,11 +223,14 @@ func TestTimerN(t *testing.T) {
 // keeps the last counts (never silently "no messages"), and recovers.
 func TestLapseStale(t *testing.T) {
 	p := newPBX(t, nil)
+	p.mu.Lock()
 	p.grantSub = 2
+	p.mu.Unlock()
 	p.setBody(bodyYes)
 	h := newHarness(t, p, func(o *Options) { o.Backoff = Backoff{Base: 5 * time.Second, Max: 5 * time.Second} })
 	fail := make(chan bool, 1)
 	fail <- false
+	p.mu.Lock()
 	p.onSub = func(req *sip.Request, s *pbxSub) (int, func()) {
 		f := <-fail
 		fail <- f
@@ -229,6 +239,7 @@ func TestLapseStale(t *testing.T) {
 		}
 		return 200, nil
 	}
+	p.mu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cfg := h.account("3006", "udp")
@@ -246,39 +257,50 @@ func TestLapseStale(t *testing.T) {
 	h.waitHealth("3006", state.HealthSubscribed, 8*time.Second)
 }
 
-// The server sees us at another address (received/rport): re-register
-// with that Contact, then subscribe again with it.
+// The server sees us at another address (received/rport, e.g. behind a
+// NAT): re-register with that Contact, and subscribe with it.
 func TestReceivedRport(t *testing.T) {
 	p := newPBX(t, nil)
 	h := newHarness(t, p, nil)
-	rewrite := true
+	p.mu.Lock()
 	p.onReg = func(req *sip.Request) *sip.Response {
 		if ok, _ := p.authorized(req, "Authorization"); !ok {
 			return nil
 		}
 		res := p.registerOK(req)
-		if rewrite {
-			rewrite = false
-			v := res.Via()
-			v.Params.Add("received", "127.0.0.1")
-			v.Params.Add("rport", "40999")
-		}
+		v := res.Via()
+		v.Params.Add("received", "127.0.0.1")
+		v.Params.Add("rport", "40999") // the NAT's port, every time
 		return res
 	}
+	p.mu.Unlock()
 	p.setBody(bodyNo)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	h.start(ctx, h.account("3007", "udp"))
-	var reg *sip.Request
-	for range 4 {
-		reg = p.next(sip.REGISTER, 2*time.Second)
-		if reg.Contact().Address.Port == 40999 {
-			break
+	var regPorts, subPorts []int
+	deadline := time.After(slack * 2 * time.Second)
+	for len(subPorts) == 0 || len(regPorts) < 3 {
+		select {
+		case r := <-p.reqs:
+			switch r.Method {
+			case sip.REGISTER:
+				regPorts = append(regPorts, r.Contact().Address.Port)
+			case sip.SUBSCRIBE:
+				subPorts = append(subPorts, r.Contact().Address.Port)
+			}
+		case <-deadline:
+			t.Fatalf("REGISTER Contact ports %v, SUBSCRIBE %v", regPorts, subPorts)
 		}
 	}
-	if reg.Contact().Address.Port != 40999 {
-		t.Fatalf("no REGISTER with the learned Contact")
+	// 401, 200 (server sees 40999), REGISTER again with 40999.
+	if regPorts[2] != 40999 {
+		t.Errorf("REGISTER Contact ports %v: want the learned 40999 third", regPorts)
 	}
+	if subPorts[0] != 40999 {
+		t.Errorf("SUBSCRIBE Contact port %d, want the learned 40999", subPorts[0])
+	}
+	p.none(sip.REGISTER, 300*time.Millisecond) // and no ping-pong
 }
 
 // CRLF keepalives go to the server from the listening socket.
@@ -303,4 +325,55 @@ func TestKeepalive(t *testing.T) {
 	if string(buf[:n]) != "\r\n\r\n" || from.String() != h.ua.UDPAddr().String() {
 		t.Errorf("got %q from %v, want CRLFCRLF from %v", buf[:n], from, h.ua.UDPAddr())
 	}
+}
+
+// The TCP connection drops (server restart): the keepalive notices, the
+// account registers again over a new connection (new Contact) and the
+// subscription follows, so NOTIFYs reach it again.
+func TestTCPReconnect(t *testing.T) {
+	p := newPBX(t, nil)
+	p.setBody(bodyYes)
+	h := newHarness(t, p, func(o *Options) { o.Keepalive = 100 * time.Millisecond })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h.start(ctx, h.account("2004", "tcp"))
+	h.waitWaiting("2004", state.WaitingYes, 2, 3*time.Second)
+	first := p.onlySub()
+	p.drain()
+	if err := p.ua.TransportLayer().Pool("tcp").Clear(); err != nil {
+		t.Fatal(err)
+	}
+	reg := p.next(sip.REGISTER, 3*time.Second)
+	if reg.Contact().Address.Port == first.contact.Port {
+		t.Errorf("re-REGISTER kept the old Contact port %d", first.contact.Port)
+	}
+	var sub *sip.Request
+	for sub == nil || sub.CallID().Value() == first.callID {
+		sub = p.next(sip.SUBSCRIBE, 3*time.Second)
+	}
+	h.waitHealth("2004", state.HealthSubscribed, 3*time.Second)
+	s := p.sub(sub.CallID().Value())
+	if res, err := p.notify(s, "active", bodyNo); err != nil || res.StatusCode != 200 {
+		t.Fatalf("NOTIFY over the new connection: %v %v", res, err)
+	}
+	h.waitWaiting("2004", state.WaitingNo, 0, 2*time.Second)
+}
+
+// With an outbound proxy every out-of-dialog request goes to the proxy;
+// the Request-URI still names the registrar domain.
+func TestOutboundProxy(t *testing.T) {
+	p := newPBX(t, nil)
+	p.setBody(bodyYes)
+	h := newHarness(t, p, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg := h.account("3009", "udp")
+	cfg.Server = "registrar.invalid:5060"
+	cfg.Proxy = p.addr["udp"]
+	h.start(ctx, cfg)
+	r := p.next(sip.REGISTER, 2*time.Second)
+	if r.Recipient.Host != "test.local" {
+		t.Errorf("REGISTER Request-URI %s, want the AOR domain", r.Recipient.String())
+	}
+	h.waitWaiting("3009", state.WaitingYes, 2, 3*time.Second)
 }

@@ -76,7 +76,7 @@ type Options struct {
 	Keepalive   time.Duration // CRLF keepalive interval, 0 = off
 	TimerN      time.Duration // [32 s] wait for the first NOTIFY after the 2xx
 	StopTimeout time.Duration // [3 s] un-SUBSCRIBE/un-REGISTER bound
-	Backoff     Backoff       // [DefaultBackoff]
+	Backoff     Backoff       // [2 s doubling to 5 min, ±25 % jitter]
 	SlowRetry   time.Duration // [5 min] after auth failed
 	LongRetry   time.Duration // [30 min] after 403/404/rejected
 	Parse       BodyParser    // [the RFC 3842 parser]
@@ -128,7 +128,7 @@ func NewUA(opts Options) (*UA, error) {
 		opts.StopTimeout = 3 * time.Second
 	}
 	if opts.Backoff.Base == 0 {
-		opts.Backoff = DefaultBackoff
+		opts.Backoff = defaultBackoff()
 	}
 	if opts.SlowRetry == 0 {
 		opts.SlowRetry = 5 * time.Minute
