@@ -71,6 +71,22 @@ func main() {
 			}
 		}
 	}
+	// A package that failed without a failing test (a panic, a build error,
+	// a timeout) still counts as one failure.
+	for p, r := range pkgResult {
+		if r != "fail" {
+			continue
+		}
+		found := false
+		for _, k := range failedTests {
+			if strings.HasPrefix(k, p+" ") {
+				found = true
+			}
+		}
+		if !found {
+			failed++
+		}
+	}
 	pkgs := make([]string, 0, len(pkgResult))
 	for p := range pkgResult {
 		pkgs = append(pkgs, p)
