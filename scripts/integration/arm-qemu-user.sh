@@ -11,7 +11,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-pkgs=(${ARM_QEMU_PKGS:-agent/summary agent/config agent/state agent/indicate tone display boards})
+pkgs=(${ARM_QEMU_PKGS:-agent/summary agent/config agent/state agent/indicate agent/piconf tone display boards})
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 unset MWI_INTEGRATION
