@@ -150,6 +150,8 @@ type loop struct {
 	specs   []spec
 	cancels map[string]context.CancelFunc
 	ctx     context.Context
+	t0      time.Time // Run started
+	allSub  bool      // "all subscribed" logged
 }
 
 // Run registers and subscribes every account and keeps the state until ctx
@@ -187,7 +189,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("agent: %w", err)
 	}
-	l := &loop{a: a, ua: ua, snap: snap, specs: specs, cancels: map[string]context.CancelFunc{}, ctx: context.Background()}
+	l := &loop{a: a, ua: ua, snap: snap, specs: specs, cancels: map[string]context.CancelFunc{}, ctx: context.Background(), t0: time.Now()}
 	for _, sp := range specs {
 		if err := l.startAccount(sp); err != nil {
 			a.log.Error("agent: account not started", "account", sp.sip.Name, "err", err)
@@ -283,6 +285,25 @@ func (l *loop) apply(u sipua.Update) {
 	l.snap.Seq++
 	l.snap.At = u.At
 	l.a.publish(l.snap)
+	if !l.allSub && l.allSubscribed() {
+		l.allSub = true
+		l.a.log.Info("agent: all accounts subscribed", "accounts", len(l.snap.Accounts), "after", time.Since(l.t0).String())
+	}
+}
+
+// allSubscribed: every account that subscribes has an active subscription.
+func (l *loop) allSubscribed() bool {
+	n := 0
+	for i, sp := range l.specs {
+		if !sp.sip.Subscribe {
+			continue
+		}
+		n++
+		if i >= len(l.snap.Accounts) || l.snap.Accounts[i].Health != state.HealthSubscribed {
+			return false
+		}
+	}
+	return n > 0
 }
 
 // do runs f on the loop goroutine (when running) and waits for it.
@@ -347,6 +368,9 @@ func (a *Agent) reload(specs []spec, us uaSpec) error {
 				acc := prev[sp.sip.Name]
 				acc.Label = sp.label
 				l.snap.Accounts = append(l.snap.Accounts, acc)
+				// A reload is the moment to try again what the server
+				// refused for good (rejected, noresource, 403, auth).
+				go l.ua.Retry(sp.sip.Name)
 				continue
 			}
 			l.snap.Accounts = append(l.snap.Accounts, newAccountState(sp, now))

@@ -1,46 +1,26 @@
 package indicate
 
-// The display package's view model (CONTRACTS.md §5). Until that package is
-// in main these mirror display.View field for field; then this file
-// becomes type aliases.
+import "github.com/mwi-agent/mwi-agent/display"
 
-// DisplayWaiting mirrors display.Waiting.
-type DisplayWaiting int
-
-// Mirrors of display's constants.
-const (
-	DisplayWaitingUnknown DisplayWaiting = iota
-	DisplayWaitingNo
-	DisplayWaitingYes
+// The display's view model (CONTRACTS.md §5): Compute fills a display.View
+// so display.Render can draw it directly.
+type (
+	View           = display.View
+	AccountView    = display.AccountView
+	DisplayWaiting = display.Waiting
+	DisplayHealth  = display.Health
 )
 
-// DisplayHealth mirrors display.Health.
-type DisplayHealth int
-
-// Mirrors of display's constants.
+// Names for display's constants as Compute uses them.
 const (
-	DisplayHealthOK DisplayHealth = iota
-	DisplayHealthRegistering
-	DisplayHealthAuthFailed
-	DisplayHealthUnreachable
-	DisplayHealthStale
-	DisplayHealthRejected
+	DisplayWaitingUnknown = display.WaitingUnknown
+	DisplayWaitingNo      = display.WaitingNo
+	DisplayWaitingYes     = display.WaitingYes
+
+	DisplayHealthOK          = display.HealthOK
+	DisplayHealthRegistering = display.HealthRegistering
+	DisplayHealthAuthFailed  = display.HealthAuthFailed
+	DisplayHealthUnreachable = display.HealthUnreachable
+	DisplayHealthStale       = display.HealthStale
+	DisplayHealthRejected    = display.HealthRejected
 )
-
-// AccountView mirrors display.AccountView.
-type AccountView struct {
-	Label     string
-	New, Old  uint32
-	UrgentNew uint32
-	Fax, Text uint32
-	Waiting   DisplayWaiting
-	Health    DisplayHealth
-	Flash     bool
-}
-
-// View mirrors display.View.
-type View struct {
-	Accounts []AccountView
-	Page     int
-	Title    string
-}

@@ -89,6 +89,10 @@ type dialog struct {
 	contact                     sip.Uri // our Contact when it was created
 }
 
+// finalNotifyWait is how long an answered un-SUBSCRIBE waits for the
+// notifier's final NOTIFY, so that it is answered 200 rather than 481.
+const finalNotifyWait = 500 * time.Millisecond
+
 type txResult struct {
 	sub     bool
 	gen     int
@@ -102,7 +106,7 @@ func newAccount(u *UA, cfg AccountConfig) (*account, error) {
 	a := &account{
 		u: u, cfg: cfg, clock: u.opts.Clock,
 		log:   u.log.With("account", cfg.Name),
-		in:    make(chan any, 64),
+		in:    make(chan any, 16),
 		killc: make(chan struct{}),
 	}
 	if err := sip.ParseUri(cfg.AOR, &a.aor); err != nil {
@@ -262,6 +266,8 @@ func (a *account) run(ctx context.Context) {
 				}
 			case *notifyIn:
 				a.onNotify(m)
+			case retryNow:
+				a.retry()
 			}
 		case <-a.regTimer.c():
 			a.regTimer.t = nil
@@ -285,6 +291,23 @@ func (a *account) run(ctx context.Context) {
 			a.regEvent(EvStopDone, Outcome{})
 			a.reg, a.sub = RegStopped, SubStopped
 		}
+	}
+}
+
+// retryNow asks a worker to retry at once what it gave up on for a long
+// time (refused, rejected, auth failed): a configuration reload.
+type retryNow struct{}
+
+func (a *account) retry() {
+	switch a.reg {
+	case RegRefused, RegAuthFailed:
+		a.regTimer.stop()
+		a.regEvent(EvTimer, Outcome{})
+	}
+	switch a.sub {
+	case SubRejected, SubAuthFailed:
+		a.subTimer.stop()
+		a.subEvent(EvTimer, Outcome{})
 	}
 }
 
@@ -534,6 +557,8 @@ func (a *account) subEvent(e Event, o Outcome) {
 			} else {
 				follow = append(follow, EvStopDone)
 			}
+		case ActFinalWait:
+			a.subTimer.arm(a.clock, finalNotifyWait)
 		case ActDone:
 			a.subTimer.stop()
 			a.timerN.stop()
@@ -583,6 +608,7 @@ func (a *account) sendSubscribe(fresh bool, expires time.Duration) {
 	req.AppendHeader(sip.NewHeader("Event", "message-summary"))
 	req.AppendHeader(sip.NewHeader("Accept", "application/simple-message-summary"))
 	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(expires/time.Second))))
+	a.subAuth.seedFrom(&a.regAuth, "SUBSCRIBE")
 	if err := a.subAuth.apply(req, a.cfg.Username, a.cfg.Password); err != nil {
 		a.log.Warn("sipua: subscribe", "err", err)
 	}
@@ -636,6 +662,7 @@ func (a *account) onNotify(n *notifyIn) {
 		return
 	}
 	d := &a.dlg
+	a.log.Debug("sipua: NOTIFY", "state", n.subState.State, "reason", n.subState.Reason, "cseq", n.cseq, "usable", n.mailbox != nil, "current", n.callID == d.callID)
 	if n.callID != d.callID {
 		return // a dialog we already left
 	}
@@ -677,6 +704,12 @@ func (a *account) onNotify(n *notifyIn) {
 		a.setStatus("notify", 400, "unusable message-summary body (state kept)")
 	}
 	a.pendingMB = n.mailbox
+	if e != EvNotify && n.mailbox != nil && n.mailbox.Waiting == state.WaitingUnknown {
+		// A terminating NOTIFY without a body (Kamailio's reason=timeout)
+		// says nothing about the mailbox: keep what we know while we
+		// subscribe again.
+		a.pendingMB = nil
+	}
 	a.subEvent(e, o)
 }
 
@@ -749,6 +782,13 @@ func (a *account) transact(sub bool, gen int, fresh bool, req *sip.Request, cont
 	}
 	go func() {
 		defer cancel()
+		select {
+		case a.u.slots <- struct{}{}:
+			defer func() { <-a.u.slots }()
+		case <-ctx.Done():
+			a.post(txResult{sub: sub, gen: gen, fresh: fresh, err: ctx.Err(), contact: contact})
+			return
+		}
 		if a.network != "udp" {
 			if err := a.streamContact(ctx, req, &contact); err != nil {
 				a.post(txResult{sub: sub, gen: gen, fresh: fresh, err: err, contact: contact})

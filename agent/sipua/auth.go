@@ -84,3 +84,19 @@ func (a *authState) apply(req *sip.Request, user, password string) error {
 }
 
 func (a *authState) reset() { *a = authState{} }
+
+// seedFrom takes another request family's challenge when this one has none
+// (a SUBSCRIBE reusing the registration's nonce saves a round trip per
+// account). Servers challenge non-REGISTER requests as a proxy (407) as
+// often as not; a wrong guess costs one challenge, as without seeding.
+func (a *authState) seedFrom(o *authState, method string) {
+	if a.chal != nil || o.chal == nil {
+		return
+	}
+	a.chal, a.cnonce = o.chal, ""
+	a.nc = o.nc + 1000 // stay clear of the other family's nonce counts
+	a.header = o.header
+	if method != "REGISTER" {
+		a.header = "Proxy-Authorization"
+	}
+}

@@ -89,9 +89,10 @@ func TestSubTable(t *testing.T) {
 		{"shutdown unsubscribes", SubActive, EvStop, SubUnsubscribing, acts(ActSendStop)},
 		{"shutdown waiting for NOTIFY unsubscribes", SubWaitNotify, EvStop, SubUnsubscribing, acts(ActSendStop)},
 		{"shutdown without dialog", SubBackoff, EvStop, SubStopped, acts(ActDone)},
-		{"unsubscribe answered", SubUnsubscribing, EvOK, SubStopped, acts(ActDone)},
+		{"unsubscribe answered: wait for the final NOTIFY", SubUnsubscribing, EvOK, SubUnsubscribing, acts(ActFinalWait)},
+		{"final NOTIFY after unsubscribe", SubUnsubscribing, EvTerminatedNow, SubStopped, acts(ActDone)},
+		{"no final NOTIFY: stop after the wait", SubUnsubscribing, EvTimer, SubStopped, acts(ActDone)},
 		{"unsubscribe challenged", SubUnsubscribing, EvChallenge, SubUnsubscribing, acts(ActSendAuth)},
-		{"final NOTIFY during unsubscribe ignored", SubUnsubscribing, EvTerminatedNow, SubUnsubscribing, nil},
 		{"unsubscribe bounded", SubUnsubscribing, EvStopDone, SubStopped, acts(ActDone)},
 		{"NOTIFY after stop ignored", SubStopped, EvNotify, SubStopped, nil},
 	}

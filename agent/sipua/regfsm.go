@@ -90,9 +90,10 @@ const (
 	ActMailbox                        // apply the NOTIFY's body to the mailbox state
 	ActStale                          // mark the mailbox state stale (lapsed; never silently "no messages")
 	ActForget                         // final termination: mailbox unknown
+	ActFinalWait                      // un-SUBSCRIBE answered: wait briefly for the final NOTIFY (answered 200, not 481)
 )
 
-var actionNames = [...]string{"send", "send-auth", "use-min-expires", "refresh-timer", "backoff-timer", "slow-timer", "long-timer", "reset-attempts", "count-attempt", "send-stop", "done", "signal-registered", "new-dialog", "timer-n", "lapse-timer", "mailbox", "stale", "forget"}
+var actionNames = [...]string{"send", "send-auth", "use-min-expires", "refresh-timer", "backoff-timer", "slow-timer", "long-timer", "reset-attempts", "count-attempt", "send-stop", "done", "signal-registered", "new-dialog", "timer-n", "lapse-timer", "mailbox", "stale", "forget", "final-wait"}
 
 func (a Action) String() string {
 	if a >= 0 && int(a) < len(actionNames) {

@@ -216,6 +216,10 @@ func TestTerminationReasons(t *testing.T) {
 				if mb := h.mailbox("1005"); mb.Waiting != state.WaitingUnknown {
 					t.Errorf("after a final termination waiting = %v, want unknown", mb.Waiting)
 				}
+				// A configuration reload retries at once.
+				h.ua.Retry("1005")
+				p.next(sip.SUBSCRIBE, 2*time.Second)
+				h.waitHealth("1005", state.HealthSubscribed, 2*time.Second)
 				return
 			}
 			s := p.next(sip.SUBSCRIBE, 3*time.Second)

@@ -106,7 +106,8 @@ var subTable = func() map[subKey]transition[SubState] {
 		{SubRejected, EvTerminatedFinal}: {SubRejected, nil},
 
 		// Shutdown: one un-SUBSCRIBE, bounded by the worker's stop timeout.
-		{SubUnsubscribing, EvOK}:              {SubStopped, acts(ActDone)},
+		{SubUnsubscribing, EvOK}:              {SubUnsubscribing, acts(ActFinalWait)},
+		{SubUnsubscribing, EvTimer}:           {SubStopped, acts(ActDone)},
 		{SubUnsubscribing, EvChallenge}:       {SubUnsubscribing, acts(ActSendAuth)},
 		{SubUnsubscribing, EvChallengeStale}:  {SubUnsubscribing, acts(ActSendAuth)},
 		{SubUnsubscribing, EvChallengeRepeat}: {SubStopped, acts(ActDone)},
@@ -116,9 +117,9 @@ var subTable = func() map[subKey]transition[SubState] {
 		{SubUnsubscribing, EvTransient}:       {SubStopped, acts(ActDone)},
 		{SubUnsubscribing, EvStopDone}:        {SubStopped, acts(ActDone)},
 		{SubUnsubscribing, EvContactChanged}:  {SubUnsubscribing, nil},
-		{SubUnsubscribing, EvTerminatedNow}:   {SubUnsubscribing, nil},
-		{SubUnsubscribing, EvTerminatedLater}: {SubUnsubscribing, nil},
-		{SubUnsubscribing, EvTerminatedFinal}: {SubUnsubscribing, nil},
+		{SubUnsubscribing, EvTerminatedNow}:   {SubStopped, acts(ActDone)}, // the final NOTIFY (Kamailio: reason=timeout)
+		{SubUnsubscribing, EvTerminatedLater}: {SubStopped, acts(ActDone)},
+		{SubUnsubscribing, EvTerminatedFinal}: {SubStopped, acts(ActDone)},
 		{SubUnsubscribing, EvLapse}:           {SubUnsubscribing, nil},
 	}
 	for _, s := range []SubState{SubSending, SubWaitNotify, SubActive, SubRefreshing, SubBackoff, SubAuthFailed, SubRejected} {

@@ -80,6 +80,7 @@ type Options struct {
 	SlowRetry   time.Duration // [5 min] after auth failed
 	LongRetry   time.Duration // [30 min] after 403/404/rejected
 	Parse       BodyParser    // [the RFC 3842 parser]
+	MaxInFlight int           // [32] transactions in flight at once, all accounts together (smooths start-up bursts)
 
 	// OnUpdate receives every worker's updates. It is called from worker
 	// goroutines and must not block for long (the agent sends to its loop).
@@ -95,6 +96,7 @@ type UA struct {
 	srv    *sipgo.Server
 	udp    net.PacketConn
 	client map[string]*sipgo.Client // by lower-case transport
+	slots  chan struct{}            // MaxInFlight semaphore
 
 	mu       sync.Mutex
 	dialogs  map[string]*dialogRoute // by Call-ID: our subscriptions (also before the 2xx)
@@ -137,6 +139,9 @@ func NewUA(opts Options) (*UA, error) {
 	if opts.Parse == nil {
 		opts.Parse = ParseBody
 	}
+	if opts.MaxInFlight <= 0 {
+		opts.MaxInFlight = 32
+	}
 	if opts.OnUpdate == nil {
 		opts.OnUpdate = func(Update) {}
 	}
@@ -147,6 +152,7 @@ func NewUA(opts Options) (*UA, error) {
 		dialogs:  map[string]*dialogRoute{},
 		accounts: map[string]*account{},
 		users:    map[string][]*account{},
+		slots:    make(chan struct{}, opts.MaxInFlight),
 	}
 	uaOpts := []sipgo.UserAgentOption{sipgo.WithUserAgent(opts.UserAgent)}
 	if opts.TLSConfig != nil {
@@ -258,6 +264,23 @@ func (u *UA) Start(ctx context.Context, cfg AccountConfig) error {
 		u.forget(a)
 	}()
 	return nil
+}
+
+// Retry makes the named account retry at once a registration or
+// subscription it gave up on for a long interval (403/404, rejected,
+// noresource, invariant, auth failed). Used on configuration reload.
+func (u *UA) Retry(name string) {
+	u.mu.Lock()
+	a := u.accounts[name]
+	u.mu.Unlock()
+	if a == nil {
+		return
+	}
+	select {
+	case a.in <- retryNow{}:
+	case <-a.killc:
+	case <-time.After(time.Second):
+	}
 }
 
 // Wait blocks until every worker has returned.

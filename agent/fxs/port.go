@@ -1,0 +1,434 @@
+package fxs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/mwi-agent/mwi-agent/hal"
+	"github.com/mwi-agent/mwi-agent/tone"
+)
+
+// Clock is the port's time source (hal/haltest's FakeClock satisfies it).
+type Clock interface {
+	Now() time.Time
+	AfterFunc(d time.Duration, f func()) (stop func() bool)
+}
+
+type wallClock struct{}
+
+func (wallClock) Now() time.Time { return time.Now() }
+func (wallClock) AfterFunc(d time.Duration, f func()) func() bool {
+	return time.AfterFunc(d, f).Stop
+}
+
+// Devices are the port's hardware. Hook and Audio may be nil (no dial tone,
+// no FSK and no off-hook detection then).
+type Devices struct {
+	Line  hal.Line
+	Hook  hal.Hook
+	Audio hal.AudioSink
+}
+
+// Options are the port's injected dependencies.
+type Options struct {
+	Clock  Clock        // nil = wall clock
+	Logger *slog.Logger // nil = discard
+	Rate   int          // audio sample rate; 0 = 8000
+	Level  float64      // dial tone level, dBm0; 0 = the tone package default
+}
+
+// Port runs one FXS port: the transition table of this package against
+// real (or simulated) devices.
+type Port struct {
+	cfg  Config
+	dev  Devices
+	clk  Clock
+	log  *slog.Logger
+	rate int
+	lvl  float64
+
+	in chan Event
+
+	mu sync.Mutex
+	st Status
+
+	// Owned by the Run goroutine.
+	timers   [numTimers]func() bool
+	gens     [numTimers]uint64
+	send     context.CancelFunc
+	sendDone chan struct{}
+	sendGen  uint64
+	toneStop context.CancelFunc
+	toneDone chan struct{}
+}
+
+// chunk is how much audio is written at a time (20 ms).
+const chunk = 20 * time.Millisecond
+
+// New checks cfg against the devices and returns a port, idle.
+func New(cfg Config, dev Devices, opt Options) (*Port, error) {
+	if dev.Line == nil {
+		return nil, errors.New("fxs: no line")
+	}
+	if cfg.FSK && dev.Audio == nil {
+		return nil, errors.New("fxs: signalling fsk needs an audio device")
+	}
+	cfg = cfg.withDefaults()
+	if cfg.Country.Code == "" {
+		c, err := tone.LookupCountry("us")
+		if err != nil {
+			return nil, fmt.Errorf("fxs: %w", err)
+		}
+		cfg.Country = c
+	}
+	for _, name := range []string{tone.Dial, tone.Stutter} {
+		if _, err := cfg.Country.Plan(name); err != nil {
+			return nil, fmt.Errorf("fxs: country %s: %w", cfg.Country.Code, err)
+		}
+	}
+	p := &Port{cfg: cfg, dev: dev, clk: opt.Clock, log: opt.Logger, rate: opt.Rate, lvl: opt.Level,
+		in: make(chan Event, 64)}
+	if p.clk == nil {
+		p.clk = wallClock{}
+	}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	if p.rate <= 0 {
+		p.rate = tone.DefaultSampleRate
+	}
+	return p, nil
+}
+
+// SetMWI tells the port whether messages wait and whether off-hook gives
+// stutter tone (indicate.FXS). It never blocks for long.
+func (p *Port) SetMWI(mwi, stutter bool) {
+	p.post(Event{Kind: EvMWI, MWI: mwi, Stutter: stutter, At: p.clk.Now()})
+}
+
+// Ring starts or stops ringing (refused while off-hook).
+func (p *Port) Ring(on bool) { p.post(Event{Kind: EvRing, On: on, At: p.clk.Now()}) }
+
+func (p *Port) post(ev Event) { p.in <- ev }
+
+// Status returns the port's current status.
+func (p *Port) Status() Status {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.st
+}
+
+// Run drives the port until ctx ends, then stops any tone or transmission
+// and leaves the line forward, HV off, not ringing. It returns ctx.Err().
+func (p *Port) Run(ctx context.Context) error {
+	var hookEvents <-chan hal.HookEvent
+	p.mu.Lock()
+	p.st.OnHookAt = p.clk.Now()
+	if p.dev.Hook != nil {
+		hookEvents = p.dev.Hook.Events()
+		if off, err := p.dev.Hook.OffHook(); err == nil && off {
+			p.mu.Unlock()
+			p.handle(Event{Kind: EvHook, OffHook: true, At: p.clk.Now()})
+			p.mu.Lock()
+		}
+	}
+	p.mu.Unlock()
+	defer p.shutdown()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case ev := <-p.in:
+			p.handle(ev)
+		case hev, ok := <-hookEvents:
+			if !ok {
+				hookEvents = nil
+				continue
+			}
+			p.handle(Event{Kind: EvHook, OffHook: hev.OffHook, At: hev.At})
+		}
+	}
+}
+
+func (p *Port) handle(ev Event) {
+	if t, ok := timerOf(ev.Kind); ok && ev.gen != p.gens[t] {
+		return // a timer that was re-armed or cancelled
+	}
+	if ev.Kind == EvSendDone && ev.gen != p.sendGen {
+		return
+	}
+	p.mu.Lock()
+	old := p.st
+	st, acts := next(p.cfg, p.st, ev)
+	p.st = st
+	p.mu.Unlock()
+	if st.State != old.State || len(acts) > 0 {
+		p.log.Debug("fxs", "event", ev.Kind.String(), "from", old.State.String(), "to", st.State.String(), "actions", acts2s(acts))
+	}
+	for _, a := range acts {
+		p.do(a)
+	}
+}
+
+func acts2s(as []Action) []string {
+	s := make([]string, len(as))
+	for i, a := range as {
+		s[i] = a.String()
+	}
+	return s
+}
+
+func timerOf(k EventKind) (Timer, bool) {
+	switch k {
+	case EvQuiet:
+		return TimerQuiet, true
+	case EvRefresh:
+		return TimerRefresh, true
+	case EvFlashTimeout:
+		return TimerFlash, true
+	case EvDialTimeout:
+		return TimerDial, true
+	}
+	return 0, false
+}
+
+var timerEvent = [numTimers]EventKind{TimerQuiet: EvQuiet, TimerRefresh: EvRefresh, TimerFlash: EvFlashTimeout, TimerDial: EvDialTimeout}
+
+func (p *Port) do(a Action) {
+	var err error
+	switch a.Kind {
+	case DoPolarity:
+		pol := hal.PolarityForward
+		if a.On {
+			pol = hal.PolarityReversed
+		}
+		err = p.dev.Line.SetPolarity(pol)
+	case DoHV:
+		err = p.dev.Line.SetHighVoltage(a.On)
+	case DoRing:
+		err = p.dev.Line.SetRing(a.On)
+	case DoSend:
+		p.startSend(a.On)
+	case DoAbortSend:
+		p.abortSend()
+	case DoTone:
+		p.startTone(a.On)
+	case DoStopTone:
+		p.stopTone()
+	case DoStartTimer:
+		p.cancelTimer(a.Timer)
+		gen := p.gens[a.Timer]
+		kind := timerEvent[a.Timer]
+		p.timers[a.Timer] = p.clk.AfterFunc(a.D, func() {
+			// Hand off; never block the clock.
+			go p.post(Event{Kind: kind, At: p.clk.Now(), gen: gen})
+		})
+	case DoCancelTimer:
+		p.cancelTimer(a.Timer)
+	case DoFlash:
+		p.log.Info("fxs: hook flash")
+	}
+	if err != nil {
+		p.log.Warn("fxs: line action failed", "action", a.String(), "err", err)
+	}
+}
+
+func (p *Port) cancelTimer(t Timer) {
+	p.gens[t]++
+	if p.timers[t] != nil {
+		p.timers[t]()
+		p.timers[t] = nil
+	}
+}
+
+// sleep waits d on the port's clock, or until ctx ends.
+func (p *Port) sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	done := make(chan struct{})
+	stop := p.clk.AfterFunc(d, func() { close(done) })
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		stop()
+		return ctx.Err()
+	}
+}
+
+// play writes pcm in 20 ms chunks, paced by the clock, until done or ctx ends.
+func (p *Port) play(ctx context.Context, pcm []int16) error {
+	n := p.rate * int(chunk/time.Millisecond) / 1000
+	for len(pcm) > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		c := pcm[:min(n, len(pcm))]
+		if _, err := p.dev.Audio.Write(c); err != nil {
+			return err
+		}
+		pcm = pcm[len(c):]
+		if err := p.sleep(ctx, time.Duration(len(c))*time.Second/time.Duration(p.rate)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Sequence returns what the port sends for an MWI message: the configured
+// alert around the FSK data.
+func (p *Port) Sequence(mwi bool) tone.AlertSequence {
+	return Sequence(p.cfg, mwi, p.rate, p.clk.Now())
+}
+
+// Sequence builds the alert + FSK sequence for one MWI message.
+func Sequence(cfg Config, mwi bool, rate int, now time.Time) tone.AlertSequence {
+	msg := tone.MWIMessage(cfg.Format, mwi, tone.MsgOptions{Time: now})
+	data := tone.ModulateFSK(msg, tone.FSKOptions{Standard: cfg.Standard, Rate: rate})
+	return tone.NewAlertSequence(cfg.Alert, data, tone.Options{Rate: rate})
+}
+
+func (p *Port) startSend(mwi bool) {
+	p.abortSend()
+	ctx, cancel := context.WithCancel(context.Background())
+	p.sendGen++
+	gen := p.sendGen
+	done := make(chan struct{})
+	p.send, p.sendDone = cancel, done
+	seq := p.Sequence(mwi)
+	base := hal.PolarityForward
+	if p.cfg.Polarity && mwi {
+		base = hal.PolarityReversed
+	}
+	go func() {
+		defer close(done)
+		err := p.runSequence(ctx, seq, base)
+		if ctx.Err() != nil {
+			return // aborted: the loop knows
+		}
+		if err != nil {
+			p.log.Warn("fxs: sending MWI failed", "err", err)
+		}
+		p.post(Event{Kind: EvSendDone, At: p.clk.Now(), gen: gen})
+	}()
+}
+
+func (p *Port) runSequence(ctx context.Context, seq tone.AlertSequence, base hal.Polarity) error {
+	flip := hal.PolarityReversed
+	if base == hal.PolarityReversed {
+		flip = hal.PolarityForward
+	}
+	for _, st := range seq {
+		var err error
+		switch st.Action {
+		case tone.ActPolarity:
+			pol := base
+			if st.Reversed {
+				pol = flip
+			}
+			err = p.dev.Line.SetPolarity(pol)
+		case tone.ActRing:
+			if err = p.dev.Line.SetRing(true); err == nil {
+				err = p.sleep(ctx, st.Duration)
+				if e := p.dev.Line.SetRing(false); err == nil {
+					err = e
+				}
+			}
+		case tone.ActSilence:
+			err = p.sleep(ctx, st.Duration)
+		case tone.ActAudio, tone.ActData:
+			err = p.play(ctx, st.PCM)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// abortSend stops a transmission and waits for it, then makes sure the
+// line is not ringing (a ring-pulse alert) and is forward.
+func (p *Port) abortSend() {
+	if p.send == nil {
+		return
+	}
+	p.send()
+	<-p.sendDone
+	p.send, p.sendDone = nil, nil
+	p.sendGen++
+	_ = p.dev.Line.SetRing(false)
+	_ = p.dev.Line.SetPolarity(hal.PolarityForward)
+}
+
+func (p *Port) startTone(stutter bool) {
+	p.stopTone()
+	if p.dev.Audio == nil {
+		return
+	}
+	name := tone.Dial
+	if stutter {
+		name = tone.Stutter
+	}
+	plan, err := p.cfg.Country.Plan(name)
+	if err != nil {
+		p.log.Warn("fxs: tone", "err", err)
+		return
+	}
+	g := tone.NewGenerator(plan, tone.Options{Rate: p.rate, LevelDBm0: p.lvl})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	p.toneStop, p.toneDone = cancel, done
+	go func() {
+		defer close(done)
+		buf := make([]int16, p.rate*int(chunk/time.Millisecond)/1000)
+		for ctx.Err() == nil {
+			n, err := g.Read(buf)
+			if n > 0 {
+				if _, werr := p.dev.Audio.Write(buf[:n]); werr != nil {
+					return
+				}
+				if p.sleep(ctx, time.Duration(n)*time.Second/time.Duration(p.rate)) != nil {
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+}
+
+func (p *Port) stopTone() {
+	if p.toneStop == nil {
+		return
+	}
+	p.toneStop()
+	<-p.toneDone
+	p.toneStop, p.toneDone = nil, nil
+}
+
+func (p *Port) shutdown() {
+	p.abortSend()
+	p.stopTone()
+	for t := Timer(0); t < numTimers; t++ {
+		p.cancelTimer(t)
+	}
+	_ = p.dev.Line.SetRing(false)
+	_ = p.dev.Line.SetHighVoltage(false)
+	_ = p.dev.Line.SetPolarity(hal.PolarityForward)
+}
+
+// Transmit runs one alert+FSK sequence on dev now, on the wall clock. The
+// caller makes sure the phone is on-hook (selftest); Port does this itself.
+func Transmit(ctx context.Context, dev Devices, seq tone.AlertSequence, rate int) error {
+	if rate <= 0 {
+		rate = tone.DefaultSampleRate
+	}
+	p := &Port{dev: dev, clk: wallClock{}, rate: rate, log: slog.New(slog.DiscardHandler)}
+	return p.runSequence(ctx, seq, hal.PolarityForward)
+}

@@ -1,0 +1,20 @@
+// Package sipua is mwi-agent's SIP user agent on sipgo: per account, a
+// registration and a message-summary subscription (RFC 3265/6665, RFC
+// 3842), each a state machine written as a table —
+// NextReg(state, event) and NextSub(state, event) return the next state
+// and the actions to take — driven by one worker goroutine per account.
+//
+// The worker owns every piece of SIP state (Call-IDs, CSeqs, the dialog,
+// digest challenges and nonce counts, timers); sipgo's handlers only
+// answer and hand NOTIFYs over. What sipgo v1.7.2 does not give and this
+// package adds: REGISTER refresh, SUBSCRIBE dialogs (created by the 2xx or
+// by a NOTIFY that overtakes it), in-dialog refresh, digest with nonce-count
+// reuse, stale nonces and SHA-256 chosen over MD5, 423/481/Retry-After
+// handling, Timer N, lapse → stale, received/rport learning, CRLF
+// keepalives, the compact "o:" Event header, and unsolicited NOTIFY routing
+// by user with source-address checks.
+//
+// Results leave through Options.OnUpdate as Update values (health, last
+// status, and mailbox information); package agent folds them into its
+// snapshot. Nothing here touches hardware. See docs/sip.md.
+package sipua

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Load figures for mwi-agent against a real Kamailio on UDP loopback:
+# for each account count N (default: 8 256) the time until all N accounts
+# are registered and subscribed, the agent's peak RSS (VmHWM) and the
+# shutdown time (un-SUBSCRIBE + un-REGISTER of all N).
+#
+#   scripts/load-kamailio.sh            # 8 and 256 accounts
+#   scripts/load-kamailio.sh 8 64 512   # other sizes
+#   GOGC=50 scripts/load-kamailio.sh    # runtime settings pass through
+#   MWI_CGO=1 scripts/load-kamailio.sh  # build with cgo (default: static,
+#                                       # stripped, as a release build)
+#
+# Needs kamailio, kamailio-presence-modules, kamailio-sqlite-modules,
+# sqlite3 (scripts/deps/sip.apt) and Go. Starts Kamailio with
+# agent/sipua/testdata/kamailio/kamailio.cfg on a free loopback port and
+# stops it (and the agent) by PID. Baresip 1.0's figures on the same kind
+# of machine: 8 accounts 0.03 s / 7.5 MB, 256 accounts 0.65 s / 11.8 MB.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+sizes=("$@")
+[ ${#sizes[@]} -gt 0 ] || sizes=(8 256)
+
+work=$(mktemp -d)
+shm=$(mktemp -d /dev/shm/mwi-load-XXXXXX 2>/dev/null || mktemp -d)
+kpid="" apid=""
+cleanup() {
+	[ -n "$apid" ] && kill -KILL "$apid" 2>/dev/null || true
+	[ -n "$kpid" ] && kill -KILL -- "-$kpid" 2>/dev/null || true
+	wait 2>/dev/null || true
+	rm -rf "$work" "$shm"
+}
+trap cleanup EXIT
+
+for p in kamailio sqlite3 go; do
+	command -v "$p" >/dev/null || { echo "load-kamailio: $p not found (see scripts/deps/sip.apt)" >&2; exit 1; }
+done
+
+# A release-style build: static (no libc mapped), stripped. The binary's
+# mapped pages count in RSS, so its size matters.
+CGO_ENABLED=${MWI_CGO:-0} go build -trimpath -ldflags "-s -w" -o "$work/mwi-agent" ./agent/cmd/mwi-agent
+
+for f in standard-create.sql presence-create.sql; do
+	sqlite3 "$shm/kamailio.sqlite" <"/usr/share/kamailio/db_sqlite/$f"
+done
+
+port=""
+for _ in $(seq 50); do
+	p=$((20000 + RANDOM % 30000))
+	if ! ss -Hlun "sport = :$p" | grep -q . && ! ss -Hltn "sport = :$p" | grep -q .; then port=$p; break; fi
+done
+[ -n "$port" ] || { echo "load-kamailio: no free port" >&2; exit 1; }
+
+setsid kamailio -f "$root/agent/sipua/testdata/kamailio/kamailio.cfg" -DD -E -Y "$work" \
+	-l "udp:127.0.0.1:$port" -A "DBURL=\"sqlite://$shm/kamailio.sqlite\"" -m 128 -M 16 \
+	>"$work/kamailio.log" 2>&1 &
+kpid=$!
+for _ in $(seq 100); do
+	ss -Hlun "sport = :$port" | grep -q . && break
+	sleep 0.05
+done
+sleep 0.5
+kill -0 "$kpid" 2>/dev/null || { cat "$work/kamailio.log"; exit 1; }
+
+printf '%-9s %-14s %-14s %-11s %-11s %s\n' accounts subscribed_s in_agent_s VmHWM_MB VmRSS_MB shutdown_s
+for n in "${sizes[@]}"; do
+	cfg="$work/mwi-$n.yaml"
+	{
+		echo "log_level: info"
+		echo "state_dir: $work/state-$n"
+		echo "keepalive: 0s"
+		echo "listen:"
+		echo "  udp: \"127.0.0.1:0\""
+		echo "accounts:"
+		for i in $(seq 1 "$n"); do
+			u=$((10000 + i))
+			printf '  - name: a%d\n    aor: sip:%d@127.0.0.1\n    password: pw-%d\n    server: 127.0.0.1:%d\n' "$u" "$u" "$u" "$port"
+		done
+	} >"$cfg"
+	log="$work/agent-$n.log"
+	t0=$(date +%s.%N)
+	"$work/mwi-agent" run --config "$cfg" 2>"$log" &
+	apid=$!
+	ok=""
+	for _ in $(seq 6000); do
+		if grep -q "all accounts subscribed" "$log"; then ok=1; break; fi
+		kill -0 "$apid" 2>/dev/null || break
+		sleep 0.002
+	done
+	t1=$(date +%s.%N)
+	if [ -z "$ok" ]; then
+		echo "load-kamailio: $n accounts not all subscribed within 12 s" >&2
+		tail -20 "$log" >&2
+		exit 1
+	fi
+	inagent=$(sed -n 's/.*all accounts subscribed.*after=\([0-9.]*\)\(m\?s\).*/\1 \2/p' "$log" | awk '{ if ($2=="ms") printf "%.4f", $1/1000; else printf "%.4f", $1 }')
+	sleep 1
+	hwm=$(awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$apid/status")
+	rss=$(awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$apid/status")
+	t2=$(date +%s.%N)
+	kill -TERM "$apid"
+	wait "$apid" || true
+	apid=""
+	t3=$(date +%s.%N)
+	printf '%-9s %-14s %-14s %-11s %-11s %s\n' "$n" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}')" "$inagent" "$hwm" "$rss" \
+		"$(awk -v a="$t2" -v b="$t3" 'BEGIN{printf "%.3f", b-a}')"
+done
