@@ -236,8 +236,8 @@ cat >"$tmp/firstboot.sh" <<'SH'
 # mwi-agent first boot (written by scripts/flash.sh): install the package,
 # put the login users in the hardware groups, start the agent, then disable
 # this unit. Log: /var/log/mwi-agent-firstboot.log
-dir=/var/lib/mwi-agent-firstboot
-exec >>/var/log/mwi-agent-firstboot.log 2>&1
+dir=${MWI_FIRSTBOOT_DIR:-/var/lib/mwi-agent-firstboot}
+exec >>"${MWI_FIRSTBOOT_LOG:-/var/log/mwi-agent-firstboot.log}" 2>&1
 echo "$(date -u): mwi-agent first boot"
 set -x
 if [ -f "$dir/wifi-country" ]; then
