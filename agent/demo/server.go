@@ -646,7 +646,7 @@ func (s *Server) sendNotify(sub *subscription, terminal bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
-	case err != nil:
+	case err != nil || res == nil: // sipgo answers (nil, nil) when the transaction ends with the stopped server
 		s.log.Info("demo: NOTIFY failed; dropping subscription", "user", sub.user, "err", err)
 		s.dropLocked(sub)
 	case res.StatusCode == 481 || res.StatusCode >= 400 && res.StatusCode != 408 && res.StatusCode < 500 && res.StatusCode != 401:

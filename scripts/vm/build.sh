@@ -159,7 +159,7 @@ for arch in "${arches[@]}"; do
 	b=$out/build
 	cp "$vdir/src/drivers/gpio/gpio-sim.c" "$b/gpio-sim-main.c"
 	cp "$vdir/src/drivers/gpio/gpiolib.h" "$vdir/src/kernel/irq/irq_sim.c" "$b/"
-	sed -i 's/handle_simple_irq(irq_to_desc(\([^()]*\)))/generic_handle_irq(\1)/' "$b/irq_sim.c"
+	sed -i 's/handle_simple_irq(irq_to_desc(\([^()]*\)))/generic_handle_irq(\1)/' "$b/irq_sim.c" "$b/gpio-sim-main.c"
 	[ "$arch" = armhf ] && sed -i '/^MODULE_DEVICE_TABLE/d' "$b/gpio-sim-main.c"
 	printf 'obj-m := gpio-sim.o\ngpio-sim-y := gpio-sim-main.o irq_sim.o\n' >"$b/Makefile"
 	log "building gpio-sim.ko for $arch ($abi-$fl, $version)"
