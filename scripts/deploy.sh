@@ -160,6 +160,6 @@ else
 	step "restart the service"
 	remote "${sudo}systemctl daemon-reload && ${sudo}systemctl restart mwi-agent && sleep 2 && systemctl is-active mwi-agent"
 	step "status from the device"
-	remote "${sudo}mwi-agent status --config /etc/mwi-agent/config.yaml || systemctl status --no-pager --lines=20 mwi-agent"
+	remote "${sudo}mwi-agent status --config /etc/mwi-agent/config.yaml || ${sudo}mwi-agent status --socket /var/lib/mwi-agent/mwi-agent.sock || systemctl status --no-pager --lines=20 mwi-agent"
 fi
 [ $dry = 1 ] && echo "dry run: nothing was changed on $target" || echo "deployed to $target"

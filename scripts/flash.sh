@@ -44,7 +44,10 @@
 # Running it again on the same --out image replaces its own block; nothing
 # is added twice.
 #
-# Environment: MWI_AGENT=path to a host mwi-agent binary (default: go build).
+# Environment: MWI_AGENT=path to a host mwi-agent binary (default: go build,
+# or dist/mwi-agent_linux_<this machine> when Go is not on PATH, as under sudo;
+# so as your user run scripts/package.sh first, then sudo scripts/flash.sh
+# --deb dist/mwi-agent_..._armhf.deb ...).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -114,8 +117,15 @@ trap 'rm -rf "$tmp"' EXIT
 step "check $config"
 agent=${MWI_AGENT:-}
 if [ -z "$agent" ]; then
-	(cd "$root" && CGO_ENABLED=0 go build -o "$tmp/mwi-agent" ./agent/cmd/mwi-agent)
-	agent=$tmp/mwi-agent
+	case $(uname -m) in x86_64) host=amd64 ;; aarch64) host=arm64 ;; armv6l) host=armv6 ;; armv7l) host=armv7 ;; *) host= ;; esac
+	if command -v go >/dev/null; then
+		(cd "$root" && CGO_ENABLED=0 go build -o "$tmp/mwi-agent" ./agent/cmd/mwi-agent)
+		agent=$tmp/mwi-agent
+	elif [ -n "$host" ] && [ -x "${DIST:-$root/dist}/mwi-agent_linux_$host" ]; then
+		agent=${DIST:-$root/dist}/mwi-agent_linux_$host # e.g. under sudo without Go on PATH
+	else
+		die "no Go on PATH: run scripts/build.sh first, or set MWI_AGENT"
+	fi
 fi
 "$agent" check-config --config "$config" || die "fix $config first"
 if [ -n "$board" ]; then
@@ -226,8 +236,8 @@ cat >"$tmp/firstboot.sh" <<'SH'
 # mwi-agent first boot (written by scripts/flash.sh): install the package,
 # put the login users in the hardware groups, start the agent, then disable
 # this unit. Log: /var/log/mwi-agent-firstboot.log
-dir=/var/lib/mwi-agent-firstboot
-exec >>/var/log/mwi-agent-firstboot.log 2>&1
+dir=${MWI_FIRSTBOOT_DIR:-/var/lib/mwi-agent-firstboot}
+exec >>"${MWI_FIRSTBOOT_LOG:-/var/log/mwi-agent-firstboot.log}" 2>&1
 echo "$(date -u): mwi-agent first boot"
 set -x
 if [ -f "$dir/wifi-country" ]; then

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Run the unit tests of the pure (hardware-free) packages as ARM binaries
 # under qemu-user-static, so byte-order, alignment and 32-bit problems show up:
-# GOARCH=arm GOARM=6 (Pi Zero/1, 32-bit Raspberry Pi OS) under qemu-arm-static
-# and GOARCH=arm64 under qemu-aarch64-static. binfmt_misc is not needed: the
+# GOARCH=arm GOARM=6 (Pi Zero/1, 32-bit Raspberry Pi OS) under
+# qemu-arm-static -cpu arm1176 (the Pi Zero's CPU) and GOARCH=arm64 under
+# qemu-aarch64-static -cpu cortex-a53. binfmt_misc is not needed: the
 # emulator is invoked directly. Integration tests are off (MWI_INTEGRATION
 # unset), so nothing external is required.
 #
@@ -11,7 +12,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-pkgs=(${ARM_QEMU_PKGS:-agent/summary agent/config agent/state agent/indicate tone display boards})
+pkgs=(${ARM_QEMU_PKGS:-agent/summary agent/config agent/state agent/indicate agent/piconf tone display boards})
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 unset MWI_INTEGRATION
@@ -34,8 +35,10 @@ failed=()
 ran=0
 for arch in arm6 arm64; do
 	case $arch in
-	arm6) env=(GOARCH=arm GOARM=6) qemu=qemu-arm-static ;;
-	arm64) env=(GOARCH=arm64) qemu=qemu-aarch64-static ;;
+	# arm1176: the Pi Zero / Pi 1 CPU, so an ARMv7-only instruction traps;
+	# cortex-a53: Pi 3 / Zero 2 W
+	arm6) env=(GOARCH=arm GOARM=6) qemu=(qemu-arm-static -cpu arm1176) ;;
+	arm64) env=(GOARCH=arm64) qemu=(qemu-aarch64-static -cpu cortex-a53) ;;
 	esac
 	for p in "${present[@]}"; do
 		bin=$tmp/$arch/$(echo "$p" | tr / _).test
@@ -48,7 +51,7 @@ for arch in arm6 arm64; do
 		[ -e "$bin" ] || { echo "$arch $p: no test binary (no tests)"; continue; }
 		t0=$(date +%s)
 		# run in the package directory so testdata/ resolves as under go test
-		if (cd "$p" && timeout 600 "$qemu" "$bin" -test.v -test.short -test.timeout=8m >"$tmp/run.log" 2>&1); then
+		if (cd "$p" && timeout 600 "${qemu[@]}" "$bin" -test.v -test.short -test.timeout=8m >"$tmp/run.log" 2>&1); then
 			echo "ok   $arch $p: $(grep -c -- '^--- PASS' "$tmp/run.log") passed, $(grep -c -- '^--- SKIP' "$tmp/run.log") skipped ($(( $(date +%s) - t0 )) s)"
 		else
 			echo "FAIL $arch $p"

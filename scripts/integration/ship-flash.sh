@@ -125,6 +125,31 @@ nm=/etc/NetworkManager/system-connections/mwi-agent-wifi.nmconnection
 [ "$(mode_of $nm)" = 600 ] || fail "wifi connection mode $(mode_of $nm)"
 nmc=$(dbg "cat $nm")
 grep -qx 'ssid=Home Net' <<<"$nmc" && grep -qx 'psk=correct horse battery' <<<"$nmc" || fail "wifi connection: $nmc"
+# Run the first-boot script as the Pi would, with the system commands it
+# calls replaced by stubs that log their arguments: it must set the Wi-Fi
+# country, install the .deb keeping our config, add the users to the groups,
+# disable itself and start the agent, in that order.
+fbdir=$tmp/fb
+mkdir -p "$fbdir/bin" "$fbdir/lib"
+for f in firstboot.sh users wifi-country mwi-agent.deb; do dbg "dump $fb/$f $fbdir/lib/$f" >/dev/null; done
+for c in dpkg apt-get usermod systemctl raspi-config rfkill; do
+	printf '#!/bin/sh\necho "%s $*" >>"%s"\n' "$c" "$fbdir/calls" >"$fbdir/bin/$c"
+done
+printf '#!/bin/sh\n[ "$1 $2" = "passwd 1000" ] && echo "pi:x:1000:1000::/home/pi:/bin/bash"\n' >"$fbdir/bin/getent"
+printf '#!/bin/sh\ncase "$1" in maker|pi) exit 0 ;; esac\nexit 1\n' >"$fbdir/bin/id"
+chmod +x "$fbdir"/bin/*
+PATH="$fbdir/bin:$PATH" MWI_FIRSTBOOT_DIR=$fbdir/lib MWI_FIRSTBOOT_LOG=$fbdir/log sh "$fbdir/lib/firstboot.sh" || { cat "$fbdir/log"; fail "firstboot.sh failed"; }
+want_calls="raspi-config nonint do_wifi_country DE
+rfkill unblock wifi
+dpkg --force-confold -i $fbdir/lib/mwi-agent.deb
+usermod -a -G gpio,i2c,audio maker
+usermod -a -G gpio,i2c,audio pi
+systemctl disable mwi-agent-firstboot.service
+systemctl enable mwi-agent.service
+systemctl start --no-block mwi-agent.service"
+[ "$(cat "$fbdir/calls")" = "$want_calls" ] || fail "firstboot.sh calls:\n$(cat "$fbdir/calls")\nwant:\n$want_calls"
+[ ! -e "$fbdir/lib/mwi-agent.deb" ] || fail "firstboot.sh kept the .deb"
+echo "firstboot.sh (stubbed system commands): wifi country, dpkg --force-confold, usermod maker+pi, disable, start: ok"
 echo "root: .deb, firstboot.sh 755, unit enabled, config 600 0:0, hostname, hosts, Wi-Fi 600: ok"
 
 step "file systems are clean"

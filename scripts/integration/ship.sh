@@ -2,7 +2,9 @@
 # Issue 7 (ship): build, reproducibility and .deb checks.
 #
 #  1. scripts/build.sh for all four targets; every artefact is a static ELF
-#     of the right machine and "mwi-agent version" (amd64) shows the stamp.
+#     of the right machine and "mwi-agent version" (amd64) shows the stamp;
+#     the ARM builds run under qemu-user on the oldest CPU they target
+#     (ARM1176 for armv6), and the armv7 build traps there.
 #  2. Reproducible: a second build from a copy of the tree at another path,
 #     with an empty GOCACHE for armv6 and amd64 (the other two with the warm
 #     cache), gives byte-identical binaries.
@@ -20,7 +22,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "ship.sh: FAIL: $*" >&2; exit 1; }
 step() { printf -- '--- %s\n' "$*"; }
-for p in dpkg-deb dpkg systemd-analyze file go; do
+for p in dpkg-deb dpkg systemd-analyze file go qemu-arm-static qemu-aarch64-static; do
 	command -v "$p" >/dev/null || fail "$p not installed (scripts/deps/ship.apt)"
 done
 
@@ -36,6 +38,22 @@ done
 out=$("$tmp/a/mwi-agent_linux_amd64" version)
 echo "$out"
 case $out in *"v9.8.7-test"*"0123456789ab"*) ;; *) fail "version not stamped: $out" ;; esac
+# Each ARM binary runs on the oldest CPU it is meant for (qemu-user CPU
+# models): armv6 on the Pi Zero/1's ARM1176, armv7 on a Cortex-A7 (Pi 2),
+# arm64 on a Cortex-A53 (Pi 3/Zero 2 W). The armv7 build must NOT run on the
+# ARM1176: that is why the armhf package carries the armv6 binary.
+for run in "armv6:qemu-arm-static -cpu arm1176" "armv7:qemu-arm-static -cpu cortex-a7" "arm64:qemu-aarch64-static -cpu cortex-a53"; do
+	t=${run%%:*}
+	read -r -a q <<<"${run#*:}"
+	out=$("${q[@]}" "$tmp/a/mwi-agent_linux_$t" version 2>&1) || fail "$t under ${run#*:}: $out"
+	grep -q "v9.8.7-test" <<<"$out" || fail "$t under qemu: $out"
+	echo "$t on ${q[2]}: $out"
+done
+if qemu-arm-static -cpu arm1176 "$tmp/a/mwi-agent_linux_armv7" version >/dev/null 2>&1; then
+	fail "the armv7 build ran on an ARM1176: the CPU check proves nothing"
+fi
+echo "armv7 on arm1176: illegal instruction, as expected"
+
 step "reproducible build (copy of the tree at another path)"
 mkdir -p "$tmp/src/elsewhere"
 tar -C "$root" --exclude=./dist --exclude=./out --exclude=./.git -cf - . | tar -C "$tmp/src/elsewhere" -xf -

@@ -129,6 +129,9 @@ func writeConfig(t *testing.T, path, stateDir, server, changePassword string) {
 	t.Helper()
 	cfg := `log_level: debug
 state_dir: ` + stateDir + `
+board: sim
+http:
+  listen: "127.0.0.1:0"
 listen:
   udp: "127.0.0.1:0"
 accounts:
