@@ -352,15 +352,26 @@ func (p *Port) runSequence(ctx context.Context, seq tone.AlertSequence, base hal
 }
 
 // abortSend stops a transmission and waits for it, then makes sure the
-// line is not ringing (a ring-pulse alert) and is forward.
+// line is not ringing (a ring-pulse alert) and is forward. A transmission
+// that had already finished left nothing to undo: the line keeps the
+// polarity the table set (startSend comes here right after reversing it).
 func (p *Port) abortSend() {
 	if p.send == nil {
 		return
+	}
+	finished := false
+	select {
+	case <-p.sendDone:
+		finished = true
+	default:
 	}
 	p.send()
 	<-p.sendDone
 	p.send, p.sendDone = nil, nil
 	p.sendGen++
+	if finished {
+		return
+	}
 	_ = p.dev.Line.SetRing(false)
 	_ = p.dev.Line.SetPolarity(hal.PolarityForward)
 }

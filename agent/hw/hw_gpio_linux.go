@@ -4,9 +4,7 @@ package hw
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 
 	"github.com/mwi-agent/mwi-agent/boards"
@@ -16,10 +14,11 @@ import (
 )
 
 // The gpio backend: every GPIO line of the board through the Linux GPIO
-// character device, and for an FXS port the aplay sink on the board's ALSA
-// device. (On other systems no gpio backend registers, and Open says the
-// backend is not available in this build.) The I2C display is not opened
-// here.
+// character device, for an FXS port the aplay sink on the board's ALSA
+// device, and the board's I2C display through periph (hw_display.go: a
+// display that cannot be opened is a warning, the lamp runs without it).
+// On other systems no gpio backend registers, and Open says the backend is
+// not available in this build.
 func init() {
 	backends[boards.BackendGPIO] = openGPIO
 }
@@ -38,19 +37,9 @@ func openGPIO(b boards.Board, log *slog.Logger) (hal.Devices, error) {
 		d.Audio = a
 		d.Closer = closers{d.Closer, a} // lamp dark and lines released first
 	}
-	if b.Display != nil {
-		log.Info("display is not opened by the gpio backend", "driver", b.Display.Driver, "bus", b.Display.Bus)
+	if err := attachDisplay(&d, b, log); err != nil {
+		d.Close()
+		return hal.Devices{}, err
 	}
 	return d, nil
-}
-
-// closers closes each in order, joining the errors.
-type closers []io.Closer
-
-func (cs closers) Close() error {
-	var errs []error
-	for _, c := range cs {
-		errs = append(errs, c.Close())
-	}
-	return errors.Join(errs...)
 }

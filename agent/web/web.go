@@ -250,6 +250,7 @@ type StateJSON struct {
 	Display  DisplayJSON    `json:"display"`
 	Hook     HookJSON       `json:"hook"`
 	FXS      []indicate.FXS `json:"fxs"`
+	Line     *LineJSON      `json:"line,omitempty"` // the sim FXS line (demo)
 	Demo     *DemoJSON      `json:"demo,omitempty"`
 	Log      []sim.Entry    `json:"log,omitempty"`
 }
@@ -268,6 +269,12 @@ type HookJSON struct {
 	Movable bool   `json:"movable"`
 	OffHook bool   `json:"off_hook"`
 	Tone    string `json:"tone"` // "stutter", "dial" or "" (on-hook)
+}
+
+// LineJSON is the simulated FXS line as the phone on it sees it.
+type LineJSON struct {
+	sim.LineState
+	MWI bool `json:"mwi"` // polarity reversed or neon voltage on: "messages waiting" on the line
 }
 
 // DemoJSON is the demo voicemail server.
@@ -331,7 +338,11 @@ func (s *Server) state() StateJSON {
 			off, _ := b.Hook.OffHook()
 			st.Hook = HookJSON{Present: true, Movable: true, OffHook: off}
 		}
-		log := b.Rec.Log()
+		if b.Line != nil {
+			ls := b.Line.State()
+			st.Line = &LineJSON{LineState: ls, MWI: ls.Reversed || ls.HighVoltage}
+		}
+		log := collapseAudio(b.Rec.Log())
 		if len(log) > 12 {
 			log = log[len(log)-12:]
 		}
@@ -357,6 +368,23 @@ func (s *Server) state() StateJSON {
 		st.Demo = &DemoJSON{Running: d.Running(), Addr: d.Addr(), Mailboxes: d.Mailboxes()}
 	}
 	return st
+}
+
+// collapseAudio shows each run of consecutive audio writes (a tone plays
+// in 20 ms chunks) as one entry at the run's start, so tones do not push
+// everything else out of the page's device log.
+func collapseAudio(log []sim.Entry) []sim.Entry {
+	out := log[:0:0]
+	for _, e := range log {
+		if e.Device == "audio" && strings.HasSuffix(e.What, " samples") {
+			if n := len(out); n > 0 && out[n-1].Device == "audio" && out[n-1].What == "playing" {
+				continue
+			}
+			e.What = "playing"
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 func (s *Server) getState(w http.ResponseWriter, r *http.Request) {
@@ -396,8 +424,21 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	}
 	tick := time.NewTicker(15 * time.Second)
 	defer tick.Stop()
-	send := func() bool {
-		b, err := json.Marshal(s.state())
+	var last []byte // the last state sent, without its clock
+	send := func(always bool) bool {
+		st := s.state()
+		now := st.NowMS
+		st.NowMS = 0
+		same, err := json.Marshal(st)
+		if err != nil {
+			return false
+		}
+		if !always && bytes.Equal(same, last) {
+			return true // e.g. another 20 ms of a tone: nothing to show
+		}
+		last = same
+		st.NowMS = now
+		b, err := json.Marshal(st)
 		if err != nil {
 			return false
 		}
@@ -407,10 +448,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		fl.Flush()
 		return true
 	}
-	if !send() {
+	if !send(true) {
 		return
 	}
 	for {
+		always := false
 		select {
 		case <-ctx.Done():
 			return
@@ -421,10 +463,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		case <-boardCh:
 		case <-demoCh:
 		case <-tick.C:
+			always = true
 		}
 		// Let bursts (a NOTIFY updates the snapshot, then the board) settle.
 		time.Sleep(30 * time.Millisecond)
-		if !send() {
+		if !send(always) {
 			return
 		}
 	}

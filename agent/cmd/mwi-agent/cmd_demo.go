@@ -12,7 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mwi-agent/mwi-agent/agent/config"
 	"github.com/mwi-agent/mwi-agent/agent/demo"
+	"github.com/mwi-agent/mwi-agent/agent/fxs"
 	"github.com/mwi-agent/mwi-agent/agent/hw"
 	"github.com/mwi-agent/mwi-agent/agent/indicate"
 	"github.com/mwi-agent/mwi-agent/agent/web"
@@ -30,7 +32,14 @@ type demoRig struct {
 	Web     *web.Server
 	Board   *simBoard
 	Applier *indicate.Applier
+	Port    *fxs.Port // the sim board's FXS line controller
 	done    chan error
+}
+
+// demoSettings are startDemoWith's knobs (tests shorten them).
+type demoSettings struct {
+	Server demo.Options  // the demo voicemail server (e.g. its expiry)
+	Quiet  time.Duration // fxs.quiet of the sim FXS port; 0 = the config default (3 s)
 }
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -72,6 +81,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // expiry), the agent (on the sim board) and the web page; everything stops
 // when ctx ends, then done receives.
 func startDemo(ctx context.Context, httpAddr string, log *slog.Logger, srvOpt demo.Options) (*demoRig, error) {
+	return startDemoWith(ctx, httpAddr, log, demoSettings{Server: srvOpt})
+}
+
+// startDemoWith is startDemo with every setting.
+func startDemoWith(ctx context.Context, httpAddr string, log *slog.Logger, set demoSettings) (*demoRig, error) {
+	srvOpt := set.Server
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -99,23 +114,42 @@ func startDemo(ctx context.Context, httpAddr string, log *slog.Logger, srvOpt de
 	pol := indicate.DefaultPolicy(len(board.LEDs), 1)
 	pol.Title = "mwi-agent demo"
 	applier := indicate.NewApplier(board.Devices(), renderer, log.With("part", "indicators"))
+	// The sim FXS port: the page's handset moves the sim hook, the port
+	// plays dial or stutter tone into the sim audio sink and reverses the
+	// sim line (and sends FSK MWI) after the quiet time.
+	def := config.Default()
+	if set.Quiet > 0 {
+		def.FXS.Quiet = set.Quiet
+	}
+	pctx, pcancel := context.WithCancel(ctx)
+	port, portDone, err := startFXS(pctx, b, board.Devices(), def.FXS, def.Tones, applier, log)
+	if err != nil {
+		pcancel()
+		srv.Close()
+		return nil, err
+	}
+	stopPort := func() { pcancel(); <-portDone }
 	w, err := web.New(web.Options{Source: src, Policy: pol, Board: board, Demo: srv, ToneWAV: toneWAV(b.Country),
 		Title: "mwi-agent demo", Logger: log.With("part", "web")})
 	if err != nil {
+		stopPort()
 		srv.Close()
 		return nil, err
 	}
 	addrc := make(chan net.Addr, 1)
-	rig := &demoRig{Server: srv, Web: w, Board: board, Applier: applier, done: make(chan error, 1)}
+	rig := &demoRig{Server: srv, Web: w, Board: board, Applier: applier, Port: port, done: make(chan error, 1)}
 	errc := make(chan error, 3)
 	go func() { errc <- w.ListenAndServe(ctx, httpAddr, func(a net.Addr) { addrc <- a }) }()
 	go func() { errc <- runAgent(ctx) }()
-	go drainHook(ctx, board, log)
+	if port == nil {
+		go drainHook(ctx, board, log)
+	}
 	go func() { errc <- indicate.Drive(ctx, src, applier, pol, time.Minute) }()
 	select {
 	case a := <-addrc:
 		rig.URL = "http://" + a.String() + "/"
 	case err := <-errc:
+		stopPort()
 		srv.Close()
 		if strings.Contains(err.Error(), "address already in use") {
 			return nil, fmt.Errorf("%w (another demo running? try --http 127.0.0.1:0)", err)
@@ -132,6 +166,7 @@ func startDemo(ctx context.Context, httpAddr string, log *slog.Logger, srvOpt de
 				}
 			}
 		}
+		stopPort()
 		board.Close()
 		srv.Close()
 		rig.done <- first
@@ -140,8 +175,8 @@ func startDemo(ctx context.Context, httpAddr string, log *slog.Logger, srvOpt de
 }
 
 // drainHook consumes the simulated hook switch's events (logging them) so
-// the page can lift the handset any number of times; the FXS line
-// controller takes them over when it is wired in.
+// the page can lift the handset any number of times on a board whose hook
+// no FXS line controller reads.
 func drainHook(ctx context.Context, b *simBoard, log *slog.Logger) {
 	if b.Hook == nil {
 		return

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mwi-agent/mwi-agent/agent"
 	"github.com/mwi-agent/mwi-agent/agent/config"
+	"github.com/mwi-agent/mwi-agent/agent/fxs"
 	"github.com/mwi-agent/mwi-agent/agent/hw"
 	"github.com/mwi-agent/mwi-agent/agent/indicate"
 	"github.com/mwi-agent/mwi-agent/agent/web"
@@ -39,7 +40,6 @@ func runIndicators(ctx context.Context, a *agent.Agent, cfg *config.Config, log 
 		simb, err = hw.OpenSim(b, nil)
 		if err == nil {
 			dev = simb.Devices()
-			go drainHook(ctx, simb, log)
 		}
 	} else {
 		dev, err = hw.Open(b, log)
@@ -50,6 +50,17 @@ func runIndicators(ctx context.Context, a *agent.Agent, cfg *config.Config, log 
 	defer dev.Close()
 	pol := indicate.PolicyFromConfig(cfg, b)
 	app := indicate.NewApplier(dev, display.Render, log.With("part", "indicators"))
+	fctx, fcancel := context.WithCancel(ctx)
+	port, portDone, err := startFXS(fctx, b, dev, cfg.FXS, cfg.Tones, app, log)
+	if err != nil {
+		fcancel()
+		return err
+	}
+	// The port leaves the line forward before the devices close.
+	defer func() { fcancel(); <-portDone }()
+	if port == nil && simb != nil {
+		go drainHook(ctx, simb, log)
+	}
 	if cfg.HTTP.Listen != "" {
 		info := hal.DisplayInfo{}
 		if d := b.Display; d != nil {
@@ -72,4 +83,48 @@ func runIndicators(ctx context.Context, a *agent.Agent, cfg *config.Config, log 
 		}()
 	}
 	return indicate.Drive(ctx, a, app, pol, indicatorRefresh)
+}
+
+// startFXS creates the line controller of the board's FXS port (when the
+// board has one and dev holds its line), runs it until ctx ends, and hands
+// it the FXS outputs of every Outputs app applies. It returns a nil port
+// when there is no port; done closes once the port has stopped (line
+// forward, HV off, no tone) — at once when there is none.
+func startFXS(ctx context.Context, b boards.Board, dev hal.Devices, fc config.FXSConfig, tc config.ToneConfig,
+	app *indicate.Applier, log *slog.Logger) (*fxs.Port, <-chan struct{}, error) {
+	done := make(chan struct{})
+	if b.FXS == nil || dev.Line == nil {
+		close(done)
+		return nil, done, nil
+	}
+	fcfg, err := fxs.ConfigFrom(b, fc, tc)
+	if err != nil {
+		close(done)
+		return nil, done, err
+	}
+	port, err := fxs.New(fcfg, fxs.Devices{Line: dev.Line, Hook: dev.Hook, Audio: dev.Audio},
+		fxs.Options{Logger: log.With("part", "fxs"), Level: tc.LevelDBm0})
+	if err != nil {
+		close(done)
+		return nil, done, err
+	}
+	go func() {
+		defer close(done)
+		_ = port.Run(ctx)
+	}()
+	// OnApply runs for every Apply (each snapshot and each refresh): pass
+	// on changes only, so the port's queue never fills.
+	var last *indicate.FXS
+	app.OnApply(func(out indicate.Outputs) {
+		if len(out.FXS) == 0 {
+			return
+		}
+		f := out.FXS[0]
+		if last != nil && last.MWI == f.MWI && last.Stutter == f.Stutter {
+			return
+		}
+		last = &f
+		port.SetMWI(f.MWI, f.Stutter)
+	})
+	return port, done, nil
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"text/tabwriter"
 	"time"
@@ -18,13 +19,23 @@ func init() {
 	register(command{name: "status", summary: "print the accounts table of the running agent (local socket)", run: runStatus})
 }
 
+// packagedConfig is where the packaged install keeps its configuration:
+// status reads its state_dir when neither --config nor --socket is given
+// and the file exists. Only tests point it elsewhere.
+var packagedConfig = "/etc/mwi-agent/config.yaml"
+
 func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	path := fs.String("config", "", "configuration file (for its state_dir)")
+	path := fs.String("config", "", "configuration file (for its state_dir; default "+packagedConfig+" if it exists)")
 	sock := fs.String("socket", "", "status socket (default <state_dir>/"+agent.StatusSocket+")")
 	if err := fs.Parse(args); err != nil {
 		return exitError{2}
+	}
+	if *sock == "" && *path == "" {
+		if _, err := os.Stat(packagedConfig); err == nil {
+			*path = packagedConfig
+		}
 	}
 	if *sock == "" {
 		dir := config.Default().StateDir

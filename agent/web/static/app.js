@@ -106,6 +106,16 @@
     $("hookstate").classList.toggle("off", s.hook.off_hook);
     $("tonestate").textContent = s.hook.tone ? "♪ " + (s.hook.tone === "stutter" ? "stutter dial tone (messages waiting)" : "dial tone") : "";
     setTone(s.hook.tone || "");
+    // the analog line (sim FXS port): what a phone on it would see
+    if (s.line) {
+      $("lineline").hidden = false;
+      const ls = $("linestate");
+      ls.dataset.mwi = s.line.mwi ? "1" : "0";
+      ls.textContent = s.line.ring ? "ringing" :
+        (s.line.reversed ? "polarity reversed" : "forward") +
+        (s.line.high_voltage ? " + neon voltage" : "") +
+        (s.line.mwi ? " — MWI on line" : "");
+    }
     // demo
     if (demo && s.demo) renderDemo(s.demo);
     if (s.log && s.log.length) {

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mwi-agent/mwi-agent/agent"
+	"github.com/mwi-agent/mwi-agent/agent/config"
+)
+
+// With no flags, status finds the running agent through the packaged
+// install's configuration file (its state_dir) when that file exists; an
+// explicit --socket wins and the file is not read.
+func TestStatusDefaultsToPackagedConfig(t *testing.T) {
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	yaml := "state_dir: " + state + "\nlisten: {udp: \"127.0.0.1:0\"}\naccounts:\n  - name: desk-1001\n    aor: sip:1001@127.0.0.1:9\n    password: x\n    register: false\n    subscribe: false\n"
+	file := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := agent.New(cfg, agent.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(state, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sock := filepath.Join(state, agent.StatusSocket)
+	go a.ServeStatus(ctx, sock)
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatal("status socket not served")
+		}
+	}
+	old := packagedConfig
+	t.Cleanup(func() { packagedConfig = old })
+
+	packagedConfig = file
+	var out, errb bytes.Buffer
+	if err := runStatus(ctx, nil, &out, &errb); err != nil {
+		t.Fatalf("status with the packaged config: %v", err)
+	}
+	if !strings.Contains(out.String(), "desk-1001") {
+		t.Fatalf("status printed:\n%s", out.String())
+	}
+
+	// A missing packaged file: the built-in default state dir, not this one.
+	packagedConfig = filepath.Join(dir, "absent.yaml")
+	out.Reset()
+	if err := runStatus(ctx, nil, &out, &errb); err == nil && strings.Contains(out.String(), "desk-1001") {
+		t.Fatal("status found the agent without the packaged config")
+	}
+
+	// --socket given: the packaged file is not read (it is broken here).
+	broken := filepath.Join(dir, "broken.yaml")
+	os.WriteFile(broken, []byte("accounts: [\n"), 0o600)
+	packagedConfig = broken
+	out.Reset()
+	if err := runStatus(ctx, []string{"--socket", sock}, &out, &errb); err != nil || !strings.Contains(out.String(), "desk-1001") {
+		t.Fatalf("status --socket: %v\n%s", err, out.String())
+	}
+}
