@@ -62,6 +62,7 @@ type Port struct {
 	send     context.CancelFunc
 	sendDone chan struct{}
 	sendGen  uint64
+	pol      hal.Polarity // the polarity the table last set; an aborted alert restores it
 	toneStop context.CancelFunc
 	toneDone chan struct{}
 }
@@ -206,6 +207,7 @@ func (p *Port) do(a Action) {
 		if a.On {
 			pol = hal.PolarityReversed
 		}
+		p.pol = pol
 		err = p.dev.Line.SetPolarity(pol)
 	case DoHV:
 		err = p.dev.Line.SetHighVoltage(a.On)
@@ -351,29 +353,20 @@ func (p *Port) runSequence(ctx context.Context, seq tone.AlertSequence, base hal
 	return nil
 }
 
-// abortSend stops a transmission and waits for it, then makes sure the
-// line is not ringing (a ring-pulse alert) and is forward. A transmission
-// that had already finished left nothing to undo: the line keeps the
-// polarity the table set (startSend comes here right after reversing it).
+// abortSend stops a transmission and waits for it, then undoes what an
+// interrupted alert may have left: ringing (a ring-pulse alert) and a flipped
+// polarity (a line-reversal alert). The line goes back to the polarity the
+// table set last, which startSend's caller may just have changed.
 func (p *Port) abortSend() {
 	if p.send == nil {
 		return
-	}
-	finished := false
-	select {
-	case <-p.sendDone:
-		finished = true
-	default:
 	}
 	p.send()
 	<-p.sendDone
 	p.send, p.sendDone = nil, nil
 	p.sendGen++
-	if finished {
-		return
-	}
 	_ = p.dev.Line.SetRing(false)
-	_ = p.dev.Line.SetPolarity(hal.PolarityForward)
+	_ = p.dev.Line.SetPolarity(p.pol)
 }
 
 func (p *Port) startTone(stutter bool) {

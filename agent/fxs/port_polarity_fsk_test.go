@@ -35,3 +35,29 @@ func TestPolarityStaysReversedAfterEveryFSK(t *testing.T) {
 		}
 	}
 }
+
+// MWI changing while a message is being sent: whatever was interrupted, the
+// line ends with the polarity of the latest MWI state, and the last message
+// sent says the latest state.
+func TestPolarityFollowsMWIChangedMidSend(t *testing.T) {
+	for _, alert := range []tone.Alert{tone.AlertNone, tone.AlertLineReversal} {
+		t.Run(alert.String(), func(t *testing.T) {
+			r := newRig(t, Config{Polarity: true, FSK: true, Format: tone.MDMF, Alert: alert})
+			r.advance(4 * time.Second)
+			r.port.SetMWI(true, true)
+			r.until(t, 5*time.Second, "sending on", func() bool { return r.state() == Sending })
+			r.port.SetMWI(false, false)
+			r.advance(10 * time.Millisecond)
+			r.port.SetMWI(true, true)
+			n := r.snk.samples()
+			r.until(t, 10*time.Second, "sent", func() bool { return r.state() == Idle && r.snk.samples() > n })
+			r.advance(500 * time.Millisecond)
+			if got := r.sim.Line.State().Polarity; got != hal.PolarityReversed {
+				t.Fatalf("line %v after MWI off→on mid-send, want reversed", got)
+			}
+			if !decode(t, r.snk.since(n)) {
+				t.Fatal("last message sent says MWI off, want on")
+			}
+		})
+	}
+}
