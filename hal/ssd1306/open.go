@@ -4,10 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 
-	"periph.io/x/conn/v3/i2c/i2creg"
-	"periph.io/x/host/v3"
-
 	"github.com/mwi-agent/mwi-agent/boards"
+	"github.com/mwi-agent/mwi-agent/hal/internal/i2cbus"
 )
 
 // Open opens the module a board describes (driver "ssd1306"): it loads
@@ -18,12 +16,9 @@ func Open(def boards.DisplayDef, log *slog.Logger) (*Display, error) {
 	if def.Driver != "ssd1306" {
 		return nil, fmt.Errorf("ssd1306: board display driver is %q", def.Driver)
 	}
-	if _, err := host.Init(); err != nil {
-		return nil, fmt.Errorf("ssd1306: periph host drivers: %w", err)
-	}
-	bus, err := i2creg.Open(def.Bus)
+	bus, err := i2cbus.Open("ssd1306", def.Bus)
 	if err != nil {
-		return nil, fmt.Errorf("ssd1306: i2c bus %q: %w", def.Bus, err)
+		return nil, err
 	}
 	d, err := New(bus, Options{Width: def.Width, Height: def.Height, Addr: def.Address, Rotation: def.Rotation, Logger: log})
 	if err != nil {

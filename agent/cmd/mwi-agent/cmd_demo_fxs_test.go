@@ -4,16 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/mwi-agent/mwi-agent/agent"
-	"github.com/mwi-agent/mwi-agent/agent/config"
-	"github.com/mwi-agent/mwi-agent/agent/demo"
 	"github.com/mwi-agent/mwi-agent/agent/fxs"
 	"github.com/mwi-agent/mwi-agent/agent/web"
 	"github.com/mwi-agent/mwi-agent/hal/sim"
@@ -232,50 +227,14 @@ func TestDemoFXSPortFollowsMailbox(t *testing.T) {
 // "mwi-agent run" with board: sim: the run hook wires the FXS port too
 // (fxs.quiet from the configuration); the status page shows the line.
 func TestRunWiresFXSPort(t *testing.T) {
-	srv, err := demo.New(demo.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	httpAddr := freePort(t)
-	yaml := demoConfig(srv) + fmt.Sprintf("http: {listen: %q}\nstate_dir: %q\nfxs: {quiet: 300ms}\n", httpAddr, t.TempDir())
-	cfg, err := config.Parse([]byte(yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := agent.New(cfg, agent.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go a.Run(ctx)
-	done := make(chan error, 1)
-	go func() { done <- runIndicators(ctx, a, cfg, newLogger(os.Stderr, "warn")) }()
-	get := func() (st web.StateJSON) {
-		res, err := http.Get("http://" + httpAddr + "/api/state")
-		if err != nil {
-			return st
-		}
-		defer res.Body.Close()
-		json.NewDecoder(res.Body).Decode(&st)
-		return st
-	}
+	r := startRun(t, "fxs: {quiet: 300ms}\n")
 	eventually(t, "status page shows the lamp off and the line forward", 10*time.Second, func() bool {
-		s := get()
+		s := r.get()
 		return s.Lamp.Name == "off" && s.Line != nil && !s.Line.MWI
 	})
-	srv.Leave("1002", false)
-	eventually(t, "line reversed: MWI on line", 5*time.Second, func() bool { s := get(); return s.Line != nil && s.Line.Reversed && s.Line.MWI })
-	srv.Delete("1002")
-	eventually(t, "line forward again", 5*time.Second, func() bool { s := get(); return s.Line != nil && !s.Line.Reversed })
-	cancel()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("indicators did not stop with the context")
-	}
+	r.srv.Leave("1002", false)
+	eventually(t, "line reversed: MWI on line", 5*time.Second, func() bool { s := r.get(); return s.Line != nil && s.Line.Reversed && s.Line.MWI })
+	r.srv.Delete("1002")
+	eventually(t, "line forward again", 5*time.Second, func() bool { s := r.get(); return s.Line != nil && !s.Line.Reversed })
+	r.stop()
 }

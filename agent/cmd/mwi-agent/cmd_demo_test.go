@@ -80,9 +80,16 @@ func freePort(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// "mwi-agent run" with board: sim drives the indicators and serves the
-// status page (no demo controls) from its run hook.
-func TestRunDrivesIndicatorsAndStatusPage(t *testing.T) {
+// runRig is "mwi-agent run" with board: sim against a demo voicemail
+// server: the agent and its run hook (indicators, FXS port, status page).
+type runRig struct {
+	srv  *demo.Server
+	get  func() web.StateJSON // the status page's /api/state
+	stop func()               // cancels and waits for the run hook to stop
+}
+
+func startRun(t *testing.T, extraYAML string) runRig {
+	t.Helper()
 	srv, err := demo.New(demo.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -90,9 +97,9 @@ func TestRunDrivesIndicatorsAndStatusPage(t *testing.T) {
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Close()
+	t.Cleanup(func() { srv.Close() })
 	httpAddr := freePort(t)
-	yaml := demoConfig(srv) + fmt.Sprintf("http: {listen: %q}\nstate_dir: %q\n", httpAddr, t.TempDir())
+	yaml := demoConfig(srv) + fmt.Sprintf("http: {listen: %q}\nstate_dir: %q\n", httpAddr, t.TempDir()) + extraYAML
 	cfg, err := config.Parse([]byte(yaml))
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +109,7 @@ func TestRunDrivesIndicatorsAndStatusPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	t.Cleanup(cancel)
 	go a.Run(ctx)
 	done := make(chan error, 1)
 	go func() { done <- runIndicators(ctx, a, cfg, newLogger(os.Stderr, "warn")) }()
@@ -115,18 +122,29 @@ func TestRunDrivesIndicatorsAndStatusPage(t *testing.T) {
 		json.NewDecoder(res.Body).Decode(&st)
 		return st
 	}
-	eventually(t, "status page shows the lamp off", 10*time.Second, func() bool { return get().Lamp.Name == "off" })
-	srv.Leave("1003", false)
-	eventually(t, "status page shows the lamp on", 3*time.Second, func() bool { s := get(); return s.Lamp.Name == "steady" && s.Lamp.LitNow })
-	if st := get(); st.Demo != nil {
+	stop := func() {
+		t.Helper()
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatal("indicators did not stop with the context")
+		}
+	}
+	return runRig{srv: srv, get: get, stop: stop}
+}
+
+// "mwi-agent run" with board: sim drives the indicators and serves the
+// status page (no demo controls) from its run hook.
+func TestRunDrivesIndicatorsAndStatusPage(t *testing.T) {
+	r := startRun(t, "")
+	eventually(t, "status page shows the lamp off", 10*time.Second, func() bool { return r.get().Lamp.Name == "off" })
+	r.srv.Leave("1003", false)
+	eventually(t, "status page shows the lamp on", 3*time.Second, func() bool { s := r.get(); return s.Lamp.Name == "steady" && s.Lamp.LitNow })
+	if st := r.get(); st.Demo != nil {
 		t.Fatal("status page of run shows demo controls")
 	}
-	cancel()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("indicators did not stop with the context")
-	}
+	r.stop()
 }
 
 // Stopping the demo server: when the subscription lapses the lamp shows
