@@ -171,18 +171,19 @@ func Drive(ctx context.Context, src Watcher, a *Applier, pol Policy, refresh tim
 		}
 	}
 	for {
+		in := ch
+		if holdC != nil {
+			in = nil // leave updates in the watcher while coalescing
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case s, ok := <-ch:
+		case s, ok := <-in:
 			if !ok {
 				<-ctx.Done()
 				return ctx.Err()
 			}
 			last, pending = &s, true
-			if holdC != nil {
-				continue // the timer applies the latest
-			}
 			if wait := burstGap - time.Since(applied); wait > 0 {
 				if hold == nil {
 					hold = time.NewTimer(wait)
@@ -195,6 +196,13 @@ func Drive(ctx context.Context, src Watcher, a *Applier, pol Policy, refresh tim
 			apply(false)
 		case <-holdC:
 			holdC = nil
+			select { // the latest the watcher holds
+			case s, ok := <-ch:
+				if ok {
+					last, pending = &s, true
+				}
+			default:
+			}
 			if pending {
 				apply(false)
 			}

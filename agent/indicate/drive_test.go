@@ -82,7 +82,21 @@ func TestDriveCoalescesBursts(t *testing.T) {
 		seqs = append(seqs, uint64(len(o.Display.Accounts)))
 		mu.Unlock()
 	})
-	src := make(chanWatcher)
+	// Like agent.Watch: one buffered snapshot, replaced while unread.
+	src := make(chanWatcher, 1)
+	send := func(s state.Snapshot) {
+		for {
+			select {
+			case src <- s:
+				return
+			default:
+			}
+			select {
+			case <-src:
+			default:
+			}
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error)
@@ -93,7 +107,21 @@ func TestDriveCoalescesBursts(t *testing.T) {
 		for j := range accs {
 			accs[j] = acct(fmt.Sprint("a", j), unk, state.HealthRegistering, 0, 0, 0)
 		}
-		src <- state.Snapshot{Seq: uint64(i), Accounts: accs}
+		send(state.Snapshot{Seq: uint64(i), Accounts: accs})
+		time.Sleep(time.Millisecond) // a burst, but slower than Drive reads
+		if i == 1 { // the first one is applied at once
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+				mu.Lock()
+				k := len(seqs)
+				mu.Unlock()
+				if k > 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("first snapshot not applied")
+				}
+			}
+		}
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
