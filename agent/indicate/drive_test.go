@@ -108,7 +108,9 @@ func TestDriveCoalescesBursts(t *testing.T) {
 			accs[j] = acct(fmt.Sprint("a", j), unk, state.HealthRegistering, 0, 0, 0)
 		}
 		send(state.Snapshot{Seq: uint64(i), Accounts: accs})
-		time.Sleep(time.Millisecond) // a burst, but slower than Drive reads
+		// A burst, but slower than Drive reads: without coalescing every
+		// snapshot would be applied.
+		time.Sleep(time.Millisecond)
 		if i == 1 { // the first one is applied at once
 			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
 				mu.Lock()
