@@ -97,9 +97,19 @@ func (a *Agent) Snapshot() state.Snapshot {
 	return a.pub.Clone()
 }
 
+// watchReplaceGap bounds how often a watcher replaces a snapshot its
+// reader has not taken yet: each replacement copies every account, and a
+// reader that is busy (or coalescing a burst, like the indicators) would
+// otherwise cost one copy per update — O(accounts²) while hundreds of
+// accounts register at once. A reader that waits for the next snapshot
+// still gets each change at once.
+const watchReplaceGap = 10 * time.Millisecond
+
 // Watch returns a channel of snapshots: the current one first, then the
 // latest after each change (a slow reader skips intermediate ones: the
-// buffer holds one, replaced while unread). It is closed when ctx ends.
+// buffer holds one, replaced while unread — at most every 10 ms, so an
+// unread snapshot can lag the state by that much until the next one
+// replaces it). It is closed when ctx ends.
 //
 // Each watcher has a goroutine that copies the state when it was kicked;
 // the loop itself never copies the whole state per update.
@@ -117,12 +127,41 @@ func (a *Agent) Watch(ctx context.Context) <-chan state.Snapshot {
 			delete(a.watch, kick)
 			a.mu.Unlock()
 		}()
+		var (
+			dirty    bool      // a change not yet copied
+			replaced time.Time // last replacement of an unread snapshot
+			hold     *time.Timer
+			holdC    <-chan time.Time
+		)
+		defer func() {
+			if hold != nil {
+				hold.Stop()
+			}
+		}()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-kick:
+				dirty = true
+			case <-holdC:
+				holdC = nil
 			}
+			if !dirty || holdC != nil {
+				continue
+			}
+			if len(ch) > 0 { // unread: replace it, but not too often
+				if wait := watchReplaceGap - time.Since(replaced); wait > 0 {
+					if hold == nil {
+						hold = time.NewTimer(wait)
+					} else {
+						hold.Reset(wait)
+					}
+					holdC = hold.C
+					continue
+				}
+			}
+			dirty = false
 			s := a.Snapshot()
 			select {
 			case ch <- s:
@@ -133,6 +172,7 @@ func (a *Agent) Watch(ctx context.Context) <-chan state.Snapshot {
 			case <-ch:
 			default:
 			}
+			replaced = time.Now()
 			select {
 			case ch <- s:
 			case <-ctx.Done():

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Load figures for mwi-agent against a real Kamailio on UDP loopback:
 # for each account count N (default: 8 256) the time until all N accounts
-# are registered and subscribed, the agent's peak RSS (VmHWM) and the
-# shutdown time (un-SUBSCRIBE + un-REGISTER of all N).
+# are registered and subscribed, the agent's peak RSS (VmHWM), where the
+# resident memory is one second later (file_MB: the executable's own
+# mapped pages; anon_MB: Go heap, stacks and runtime) and the shutdown
+# time (un-SUBSCRIBE + un-REGISTER of all N). The first line, "start", is
+# the same binary running "mwi-agent version": what merely starting it
+# costs (package initialisation touches pages all over the executable).
 #
 #   scripts/load-kamailio.sh            # 8 and 256 accounts
 #   scripts/load-kamailio.sh 8 64 512   # other sizes
@@ -62,7 +66,11 @@ done
 sleep 0.5
 kill -0 "$kpid" 2>/dev/null || { cat "$work/kamailio.log"; exit 1; }
 
-printf '%-9s %-14s %-12s %-10s %-10s %-10s %s\n' accounts subscribed_s in_agent_s cpu_s VmHWM_MB VmRSS_MB shutdown_s
+printf '%-9s %-14s %-12s %-10s %-10s %-10s %-8s %-8s %s\n' accounts subscribed_s in_agent_s cpu_s VmHWM_MB VmRSS_MB file_MB anon_MB shutdown_s
+if command -v /usr/bin/time >/dev/null; then
+	startkb=$(/usr/bin/time -f %M "$work/mwi-agent" version 2>&1 >/dev/null | tail -1)
+	printf '%-9s %-14s %-12s %-10s %-10s\n' start - - - "$(awk -v k="$startkb" 'BEGIN{printf "%.1f", k/1024}')"
+fi
 for n in "${sizes[@]}"; do
 	cfg="$work/mwi-$n.yaml"
 	{
@@ -99,6 +107,8 @@ for n in "${sizes[@]}"; do
 	sleep 1
 	hwm=$(awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$apid/status")
 	rss=$(awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$apid/status")
+	rssfile=$(awk '/RssFile/ {printf "%.1f", $2/1024}' "/proc/$apid/status")
+	rssanon=$(awk '/RssAnon/ {printf "%.1f", $2/1024}' "/proc/$apid/status")
 	# utime+stime in clock ticks (fields 14, 15 after the command name)
 	cpu=$(awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12+$13)/hz }' "/proc/$apid/stat")
 	t2=$(date +%s.%N)
@@ -106,6 +116,6 @@ for n in "${sizes[@]}"; do
 	wait "$apid" || true
 	apid=""
 	t3=$(date +%s.%N)
-	printf '%-9s %-14s %-12s %-10s %-10s %-10s %s\n' "$n" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}')" "$inagent" "$cpu" "$hwm" "$rss" \
+	printf '%-9s %-14s %-12s %-10s %-10s %-10s %-8s %-8s %s\n' "$n" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}')" "$inagent" "$cpu" "$hwm" "$rss" "$rssfile" "$rssanon" \
 		"$(awk -v a="$t2" -v b="$t3" 'BEGIN{printf "%.3f", b-a}')"
 done

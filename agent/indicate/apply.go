@@ -123,10 +123,21 @@ type Watcher interface {
 	Watch(ctx context.Context) <-chan state.Snapshot
 }
 
+// burstGap is the shortest time between two applies while snapshots
+// arrive in a burst (hundreds of accounts registering at start-up): the
+// first snapshot after a quiet spell is applied at once, later ones in the
+// burst are coalesced and the latest is applied burstGap after the last
+// apply. Nobody sees a lamp or a display change faster; computing,
+// comparing and rendering every intermediate snapshot cost more CPU than
+// the SIP work itself at 256 accounts.
+const burstGap = 50 * time.Millisecond
+
 // Drive applies Compute(snapshot, pol) for every snapshot src delivers
 // until ctx ends, and re-writes every output each refresh interval
-// (0 = never). Device errors are logged, not fatal: the next snapshot or
-// refresh retries. It returns ctx.Err().
+// (0 = never). Snapshots that arrive within burstGap of the last apply are
+// coalesced: the latest is applied when the gap has passed. Device errors
+// are logged, not fatal: the next snapshot or refresh retries. It returns
+// ctx.Err().
 func Drive(ctx context.Context, src Watcher, a *Applier, pol Policy, refresh time.Duration) error {
 	var tick <-chan time.Time
 	if refresh > 0 {
@@ -135,25 +146,69 @@ func Drive(ctx context.Context, src Watcher, a *Applier, pol Policy, refresh tim
 		tick = t.C
 	}
 	ch := src.Watch(ctx)
-	var last *state.Snapshot
+	var (
+		last    *state.Snapshot // latest snapshot received
+		pending bool            // last is not applied yet
+		applied time.Time       // when the last apply happened
+		hold    *time.Timer     // fires when a pending snapshot may be applied
+		holdC   <-chan time.Time
+		apply   func(force bool)
+	)
+	defer func() {
+		if hold != nil {
+			hold.Stop()
+		}
+	}()
+	apply = func(force bool) {
+		pending = false
+		applied = time.Now()
+		note := "indicators"
+		if force {
+			note = "indicators refresh"
+		}
+		if err := a.Apply(Compute(*last, pol), force); err != nil {
+			a.log.Warn(note, "err", err)
+		}
+	}
 	for {
+		in := ch
+		if holdC != nil {
+			in = nil // leave updates in the watcher while coalescing
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case s, ok := <-ch:
+		case s, ok := <-in:
 			if !ok {
 				<-ctx.Done()
 				return ctx.Err()
 			}
-			last = &s
-			if err := a.Apply(Compute(s, pol), false); err != nil {
-				a.log.Warn("indicators", "err", err)
+			last, pending = &s, true
+			if wait := burstGap - time.Since(applied); wait > 0 {
+				if hold == nil {
+					hold = time.NewTimer(wait)
+				} else {
+					hold.Reset(wait)
+				}
+				holdC = hold.C
+				continue
+			}
+			apply(false)
+		case <-holdC:
+			holdC = nil
+			select { // the latest the watcher holds
+			case s, ok := <-ch:
+				if ok {
+					last, pending = &s, true
+				}
+			default:
+			}
+			if pending {
+				apply(false)
 			}
 		case <-tick:
 			if last != nil {
-				if err := a.Apply(Compute(*last, pol), true); err != nil {
-					a.log.Warn("indicators refresh", "err", err)
-				}
+				apply(true)
 			}
 		}
 	}

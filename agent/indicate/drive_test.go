@@ -3,6 +3,7 @@ package indicate
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -67,3 +68,84 @@ func ExampleCompute() {
 }
 
 var _ hal.Lamp = (*failingLamp)(nil)
+
+// A burst of snapshots (hundreds of accounts registering at once) is
+// coalesced: far fewer applies than snapshots, the first one at once and
+// the latest one last.
+func TestDriveCoalescesBursts(t *testing.T) {
+	b := sim.New(sim.Options{LEDs: 1})
+	a := NewApplier(b.Devices(), nil, nil)
+	var mu sync.Mutex
+	var seqs []uint64
+	a.OnApply(func(o Outputs) {
+		mu.Lock()
+		seqs = append(seqs, uint64(len(o.Display.Accounts)))
+		mu.Unlock()
+	})
+	// Like agent.Watch: one buffered snapshot, replaced while unread.
+	src := make(chanWatcher, 1)
+	send := func(s state.Snapshot) {
+		for {
+			select {
+			case src <- s:
+				return
+			default:
+			}
+			select {
+			case <-src:
+			default:
+			}
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error)
+	go func() { done <- Drive(ctx, src, a, DefaultPolicy(1, 0), 0) }()
+	const n = 200
+	for i := 1; i <= n; i++ {
+		accs := make([]state.Account, i)
+		for j := range accs {
+			accs[j] = acct(fmt.Sprint("a", j), unk, state.HealthRegistering, 0, 0, 0)
+		}
+		send(state.Snapshot{Seq: uint64(i), Accounts: accs})
+		// A burst, but slower than Drive reads: without coalescing every
+		// snapshot would be applied.
+		time.Sleep(time.Millisecond)
+		if i == 1 { // the first one is applied at once
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+				mu.Lock()
+				k := len(seqs)
+				mu.Unlock()
+				if k > 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("first snapshot not applied")
+				}
+			}
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		got := append([]uint64(nil), seqs...)
+		mu.Unlock()
+		if len(got) > 0 && got[len(got)-1] == n {
+			if got[0] != 1 {
+				t.Fatalf("first apply had %d accounts, want the first snapshot (1)", got[0])
+			}
+			if len(got) > n/4 {
+				t.Fatalf("%d applies for a burst of %d snapshots: not coalesced", len(got), n)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("latest snapshot never applied; applies: %v", got)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != context.Canceled {
+		t.Fatalf("Drive returned %v", err)
+	}
+}
