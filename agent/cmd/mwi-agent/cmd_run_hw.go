@@ -49,7 +49,11 @@ func runIndicators(ctx context.Context, a *agent.Agent, cfg *config.Config, log 
 	}
 	defer dev.Close()
 	pol := indicate.PolicyFromConfig(cfg, b)
-	app := indicate.NewApplier(dev, display.Render, log.With("part", "indicators"))
+	render := indicate.Renderer(display.Render)
+	if simb != nil && cfg.HTTP.Listen == "" {
+		render = nil // a simulated display is only ever seen through the status page
+	}
+	app := indicate.NewApplier(dev, render, log.With("part", "indicators"))
 	fctx, fcancel := context.WithCancel(ctx)
 	port, portDone, err := startFXS(fctx, b, dev, cfg.FXS, cfg.Tones, app, log)
 	if err != nil {
