@@ -49,7 +49,8 @@ for run in "armv6:qemu-arm-static -cpu arm1176" "armv7:qemu-arm-static -cpu cort
 	grep -q "v9.8.7-test" <<<"$out" || fail "$t under qemu: $out"
 	echo "$t on ${q[2]}: $out"
 done
-if qemu-arm-static -cpu arm1176 "$tmp/a/mwi-agent_linux_armv7" version >/dev/null 2>&1; then
+# In a subshell, so bash's "Illegal instruction" job report stays out of the log.
+if (qemu-arm-static -cpu arm1176 "$tmp/a/mwi-agent_linux_armv7" version >/dev/null 2>&1) 2>/dev/null; then
 	fail "the armv7 build ran on an ARM1176: the CPU check proves nothing"
 fi
 echo "armv7 on arm1176: illegal instruction, as expected"
