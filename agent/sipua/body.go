@@ -11,5 +11,9 @@ func ParseBody(body []byte) (Mailbox, error) {
 	if err != nil {
 		return Mailbox{}, err
 	}
-	return Mailbox{Waiting: s.Waiting.State(), Classes: s.Classes, MessageAccount: s.Account, Warnings: len(warns)}, nil
+	mb := Mailbox{Waiting: s.Waiting.State(), Classes: s.Classes, MessageAccount: s.Account}
+	for _, w := range warns {
+		mb.Warnings = append(mb.Warnings, w.String())
+	}
+	return mb, nil
 }

@@ -1,9 +1,12 @@
 package sipua
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -345,12 +348,14 @@ func TestUnsolicited(t *testing.T) {
 	}
 }
 
-// A malformed body is answered 400 and does not clear a lit state; an
-// old CSeq is answered 200 and ignored.
+// A malformed body is answered 400, logged, and does not clear a lit state;
+// a body with a garbage count line keeps its status line and logs the
+// skipped line; an old CSeq is answered 200 and ignored.
 func TestMalformedAndOldNotify(t *testing.T) {
 	p := newPBX(t, nil)
 	p.setBody(bodyYes)
-	h := newHarness(t, p, nil)
+	var logBuf lockedBuffer
+	h := newHarness(t, p, func(o *Options) { o.Logger = slog.New(slog.NewTextHandler(&logBuf, nil)) })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cfg := h.account("1008", "udp")
@@ -365,6 +370,20 @@ func TestMalformedAndOldNotify(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if mb := h.mailbox("1008"); mb.Waiting != state.WaitingYes {
 		t.Fatalf("malformed NOTIFY changed waiting to %v", mb.Waiting)
+	}
+	if l := logBuf.String(); !strings.Contains(l, "level=WARN msg=\"sipua: NOTIFY body unusable; answered 400, state kept\"") {
+		t.Errorf("malformed NOTIFY not logged as a warning; log:\n%s", l)
+	}
+	res, err = p.notify(sub, "active", "Messages-Waiting: yes\r\nVoice-Message: -1/0\r\n")
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("NOTIFY with a bad count line answered %v %v, want 200", res, err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if mb := h.mailbox("1008"); mb.Waiting != state.WaitingYes {
+		t.Fatalf("NOTIFY with a bad count line changed waiting to %v", mb.Waiting)
+	}
+	if l := logBuf.String(); !strings.Contains(l, "sipua: NOTIFY body lines skipped") || !strings.Contains(l, "-1/0") {
+		t.Errorf("skipped count line not logged with its text; log:\n%s", l)
 	}
 	p.mu.Lock()
 	old := sub.cseq - 1
@@ -416,3 +435,16 @@ func TestNewestSourceWins(t *testing.T) {
 		t.Errorf("source %v, want subscribed", mb.Source)
 	}
 }
+
+// lockedBuffer is a bytes.Buffer safe for the logger's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }

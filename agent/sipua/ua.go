@@ -46,7 +46,7 @@ type Mailbox struct {
 	Classes        map[string]state.Counts
 	MessageAccount string
 	Source         state.Source
-	Warnings       int // lines the parser skipped
+	Warnings       []string // lines the parser skipped, and why
 }
 
 // Update is what a worker tells the agent: the account's health now, and
@@ -382,7 +382,11 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 	parse := func(src state.Source) (*Mailbox, bool) {
 		mb, err := u.opts.Parse(req.Body())
 		if err != nil {
+			u.log.Warn("sipua: NOTIFY body unusable; answered 400, state kept", "source", req.Source(), "call_id", callID, "err", err)
 			return nil, false
+		}
+		if len(mb.Warnings) > 0 {
+			u.log.Warn("sipua: NOTIFY body lines skipped", "source", req.Source(), "call_id", callID, "warnings", mb.Warnings)
 		}
 		mb.Source = src
 		return &mb, true
