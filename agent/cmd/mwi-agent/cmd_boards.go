@@ -19,8 +19,8 @@ func runBoards(_ context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("boards", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return exitError{2}
+	if err := parseFlags(fs, args, 1); err != nil {
+		return err
 	}
 	list := boards.All()
 	if fs.NArg() > 0 {

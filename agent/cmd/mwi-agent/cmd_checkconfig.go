@@ -25,8 +25,8 @@ func runCheckConfig(_ context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stderr, "usage: mwi-agent check-config FILE")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return exitError{2}
+	if err := parseFlags(fs, args, -1); err != nil {
+		return err
 	}
 	switch {
 	case *path == "" && fs.NArg() == 1:

@@ -48,8 +48,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	httpAddr := fs.String("http", "127.0.0.1:8080", "address of the web page")
 	tui := fs.Bool("tui", false, "draw the phone in the terminal instead of (as well as) the browser")
 	verbose := fs.Bool("v", false, "log SIP and device events to stderr")
-	if err := fs.Parse(args); err != nil {
-		return exitError{2}
+	if err := parseFlags(fs, args, 0); err != nil {
+		return err
 	}
 	level := slog.LevelWarn
 	if *verbose {

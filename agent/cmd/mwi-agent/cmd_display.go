@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"image"
@@ -48,14 +47,8 @@ func runDisplay(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintln(stderr, "usage: mwi-agent display [--preview out.png] [--accounts demo|demo:N] [--size 128x64|128x32|16x2|20x4] [--scale 4] [--page N]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return exitError{2}
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	if err := parseFlags(fs, args, 0); err != nil {
+		return err
 	}
 	sz, ok := displaySizes[*size]
 	if !ok {

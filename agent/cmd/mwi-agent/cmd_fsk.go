@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -38,14 +37,8 @@ func runFSK(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintln(stderr, "usage: mwi-agent fsk [--format sdmf|mdmf|etsi] (--on|--off) [--standard bell202|v23] (--out FILE.wav | --play) | --decode FILE.wav")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return exitError{2}
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	if err := parseFlags(fs, args, 0); err != nil {
+		return err
 	}
 	if *decode != "" {
 		return decodeFSK(*decode, stdout)
@@ -68,10 +61,8 @@ func runFSK(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if al != tone.AlertNone && al != tone.AlertDTAS {
 		return fmt.Errorf("--alert %s needs a line (polarity or ringing); only none and dt-as can be written as audio", al)
 	}
-	switch *rate {
-	case 8000, 16000, 48000:
-	default:
-		return fmt.Errorf("--rate %d: want 8000, 16000 or 48000", *rate)
+	if err := checkRate(*rate); err != nil {
+		return err
 	}
 	if *out == "" && !*play {
 		return errors.New("nothing to do: give --out FILE.wav, --play or --decode FILE.wav")
@@ -103,27 +94,18 @@ func runFSK(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	desc := fmt.Sprintf("%s MWI %s, %s, message % X", f, state, std, msg)
 	if *out != "" {
-		var buf bytes.Buffer
-		if err := tone.WriteWAV(&buf, *rate, pcm); err != nil {
-			return err
-		}
-		if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
+		if err := writeWAVFile(*out, *rate, pcm); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "wrote %s: %s, %.3f s\n", *out, desc, float64(len(pcm))/float64(*rate))
 	}
 	if *play {
-		sink, err := tone.NewAplay(ctx, *device, *rate)
+		err := playAplay(ctx, *device, *rate, func(sink tone.Sink) error {
+			_, err := sink.Write(pcm)
+			return err
+		})
 		if err != nil {
 			return err
-		}
-		_, err = sink.Write(pcm)
-		cerr := sink.Close()
-		if err != nil {
-			return err
-		}
-		if cerr != nil {
-			return cerr
 		}
 		fmt.Fprintf(stdout, "played %s on %s\n", desc, *device)
 	}

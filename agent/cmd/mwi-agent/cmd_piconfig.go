@@ -22,8 +22,8 @@ func runPiConfig(_ context.Context, args []string, stdout, stderr io.Writer) err
 	board := fs.String("board", "", "board name (default: the config's board)")
 	cfgPath := fs.String("config", "", "configuration file to take the board from")
 	wiring := fs.Bool("wiring", false, "print the board's 40-pin header wiring as a Markdown table instead")
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return exitError{2}
+	if err := parseFlags(fs, args, 0); err != nil {
+		return err
 	}
 	name := *board
 	if name == "" {

@@ -48,8 +48,8 @@ func runRun(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "configuration file (required)")
-	if err := fs.Parse(args); err != nil {
-		return exitError{2}
+	if err := parseFlags(fs, args, 1); err != nil {
+		return err
 	}
 	if *path == "" && fs.NArg() == 1 {
 		*path = fs.Arg(0)

@@ -32,8 +32,8 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	step := fs.Duration("step", time.Second, "how long each lamp and LED stays lit")
 	fskGap := fs.Duration("fsk-gap", 3*time.Second, "pause between the FSK MWI on and off messages")
 	hookWait := fs.Duration("hook-wait", 10*time.Second, "how long to wait for the handset to be lifted or put down; 0 = only read it")
-	if err := fs.Parse(args); err != nil {
-		return exitError{2}
+	if err := parseFlags(fs, args, 0); err != nil {
+		return err
 	}
 	cfg := config.Default()
 	if *cfgPath != "" {

@@ -29,8 +29,8 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "configuration file (for its state_dir; default "+packagedConfig+" if it exists)")
 	sock := fs.String("socket", "", "status socket (default <state_dir>/"+agent.StatusSocket+")")
-	if err := fs.Parse(args); err != nil {
-		return exitError{2}
+	if err := parseFlags(fs, args, 0); err != nil {
+		return err
 	}
 	if *sock == "" && *path == "" {
 		if _, err := os.Stat(packagedConfig); err == nil {

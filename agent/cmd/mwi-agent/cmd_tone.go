@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -36,22 +34,14 @@ func runTone(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintln(stderr, "usage: mwi-agent tone [--country CC] [--tone NAME | --plan STRING] [--seconds S] (--out FILE.wav | --play [--device D]) | --list")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return exitError{2}
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	if err := parseFlags(fs, args, 0); err != nil {
+		return err
 	}
 	if *list {
 		return listCountries(stdout)
 	}
-	switch *rate {
-	case 8000, 16000, 48000:
-	default:
-		return fmt.Errorf("--rate %d: want 8000, 16000 or 48000", *rate)
+	if err := checkRate(*rate); err != nil {
+		return err
 	}
 	if *seconds <= 0 || *seconds > 3600 {
 		return fmt.Errorf("--seconds %g: want more than 0 and at most 3600", *seconds)
@@ -82,27 +72,17 @@ func runTone(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	d := time.Duration(*seconds * float64(time.Second))
 	if *out != "" {
 		pcm := tone.Render(plan, opt, d)
-		var buf bytes.Buffer
-		if err := tone.WriteWAV(&buf, *rate, pcm); err != nil {
-			return err
-		}
-		if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
+		if err := writeWAVFile(*out, *rate, pcm); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "wrote %s: %s, %.2f s at %d Hz, %g dBm0 per frequency\n", *out, what, float64(len(pcm))/float64(*rate), *rate, *level)
 	}
 	if *play {
-		sink, err := tone.NewAplay(ctx, *device, *rate)
+		err := playAplay(ctx, *device, *rate, func(sink tone.Sink) error {
+			return tone.Play(ctx, sink, tone.NewGenerator(plan, opt), *rate, d)
+		})
 		if err != nil {
 			return err
-		}
-		err = tone.Play(ctx, sink, tone.NewGenerator(plan, opt), *rate, d)
-		cerr := sink.Close()
-		if err != nil {
-			return err
-		}
-		if cerr != nil && ctx.Err() == nil {
-			return cerr
 		}
 		fmt.Fprintf(stdout, "played %s on %s\n", what, *device)
 	}

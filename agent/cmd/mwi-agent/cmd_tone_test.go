@@ -124,3 +124,24 @@ func TestTonePlayNull(t *testing.T) {
 		t.Errorf("fsk --play: exit %d: %s", code, errs)
 	}
 }
+
+// Every command parses its flags alike: -h exits 0 with the usage, a bad
+// flag exits 2, and an extra argument is named.
+func TestCommandsParseFlagsAlike(t *testing.T) {
+	for _, name := range []string{"tone", "fsk", "display", "status", "selftest", "pi-config", "boards", "run", "demo"} {
+		var out, errb bytes.Buffer
+		if code := runMain(context.Background(), []string{name, "-h"}, &out, &errb); code != 0 || !strings.Contains(errb.String(), "-") {
+			t.Errorf("%s -h: exit %d, stderr %q; want 0 and the flags", name, code, errb.String())
+		}
+		errb.Reset()
+		if code := runMain(context.Background(), []string{name, "--no-such-flag"}, &out, &errb); code != 2 {
+			t.Errorf("%s --no-such-flag: exit %d, want 2", name, code)
+		}
+	}
+	for _, args := range [][]string{{"tone", "extra"}, {"fsk", "extra"}, {"status", "extra"}, {"boards", "sim", "extra"}} {
+		var out, errb bytes.Buffer
+		if code := runMain(context.Background(), args, &out, &errb); code != 1 || !strings.Contains(errb.String(), `unexpected argument "extra"`) {
+			t.Errorf("%v: exit %d, stderr %q; want 1 naming the extra argument", args, code, errb.String())
+		}
+	}
+}
