@@ -452,22 +452,30 @@ func (s *Server) current(gen int) bool {
 
 // ---- REGISTER -------------------------------------------------------------
 
-func (s *Server) onRegister(gen int, req *sip.Request, tx sip.ServerTransaction) {
-	if !s.current(gen) {
-		return
-	}
-	user := req.To().Address.User
+// admit runs the checks REGISTER and SUBSCRIBE share: the mailbox exists
+// (else 404), the digest credentials are right (else a challenge), and the
+// requested expiry can be granted (else 423). It has answered the request
+// when it returns false.
+func (s *Server) admit(req *sip.Request, tx sip.ServerTransaction, user string) (time.Duration, bool) {
 	s.mu.Lock()
 	_, ok := s.boxes[user]
 	s.mu.Unlock()
 	if !ok {
 		tx.Respond(sip.NewResponseFromRequest(req, 404, "Not Found", nil))
-		return
+		return 0, false
 	}
 	if !s.authenticate(req, tx, user) {
+		return 0, false
+	}
+	return s.grant(req, tx, requestedExpires(req, time.Hour))
+}
+
+func (s *Server) onRegister(gen int, req *sip.Request, tx sip.ServerTransaction) {
+	if !s.current(gen) {
 		return
 	}
-	exp, ok := s.grant(req, tx, requestedExpires(req, time.Hour))
+	user := req.To().Address.User
+	exp, ok := s.admit(req, tx, user)
 	if !ok {
 		return
 	}
@@ -513,17 +521,7 @@ func (s *Server) onSubscribe(gen int, req *sip.Request, tx sip.ServerTransaction
 		return
 	}
 	user := req.Recipient.User
-	s.mu.Lock()
-	_, ok := s.boxes[user]
-	s.mu.Unlock()
-	if !ok {
-		tx.Respond(sip.NewResponseFromRequest(req, 404, "Not Found", nil))
-		return
-	}
-	if !s.authenticate(req, tx, user) {
-		return
-	}
-	exp, ok := s.grant(req, tx, requestedExpires(req, time.Hour))
+	exp, ok := s.admit(req, tx, user)
 	if !ok {
 		return
 	}
