@@ -3,29 +3,15 @@ package hd44780
 import (
 	"testing"
 
-	"periph.io/x/conn/v3/i2c"
-	"periph.io/x/conn/v3/i2c/i2creg"
-	"periph.io/x/conn/v3/i2c/i2ctest"
-
 	"github.com/mwi-agent/mwi-agent/boards"
+	"github.com/mwi-agent/mwi-agent/hal/internal/i2cbus/i2cbustest"
 )
-
-type closeRecord struct {
-	i2ctest.Record
-	closed bool
-}
-
-func (c *closeRecord) Close() error { c.closed = true; return nil }
 
 // A board's display definition opens the named bus, talks to the board's
 // address with its size, and Close releases the bus.
 func TestOpenBoard(t *testing.T) {
-	rec := &closeRecord{}
 	const name = "mwi-test-hd44780"
-	if err := i2creg.Register(name, nil, -1, func() (i2c.BusCloser, error) { return rec, nil }); err != nil {
-		t.Fatal(err)
-	}
-	defer i2creg.Unregister(name)
+	rec := i2cbustest.Register(t, name)
 	d, err := Open(boards.DisplayDef{Driver: "hd44780-pcf8574", Bus: name, Address: 0x3F, Width: 20, Height: 4}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +25,7 @@ func TestOpenBoard(t *testing.T) {
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if !rec.closed {
+	if !rec.Closed {
 		t.Error("Close did not close the bus")
 	}
 	if _, err := Open(boards.DisplayDef{Driver: "ssd1306", Bus: name}, nil); err == nil {
