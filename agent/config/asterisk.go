@@ -55,22 +55,6 @@ func parseAsterisk(s string) (asteriskShorthand, error) {
 	return a, nil
 }
 
-// redacted is the shorthand with the secret replaced, for messages.
-func (a asteriskShorthand) redacted() string {
-	s := a.User
-	if a.Secret != "" || a.AuthUser != "" {
-		s += ":***"
-	}
-	if a.AuthUser != "" {
-		s += ":" + a.AuthUser
-	}
-	s += "@" + a.Host
-	if a.Port != 0 {
-		s += ":" + strconv.Itoa(a.Port)
-	}
-	return s + "/" + a.Mailbox
-}
-
 // redactShorthand hides the secret of a shorthand that did not parse.
 func redactShorthand(s string) string {
 	user, rest, ok := strings.Cut(s, "@")

@@ -83,8 +83,6 @@ func (a *authState) apply(req *sip.Request, user, password string) error {
 	return nil
 }
 
-func (a *authState) reset() { *a = authState{} }
-
 // seedFrom takes another request family's challenge when this one has none
 // (a SUBSCRIBE reusing the registration's nonce saves a round trip per
 // account). Servers challenge non-REGISTER requests as a proxy (407) as
