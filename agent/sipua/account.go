@@ -368,7 +368,9 @@ func (a *account) regEvent(e Event, o Outcome) {
 		case ActRefreshTimer:
 			a.regTimer.arm(a.clock, RefreshDelay(a.regGranted))
 		case ActBackoffTimer:
-			a.regTimer.arm(a.clock, a.u.opts.Backoff.Delay(a.regAttempts, o.RetryAfter, nil))
+			d := a.u.opts.Backoff.Delay(a.regAttempts, o.RetryAfter, nil)
+			a.u.observeBackoff(a.cfg.Name, "register", d)
+			a.regTimer.arm(a.clock, d)
 		case ActSlowTimer:
 			a.regTimer.arm(a.clock, max(a.u.opts.SlowRetry, o.RetryAfter))
 		case ActLongTimer:
@@ -552,7 +554,9 @@ func (a *account) subEvent(e Event, o Outcome) {
 		case ActTimerN:
 			a.timerN.arm(a.clock, a.u.opts.TimerN)
 		case ActBackoffTimer:
-			a.subTimer.arm(a.clock, a.u.opts.Backoff.Delay(a.subAttempts, o.RetryAfter, nil))
+			d := a.u.opts.Backoff.Delay(a.subAttempts, o.RetryAfter, nil)
+			a.u.observeBackoff(a.cfg.Name, "subscribe", d)
+			a.subTimer.arm(a.clock, d)
 		case ActSlowTimer:
 			a.subTimer.arm(a.clock, max(a.u.opts.SlowRetry, o.RetryAfter))
 		case ActLongTimer:
@@ -683,7 +687,10 @@ func (a *account) onSubResult(r txResult) {
 }
 
 func (a *account) onNotify(n *notifyIn) {
+	outcome := NotifyOld
+	defer func() { a.u.observeNotify(a.cfg.Name, n, outcome) }()
 	if n.unsolicited {
+		outcome = NotifyApplied
 		a.log.Debug("sipua: unsolicited NOTIFY")
 		a.report(n.mailbox)
 		return
@@ -698,6 +705,11 @@ func (a *account) onNotify(n *notifyIn) {
 		return
 	}
 	d.remoteCSeq, d.haveRemoteCSeq = n.cseq, true
+	if n.mailbox != nil {
+		outcome = NotifyApplied
+	} else {
+		outcome = NotifyMalformed
+	}
 	if !d.confirmed { // NOTIFY before the 2xx: it creates the dialog
 		d.remoteTag = n.fromTag
 		if n.contact != nil {
@@ -811,11 +823,16 @@ func (a *account) transact(sub bool, gen int, fresh bool, req *sip.Request, cont
 		defer cancel()
 		select {
 		case a.u.slots <- struct{}{}:
-			defer func() { <-a.u.slots }()
-		case <-ctx.Done():
-			a.post(txResult{sub: sub, gen: gen, fresh: fresh, err: ctx.Err(), contact: contact})
-			return
+		default:
+			a.u.observeThrottled(a.cfg.Name)
+			select {
+			case a.u.slots <- struct{}{}:
+			case <-ctx.Done():
+				a.post(txResult{sub: sub, gen: gen, fresh: fresh, err: ctx.Err(), contact: contact})
+				return
+			}
 		}
+		defer func() { <-a.u.slots }()
 		if a.network != "udp" {
 			if err := a.streamContact(ctx, req, &contact); err != nil {
 				a.post(txResult{sub: sub, gen: gen, fresh: fresh, err: err, contact: contact})
@@ -830,6 +847,7 @@ func (a *account) transact(sub bool, gen int, fresh bool, req *sip.Request, cont
 		req.AppendHeader(ch)
 		req.SetBody(nil)
 		res, err := client.Do(ctx, req, sipgo.ClientRequestBuild)
+		a.u.observeAnswer(a.cfg.Name, string(req.Method), res, err, a.clock.Now())
 		a.post(txResult{sub: sub, gen: gen, fresh: fresh, res: res, err: err, contact: contact})
 	}()
 }

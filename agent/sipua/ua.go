@@ -81,6 +81,7 @@ type Options struct {
 	LongRetry   time.Duration // [30 min] after 403/404/rejected
 	Parse       BodyParser    // [the RFC 3842 parser]
 	MaxInFlight int           // [32] transactions in flight at once, all accounts together (smooths start-up bursts)
+	Observer    Observer      // [none] told about requests, NOTIFYs, backoffs (metrics, diagnostics)
 
 	// OnUpdate receives every worker's updates. It is called from worker
 	// goroutines and must not block for long (the agent sends to its loop).
@@ -351,6 +352,7 @@ type notifyIn struct {
 	mailbox     *Mailbox // nil: body unusable (answered 400) or not applied
 	unsolicited bool
 	at          time.Time
+	info        NotifyInfo // for the Observer
 }
 
 // onNotify runs on a sipgo goroutine: decide, answer, hand off, return.
@@ -361,8 +363,14 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 			u.log.Debug("sipua: answering NOTIFY", "code", code, "err", err)
 		}
 	}
+	info := newNotifyInfo(req.Source(), req.Transport(), headerValue(req, "Subscription-State"), req.Body(), u.opts.Clock.Now())
+	refused := func(code int, reason, outcome string, acct string) {
+		respond(code, reason)
+		info.Account, info.Answer, info.Outcome = acct, code, outcome
+		u.observeNotifyInfo(info)
+	}
 	if !isMessageSummary(eventHeader(req)) {
-		respond(489, "Bad Event")
+		refused(489, "Bad Event", NotifyRefused, "")
 		return
 	}
 	var callID, toTag, fromTag string
@@ -410,15 +418,17 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 		mb, ok := parse(state.SourceSubscribed)
 		if ok {
 			respond(200, "OK")
+			info.Answer = 200
 		} else {
 			respond(400, "Bad Request (unusable message-summary body)")
+			info.Answer = 400
 		}
-		n.mailbox = mb
+		n.mailbox, n.info = mb, info
 		route.acct.deliver(n)
 		return
 	}
 	if toTag != "" {
-		respond(481, "Subscription Does Not Exist")
+		refused(481, "Subscription Does Not Exist", NotifyRefused, "")
 		return
 	}
 	// Unsolicited: route by Request-URI user, then To user.
@@ -431,7 +441,7 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	u.mu.Unlock()
 	if len(cands) == 0 {
-		respond(481, "No Such Account")
+		refused(481, "No Such Account", NotifyRefused, "")
 		return
 	}
 	src := sourceIP(req.Source())
@@ -444,16 +454,17 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	if acct == nil {
 		u.log.Warn("sipua: unsolicited NOTIFY refused", "source", req.Source(), "user", req.Recipient.User)
-		respond(403, "Forbidden")
+		refused(403, "Forbidden", NotifyRefused, cands[0].cfg.Name)
 		return
 	}
 	mb, ok := parse(state.SourceUnsolicited)
 	if !ok {
-		respond(400, "Bad Request (unusable message-summary body)")
+		refused(400, "Bad Request (unusable message-summary body)", NotifyMalformed, acct.cfg.Name)
 		return
 	}
 	respond(200, "OK")
-	acct.deliver(&notifyIn{callID: callID, cseq: cseq, mailbox: mb, unsolicited: true, at: u.opts.Clock.Now()})
+	info.Answer = 200
+	acct.deliver(&notifyIn{callID: callID, cseq: cseq, mailbox: mb, unsolicited: true, at: u.opts.Clock.Now(), info: info})
 }
 
 func toUser(req *sip.Request) string {
