@@ -31,6 +31,7 @@ type Config struct {
 	Board          string          `yaml:"board"` // boards.Lookup name
 	BoardOverrides BoardOverrides  `yaml:"board_overrides"`
 	HTTP           HTTPConfig      `yaml:"http"`
+	MQTT           MQTTConfig      `yaml:"mqtt"`
 	Indicator      IndicatorConfig `yaml:"indicator"`
 	Tones          ToneConfig      `yaml:"tones"`
 	FXS            FXSConfig       `yaml:"fxs"`
@@ -68,8 +69,9 @@ type BoardOverrides struct {
 // HTTPConfig is the local status page and API. A non-loopback Listen
 // address requires a Token.
 type HTTPConfig struct {
-	Listen string `yaml:"listen"`
-	Token  string `yaml:"token" json:"-"`
+	Listen  string `yaml:"listen"`
+	Token   string `yaml:"token" json:"-"`
+	Metrics bool   `yaml:"metrics"` // serve /metrics (Prometheus text format)
 }
 
 // IndicatorConfig selects the lamp patterns.
@@ -130,7 +132,8 @@ func Default() *Config {
 		StateDir:  defaultStateDir(),
 		Keepalive: 30 * time.Second,
 		Board:     "sim",
-		HTTP:      HTTPConfig{Listen: "127.0.0.1:8080"},
+		HTTP:      HTTPConfig{Listen: "127.0.0.1:8080", Metrics: true},
+		MQTT:      defaultMQTT(),
 		Indicator: IndicatorConfig{UnknownPattern: true, UrgentPattern: true},
 		Tones:     ToneConfig{LevelDBm0: -13},
 		FXS: FXSConfig{
@@ -226,6 +229,9 @@ func parse(data []byte, dir string) (*Config, error) {
 
 	if dir != "" && cfg.TLS.CAFile != "" && !filepath.IsAbs(cfg.TLS.CAFile) {
 		cfg.TLS.CAFile = filepath.Join(dir, cfg.TLS.CAFile)
+	}
+	if err := resolveMQTT(&cfg.MQTT, dir); err != nil {
+		errs = append(errs, err)
 	}
 	for i := range cfg.Accounts {
 		a := &cfg.Accounts[i]

@@ -281,7 +281,17 @@ func TestTLSAndPassword(t *testing.T) {
 	a := startAgent(t, listen, "room-101")
 	notify(t, listen, "room-101", "Messages-Waiting: yes\r\nVoice-Message: 7/0\r\n")
 	_, badLogs := startClient(t, mqtt.Options{Broker: b.URL, DeviceID: "bad", Source: a, TLS: b.ClientTLS(), Username: "ata", Password: "wrong"})
-	startClient(t, mqtt.Options{Broker: "mqtts://" + b.Addr, DeviceID: "good", Source: a, TLS: b.ClientTLS(), Username: "ata", Password: "s3cret"})
+	// The good client is built from a configuration file's mqtt section.
+	cfg, err := config.Parse([]byte(fmt.Sprintf("mqtt:\n  broker: mqtts://%s\n  device_id: good\n  username: ata\n  password: s3cret\n  ca_file: %s\n", b.Addr, b.CAFile)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, on, err := mqtt.FromConfig(cfg.MQTT, "test")
+	if err != nil || !on {
+		t.Fatal(on, err)
+	}
+	o.Source = a
+	startClient(t, o)
 	st := stateOf(t, waitTopic(t, b, "mwi-agent/good/account/room-101/state", func(string) bool { return true }))
 	if st.New != 7 {
 		t.Errorf("state over TLS: %+v", st)

@@ -296,3 +296,32 @@ func (s *Saver) save(accts []Account) {
 	s.last, s.at = accts, now
 	s.n++
 }
+
+// Restorer is the part of *agent.Agent that takes the restored state.
+type Restorer interface {
+	Restore(last []state.Account) int
+}
+
+// RestoreInto loads dir's state file into r (before r runs): shown as
+// "last known, unconfirmed" until the server confirms it. A missing file
+// is normal (nothing logged); a damaged or foreign one is reported and
+// ignored; accounts that do not convert are reported and left out. It
+// returns how many accounts were restored.
+func RestoreInto(r Restorer, dir string, log *slog.Logger) int {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	saved, last, err := Load(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return 0
+	case errors.Is(err, ErrCorrupt):
+		log.Warn("persist: last known state ignored", "err", err)
+		return 0
+	case err != nil:
+		log.Warn("persist: some accounts' last known state ignored", "err", err)
+	}
+	n := r.Restore(last)
+	log.Info("persist: last known state restored, unconfirmed until the server reports", "accounts", n, "saved", saved.Format(time.RFC3339))
+	return n
+}

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -236,4 +238,26 @@ func TestSaverRate(t *testing.T) {
 			t.Errorf("after shutdown the file holds %+v, want new=99", got)
 		}
 	})
+}
+
+type restorer struct{ got []state.Account }
+
+func (r *restorer) Restore(last []state.Account) int { r.got = last; return len(last) }
+
+func TestRestoreIntoReportsAndIgnores(t *testing.T) {
+	dir := t.TempDir()
+	var logs strings.Builder
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	r := &restorer{}
+	if n := RestoreInto(r, dir, log); n != 0 || logs.Len() != 0 {
+		t.Errorf("no file: %d, log %q", n, logs.String())
+	}
+	os.WriteFile(filepath.Join(dir, FileName), []byte("mwi-agent-state 1 999 00000000\n{\"accounts\":[]}"), 0o600)
+	if n := RestoreInto(r, dir, log); n != 0 || !strings.Contains(logs.String(), "last known state ignored") || r.got != nil {
+		t.Errorf("corrupt file: %d, log %q", n, logs.String())
+	}
+	Write(dir, time.Unix(9, 0), []Account{{Name: "a", Waiting: "yes", Source: "manual", Updated: time.Unix(9, 0).UTC()}})
+	if n := RestoreInto(r, dir, log); n != 1 || r.got[0].RestoredFrom != state.SourceManual {
+		t.Errorf("good file: %d %+v", n, r.got)
+	}
 }

@@ -73,7 +73,6 @@ func runRun(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	restoreState(a, cfg, log)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 

@@ -71,8 +71,7 @@ func runIndicators(ctx context.Context, a *agent.Agent, cfg *config.Config, log 
 			info = hal.DisplayInfo{Kind: hal.DisplayGraphic, Width: d.Width, Height: d.Height}
 		}
 		w, err := web.New(web.Options{Source: a, Policy: pol, Board: simb, Render: display.Render, DisplayInfo: info,
-			ToneWAV: toneWAV(b.Country), Token: cfg.HTTP.Token, Title: "mwi-agent", Logger: log.With("part", "web"),
-			Manual: a.Manual, Diag: func() any { return a.Diagnostics() }})
+			ToneWAV: toneWAV(b.Country), Token: cfg.HTTP.Token, Title: "mwi-agent", Logger: log.With("part", "web")})
 		if err != nil {
 			return err
 		}
