@@ -88,9 +88,9 @@ func (d *diagStore) Notified(n sipua.NotifyInfo) {
 	}
 }
 
-func (d *diagStore) BackedOff(account, leg string, delay time.Duration) {
+func (d *diagStore) BackedOff(account, leg string) {
 	if d.next != nil {
-		d.next.BackedOff(account, leg, delay)
+		d.next.BackedOff(account, leg)
 	}
 }
 

@@ -83,7 +83,7 @@ func (m *Metrics) Notified(n sipua.NotifyInfo) {
 }
 
 // BackedOff counts one delayed retry.
-func (m *Metrics) BackedOff(_, leg string, _ time.Duration) {
+func (m *Metrics) BackedOff(_, leg string) {
 	m.set.GetOrCreateCounter(`mwi_sip_backoffs_total{leg="` + label(leg) + `"}`).Inc()
 }
 

@@ -30,7 +30,7 @@ func observe(m *metrics.Metrics) {
 	m.Answered("office", "SUBSCRIBE", 0, "timeout", time.Now())
 	m.Notified(sipua.NotifyInfo{Outcome: sipua.NotifyApplied})
 	m.Notified(sipua.NotifyInfo{Outcome: sipua.NotifyMalformed})
-	m.BackedOff("office", "subscribe", time.Second)
+	m.BackedOff("office", "subscribe")
 	m.Throttled("office")
 }
 

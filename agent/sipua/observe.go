@@ -17,8 +17,9 @@ type Observer interface {
 	Answered(account, method string, code int, reason string, at time.Time)
 	// Notified: one NOTIFY arrived, with what became of it.
 	Notified(n NotifyInfo)
-	// BackedOff: a leg ("register", "subscribe") waits before trying again.
-	BackedOff(account, leg string, delay time.Duration)
+	// BackedOff: a leg ("register", "subscribe") waits before trying
+	// again (the backoff governor's delay, with jitter).
+	BackedOff(account, leg string)
 	// Throttled: a request waited for the in-flight limit (MaxInFlight).
 	Throttled(account string)
 }
@@ -69,9 +70,9 @@ func (u *UA) observeAnswer(account, method string, res *sip.Response, err error,
 	obs.Answered(account, method, 0, reason, at)
 }
 
-func (u *UA) observeBackoff(account, leg string, d time.Duration) {
+func (u *UA) observeBackoff(account, leg string) {
 	if u.opts.Observer != nil {
-		u.opts.Observer.BackedOff(account, leg, d)
+		u.opts.Observer.BackedOff(account, leg)
 	}
 }
 
