@@ -370,19 +370,19 @@ func (c *Client) update(s state.Snapshot) {
 
 // State is the retained JSON of one account.
 type State struct {
-	Account     string  `json:"account"`
-	Label       string  `json:"label,omitempty"`
-	Waiting     string  `json:"waiting"` // yes|no|unknown
-	Known       bool    `json:"known"`   // false: "cannot know" (stale, unknown, or unconfirmed)
-	New         uint32  `json:"new"`
-	Old         uint32  `json:"old"`
-	Urgent      uint32  `json:"urgent"`
-	Health      string  `json:"health"`
-	Source      string  `json:"source"` // subscribed|unsolicited|manual|persisted|none
-	Unconfirmed bool    `json:"unconfirmed,omitempty"`
-	AgeS        float64 `json:"age_s,omitempty"`
-	Updated     string  `json:"updated,omitempty"` // last mailbox update, RFC 3339
-	Since       string  `json:"since,omitempty"`   // health since, RFC 3339
+	Account     string   `json:"account"`
+	Label       string   `json:"label,omitempty"`
+	Waiting     string   `json:"waiting"` // yes|no|unknown
+	Known       bool     `json:"known"`   // false: "cannot know" (stale, unknown, or unconfirmed)
+	New         uint32   `json:"new"`
+	Old         uint32   `json:"old"`
+	Urgent      uint32   `json:"urgent"`
+	Health      string   `json:"health"`
+	Source      string   `json:"source"` // subscribed|unsolicited|manual|persisted|none
+	Unconfirmed bool     `json:"unconfirmed,omitempty"`
+	AgeS        *float64 `json:"age_s,omitempty"`   // with unconfirmed
+	Updated     string   `json:"updated,omitempty"` // last mailbox update, RFC 3339
+	Since       string   `json:"since,omitempty"`   // health since, RFC 3339
 }
 
 // StateOf is an account's retained state.
@@ -397,7 +397,8 @@ func StateOf(a state.Account, now time.Time) State {
 	if !a.Updated.IsZero() {
 		s.Updated = a.Updated.UTC().Format(time.RFC3339)
 		if a.Unconfirmed() {
-			s.AgeS = now.Sub(a.Updated).Round(time.Second).Seconds()
+			age := now.Sub(a.Updated).Round(time.Second).Seconds()
+			s.AgeS = &age
 		}
 	}
 	if !a.Since.IsZero() {

@@ -66,7 +66,7 @@ func TestManualAPI(t *testing.T) {
 	}
 	var st StateJSON
 	json.Unmarshal(do("GET", "/api/state", "", "", "s3cret").Body.Bytes(), &st)
-	if a := st.Accounts[0]; !a.Unconfirmed || a.Known || a.RestoredFrom != "subscribed" || a.AgeS < 5390 || a.AgeS > 5410 || a.Source != "persisted" {
+	if a := st.Accounts[0]; !a.Unconfirmed || a.Known || a.RestoredFrom != "subscribed" || a.AgeS == nil || *a.AgeS < 5390 || *a.AgeS > 5410 || a.Source != "persisted" {
 		t.Errorf("state of the restored account %+v", a)
 	}
 	if w := do("GET", "/api/diag", "", "", "s3cret"); w.Code != 200 || !strings.Contains(w.Body.String(), `"x": 1`) {

@@ -270,9 +270,9 @@ type AccountJSON struct {
 	// Unconfirmed: the last known state read back at start, not yet
 	// confirmed by the server; AgeS is its age in seconds and
 	// RestoredFrom the source it had when it was saved.
-	Unconfirmed  bool    `json:"unconfirmed,omitempty"`
-	AgeS         float64 `json:"age_s,omitempty"`
-	RestoredFrom string  `json:"restored_from,omitempty"`
+	Unconfirmed  bool     `json:"unconfirmed,omitempty"`
+	AgeS         *float64 `json:"age_s,omitempty"`
+	RestoredFrom string   `json:"restored_from,omitempty"`
 }
 
 // StateJSON is GET /api/state.
@@ -355,7 +355,8 @@ func (s *Server) state() StateJSON {
 		}
 		if a.Unconfirmed() {
 			j.Unconfirmed, j.RestoredFrom = true, a.RestoredFrom.String()
-			j.AgeS = now.Sub(a.Updated).Round(time.Second).Seconds()
+			age := now.Sub(a.Updated).Round(time.Second).Seconds()
+			j.AgeS = &age
 		}
 		st.Accounts = append(st.Accounts, j)
 	}
