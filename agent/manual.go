@@ -12,7 +12,7 @@ import (
 
 // Manual set and clear, and how they meet the server's word.
 //
-// Precedence (docs/mqtt.md "Manual set and clear" repeats it):
+// Precedence (docs/state.md repeats it):
 //
 //  1. A manual set or clear applies at once, whatever the state was
 //     (subscribed, unsolicited, persisted). Source reads "manual".

@@ -14,6 +14,7 @@
 #   MWI_CGO=1 scripts/load-kamailio.sh  # build with cgo (default: static,
 #                                       # stripped, as a release build)
 #   MWI_LOAD_BIN=/tmp/mwi-agent scripts/load-kamailio.sh  # that binary
+#   MWI_LOAD_LOG=1 scripts/load-kamailio.sh  # the agent's log on stderr
 #   MWI_LOAD_MQTT=1 scripts/load-kamailio.sh  # also publish to a mosquitto
 #                                       # started on a free loopback port
 #
@@ -133,6 +134,7 @@ for n in "${sizes[@]}"; do
 	kill -TERM "$apid"
 	wait "$apid" || true
 	apid=""
+	[ "${MWI_LOAD_LOG:-0}" = 1 ] && cat "$log" >&2
 	t3=$(date +%s.%N)
 	printf '%-9s %-14s %-12s %-10s %-10s %-10s %-8s %-8s %s\n' "$n" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}')" "$inagent" "$cpu" "$hwm" "$rss" "$rssfile" "$rssanon" \
 		"$(awk -v a="$t2" -v b="$t3" 'BEGIN{printf "%.3f", b-a}')"

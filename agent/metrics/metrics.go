@@ -25,8 +25,12 @@ type Source interface {
 // agent.Options.Observer) and, with Handler, /metrics. The zero value is
 // not usable; call New.
 type Metrics struct {
-	set  *vm.Set
-	help map[string]family
+	set      *vm.Set
+	help     map[string]family
+	requests map[string]*vm.Counter // "METHOD class"
+	notifies map[string]*vm.Counter // by outcome
+	backoffs map[string]*vm.Counter // by leg
+	limited  *vm.Counter
 }
 
 type family struct{ typ, help string }
@@ -61,11 +65,31 @@ func New() *Metrics {
 	for _, f := range families {
 		m.help[f.name] = family{f.typ, f.help}
 	}
-	for _, o := range []string{sipua.NotifyApplied, sipua.NotifyOld, sipua.NotifyRefused, sipua.NotifyMalformed} {
-		m.set.GetOrCreateCounter(`mwi_sip_notifies_total{outcome="` + o + `"}`) // present at 0
+	// Every series exists from the start (at 0), and counting is a map
+	// lookup and an atomic add: no allocation on the SIP path.
+	m.requests, m.notifies, m.backoffs = map[string]*vm.Counter{}, map[string]*vm.Counter{}, map[string]*vm.Counter{}
+	for _, method := range []string{"REGISTER", "SUBSCRIBE"} {
+		for _, class := range []string{"1xx", "2xx", "3xx", "4xx", "5xx", "6xx", "none"} {
+			m.requests[method+" "+class] = m.set.NewCounter(`mwi_sip_requests_total{method="` + method + `",class="` + class + `"}`)
+		}
 	}
-	m.set.GetOrCreateCounter("mwi_sip_rate_limited_total")
+	for _, o := range []string{sipua.NotifyApplied, sipua.NotifyOld, sipua.NotifyRefused, sipua.NotifyMalformed} {
+		m.notifies[o] = m.set.NewCounter(`mwi_sip_notifies_total{outcome="` + o + `"}`)
+	}
+	for _, leg := range []string{"register", "subscribe"} {
+		m.backoffs[leg] = m.set.NewCounter(`mwi_sip_backoffs_total{leg="` + leg + `"}`)
+	}
+	m.limited = m.set.NewCounter("mwi_sip_rate_limited_total")
 	return m
+}
+
+// counter returns a fixed counter, or creates one for a value not known
+// in advance (another method, a future outcome).
+func (m *Metrics) counter(fixed map[string]*vm.Counter, key, name string) *vm.Counter {
+	if c := fixed[key]; c != nil {
+		return c
+	}
+	return m.set.GetOrCreateCounter(name)
 }
 
 // Answered counts one request by method and answer class.
@@ -74,22 +98,22 @@ func (m *Metrics) Answered(_, method string, code int, _ string, _ time.Time) {
 	if code >= 100 && code < 700 {
 		class = strconv.Itoa(code/100) + "xx"
 	}
-	m.set.GetOrCreateCounter(`mwi_sip_requests_total{method="` + label(method) + `",class="` + class + `"}`).Inc()
+	m.counter(m.requests, method+" "+class, `mwi_sip_requests_total{method="`+label(method)+`",class="`+class+`"}`).Inc()
 }
 
 // Notified counts one NOTIFY by outcome.
 func (m *Metrics) Notified(n sipua.NotifyInfo) {
-	m.set.GetOrCreateCounter(`mwi_sip_notifies_total{outcome="` + label(n.Outcome) + `"}`).Inc()
+	m.counter(m.notifies, n.Outcome, `mwi_sip_notifies_total{outcome="`+label(n.Outcome)+`"}`).Inc()
 }
 
 // BackedOff counts one delayed retry.
 func (m *Metrics) BackedOff(_, leg string) {
-	m.set.GetOrCreateCounter(`mwi_sip_backoffs_total{leg="` + label(leg) + `"}`).Inc()
+	m.counter(m.backoffs, leg, `mwi_sip_backoffs_total{leg="`+label(leg)+`"}`).Inc()
 }
 
 // Throttled counts one wait for the in-flight limit.
 func (m *Metrics) Throttled(string) {
-	m.set.GetOrCreateCounter("mwi_sip_rate_limited_total").Inc()
+	m.limited.Inc()
 }
 
 // label escapes a Prometheus label value.

@@ -21,7 +21,7 @@ const mwiUsage = `usage: mwi-agent mwi set ACCOUNT [--new N] [--old M] [--urgent
        mwi-agent mwi clear --all
 The running agent (found like "mwi-agent status": --socket, or the state_dir
 of --config) shows the state with source "manual" until the server reports
-a change (docs/mqtt.md, "Manual set and clear").`
+a change (docs/state.md).`
 
 // runMWI sends a manual set or clear to the running agent's status socket.
 // Flags may come before or after the account.
