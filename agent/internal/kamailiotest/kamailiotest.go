@@ -19,14 +19,19 @@ import (
 
 // Server is one Kamailio: the same port and database across restarts.
 type Server struct {
-	t     testing.TB
-	Dir   string
-	Port  int
-	Addr  string // 127.0.0.1:port
-	dbDir string
-	cmd   *exec.Cmd
-	runs  int
-	log   string
+	t    testing.TB
+	Dir  string
+	Port int
+	Addr string // 127.0.0.1:port (Options.Host:port)
+	// Set by options (options.go): [::1]:port, the TLS listener.
+	Addr6, TLSAddr string
+	TLSPort        int
+	tlsCfg         string
+	dbDir          string
+	cmd            *exec.Cmd
+	runs           int
+	log            string
+	opts           Options // net15: listeners, defines, config (options.go)
 }
 
 // ConfigPath is the kamailio.cfg kept in the repository.
@@ -39,7 +44,13 @@ func ConfigPath() string {
 // (by PID) when the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{t: t, Dir: t.TempDir()}
+	return StartWith(t, Options{})
+}
+
+// StartWith is Start with options (options.go).
+func StartWith(t testing.TB, o Options) *Server {
+	t.Helper()
+	s := &Server{t: t, Dir: t.TempDir(), opts: o}
 	// The database lives in memory-backed /dev/shm when there is one: a
 	// PUBLISH is a SQLite commit, and an fsync per PUBLISH on a disk would
 	// put ~10 ms of the server's storage into every latency figure.
@@ -63,6 +74,7 @@ func Start(t testing.TB) *Server {
 	}
 	s.Port = freePort(t)
 	s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port))
+	s.prepare()
 	s.start()
 	t.Cleanup(s.Stop)
 	return s
@@ -94,11 +106,12 @@ func (s *Server) start() {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	hp := "127.0.0.1:" + strconv.Itoa(s.Port)
-	cmd := exec.Command("kamailio", "-f", ConfigPath(), "-DD", "-E", "-Y", s.Dir,
-		"-l", "udp:"+hp, "-l", "tcp:"+hp,
-		"-A", `DBURL="sqlite://`+filepath.Join(s.dbDir, "kamailio.sqlite")+`"`,
-		"-m", "64", "-M", "8")
+	hp := net.JoinHostPort(s.host(), strconv.Itoa(s.Port))
+	args := []string{"-f", s.configPath(), "-DD", "-E", "-Y", s.Dir,
+		"-l", "udp:" + hp, "-l", "tcp:" + hp,
+		"-A", `DBURL="sqlite://` + filepath.Join(s.dbDir, "kamailio.sqlite") + `"`,
+		"-m", "64", "-M", "8"}
+	cmd := s.command(append(args, s.extraArgs()...))
 	cmd.Stdout, cmd.Stderr = lf, lf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {

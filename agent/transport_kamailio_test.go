@@ -1,0 +1,144 @@
+//go:build unix
+
+package agent_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mwi-agent/mwi-agent/agent"
+	"github.com/mwi-agent/mwi-agent/agent/config"
+	"github.com/mwi-agent/mwi-agent/agent/internal/kamailiotest"
+	"github.com/mwi-agent/mwi-agent/agent/state"
+	"github.com/mwi-agent/mwi-agent/scripts/itest"
+)
+
+// runAgent parses y, starts an agent on it and stops it (within the
+// shutdown bound) when the test ends.
+func runAgent(t *testing.T, y string) *agent.Agent {
+	t.Helper()
+	cfg, err := config.Parse([]byte(y))
+	if err != nil {
+		t.Fatalf("config: %v\n%s", err, y)
+	}
+	a, err := agent.New(cfg, agent.Options{Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(agent.ShutdownTimeout + time.Second):
+			t.Error("Run did not return within the shutdown bound")
+		}
+	})
+	return a
+}
+
+func accountIs(name string, cond func(state.Account) bool) func(state.Snapshot) bool {
+	return func(s state.Snapshot) bool {
+		acc, ok := s.Account(name)
+		return ok && cond(acc)
+	}
+}
+
+// waitLog waits until Kamailio's log contains s (bounded).
+func waitLog(t *testing.T, k *kamailiotest.Server, s string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !strings.Contains(k.Log(), s) {
+		if time.Now().After(deadline) {
+			t.Fatalf("Kamailio's log has no %q within %v", s, within)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TLS against a real Kamailio (kamailio-tls-modules) with a CA and
+// certificates made by the test. Kamailio serves "default.test" unless the
+// client's SNI asks for "sip.test", so an agent configured for sip.test
+// only works if it sends SNI and verifies the name.
+//   - CA in tls.ca_file, server_name sip.test: registers, subscribes, the
+//     NOTIFY comes back over the TLS connection; Kamailio restarted over
+//     TLS: the agent connects again (default keepalive) and the state is
+//     right again;
+//   - server_name wrong.test: refused, the health reason names both names;
+//   - no ca_file: refused, "certificate signed by unknown authority";
+//   - Kamailio requiring a client certificate: refused without one,
+//     subscribed with tls.cert_file/key_file.
+func TestKamailioTLS(t *testing.T) {
+	itest.Require(t, "kamailio", "sqlite3")
+	pki := kamailiotest.NewPKI(t, "mwi-agent test CA")
+	k := kamailiotest.StartWith(t, kamailiotest.Options{TLS: &kamailiotest.TLSServer{
+		Default: pki.Server("default.test"),
+		SNI:     map[string]kamailiotest.Cert{"sip.test": pki.Server("sip.test")},
+	}})
+	yaml := func(tlsBlock, user, server string) string {
+		return fmt.Sprintf("state_dir: %s\n%saccounts:\n  - name: tls-%s\n    aor: sip:%s@127.0.0.1\n    password: pw-%s\n    server: %s\n    transport: tls\n",
+			t.TempDir(), tlsBlock, user, user, user, server)
+	}
+
+	t.Run("verified with SNI, restart", func(t *testing.T) {
+		a := runAgent(t, yaml(fmt.Sprintf("tls: {ca_file: %s, server_name: sip.test}\n", pki.CAFile), "4001", k.TLSAddr))
+		waitSnap(t, a, 10*time.Second, "subscribed over TLS", allHealth(state.HealthSubscribed))
+		waitLog(t, k, "mwi-test: subscribed 4001 ", time.Second)
+		if _, err := k.Publish("4001", "Messages-Waiting: yes\r\nVoice-Message: 4/0\r\n", ""); err != nil {
+			t.Fatal(err)
+		}
+		waitSnap(t, a, 2*time.Second, "waiting over TLS", accountIs("tls-4001", func(acc state.Account) bool {
+			return acc.Waiting == state.WaitingYes && acc.Voice().New == 4
+		}))
+		k.Restart()
+		t0 := time.Now()
+		// The default keepalive (30 s) notices the lost connection.
+		waitLog(t, k, "mwi-test: subscribed 4001 ", 45*time.Second)
+		t.Logf("subscribed again over TLS %v after Kamailio restarted", time.Since(t0))
+		if _, err := k.Publish("4001", "Messages-Waiting: no\r\nVoice-Message: 0/4\r\n", ""); err != nil {
+			t.Fatal(err)
+		}
+		waitSnap(t, a, 3*time.Second, "cleared over the new TLS connection", accountIs("tls-4001", func(acc state.Account) bool {
+			return acc.Waiting == state.WaitingNo && acc.Health == state.HealthSubscribed
+		}))
+	})
+	refused := func(t *testing.T, tlsBlock, user, want string) {
+		a := runAgent(t, yaml(tlsBlock, user, k.TLSAddr))
+		s := waitSnap(t, a, 10*time.Second, "unreachable", allHealth(state.HealthUnreachable))
+		acc, _ := s.Account("tls-" + user)
+		t.Logf("refused: health %v, reason %q", acc.Health, acc.LastReason)
+		if !strings.Contains(acc.LastReason, want) {
+			t.Errorf("reason %q does not say %q", acc.LastReason, want)
+		}
+		if strings.Contains(k.Log(), "mwi-test: registered "+user+" ") {
+			t.Errorf("Kamailio registered %s over a refused connection", user)
+		}
+	}
+	t.Run("wrong name", func(t *testing.T) {
+		refused(t, fmt.Sprintf("tls: {ca_file: %s, server_name: wrong.test}\n", pki.CAFile), "4002",
+			"certificate is valid for default.test, not wrong.test")
+	})
+	t.Run("unknown CA", func(t *testing.T) {
+		refused(t, "tls: {server_name: sip.test}\n", "4003", "certificate signed by unknown authority")
+	})
+	t.Run("mutual TLS", func(t *testing.T) {
+		km := kamailiotest.StartWith(t, kamailiotest.Options{TLS: &kamailiotest.TLSServer{
+			Default: pki.Server("sip.test"), ClientCA: pki.CAFile,
+		}})
+		without := runAgent(t, yaml(fmt.Sprintf("tls: {ca_file: %s, server_name: sip.test}\n", pki.CAFile), "4004", km.TLSAddr))
+		s := waitSnap(t, without, 40*time.Second, "refused without a client certificate", allHealth(state.HealthUnreachable))
+		acc, _ := s.Account("tls-4004")
+		t.Logf("without a client certificate: %q", acc.LastReason)
+		client := pki.Client("mwi-agent")
+		with := runAgent(t, yaml(fmt.Sprintf("tls: {ca_file: %s, server_name: sip.test, cert_file: %s, key_file: %s}\n", pki.CAFile, client.Cert, client.Key), "4005", km.TLSAddr))
+		waitSnap(t, with, 10*time.Second, "subscribed with a client certificate", allHealth(state.HealthSubscribed))
+		if strings.Contains(km.Log(), "mwi-test: registered 4004 ") {
+			t.Error("Kamailio registered the account without a client certificate")
+		}
+	})
+}
