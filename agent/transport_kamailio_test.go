@@ -142,3 +142,56 @@ func TestKamailioTLS(t *testing.T) {
 		}
 	})
 }
+
+// IPv6: UDP and TCP over [::1] against Kamailio listening on [::1]. AORs,
+// servers, Contact and Via carry IPv6 literals; Kamailio's NOTIFYs reach
+// the agent at its [::1] Contact (so the literal was right), and rport
+// handling does not mistake "::1" and "[::1]" for a new address (one
+// REGISTER binding, no re-register loop).
+func TestKamailioIPv6(t *testing.T) {
+	itest.Require(t, "kamailio", "sqlite3")
+	k := kamailiotest.StartWith(t, kamailiotest.Options{IPv6: true})
+	y := fmt.Sprintf("listen: {udp: \"[::1]:0\"}\nstate_dir: %s\naccounts:\n", t.TempDir())
+	for _, a := range []struct{ user, tp string }{{"6001", "udp"}, {"6002", "tcp"}} {
+		y += fmt.Sprintf("  - name: v6-%s\n    aor: \"sip:%s@[::1]\"\n    password: pw-%s\n    server: \"%s\"\n    transport: %s\n", a.user, a.user, a.user, k.Addr6, a.tp)
+	}
+	a := runAgent(t, y)
+	waitSnap(t, a, 10*time.Second, "subscribed over IPv6", allHealth(state.HealthSubscribed))
+	for _, user := range []string{"6001", "6002"} {
+		if _, err := k.PublishTo("sip:"+user+"@[::1]", "Messages-Waiting: yes\r\nVoice-Message: 2/0\r\n", ""); err != nil {
+			t.Fatal(err)
+		}
+		waitSnap(t, a, 2*time.Second, "v6-"+user+" waiting", accountIs("v6-"+user, func(acc state.Account) bool {
+			return acc.Waiting == state.WaitingYes && acc.Voice().New == 2
+		}))
+	}
+	time.Sleep(time.Second) // a re-register loop would show by now
+	log := k.Log()
+	for _, want := range []struct{ user, contact, source string }{
+		{"6001", "contact=<sip:6001@[::1]:", "source=udp:::1:"},
+		{"6002", "contact=<sip:6002@[::1]:", "source=tcp:::1:"},
+	} {
+		var lines []string
+		for _, l := range strings.Split(log, "\n") {
+			if strings.Contains(l, "mwi-test: registered "+want.user+" ") {
+				lines = append(lines, l)
+			}
+		}
+		if len(lines) != 1 {
+			t.Errorf("%s registered %d times, want once:\n%s", want.user, len(lines), strings.Join(lines, "\n"))
+			continue
+		}
+		if !strings.Contains(lines[0], want.contact) || !strings.Contains(lines[0], want.source) {
+			t.Errorf("registration %q: want %q and %q", lines[0], want.contact, want.source)
+		}
+		// Contact port = the port Kamailio saw (rport): the NOTIFY path.
+		_, cport, _ := strings.Cut(lines[0], want.contact)
+		_, sport, _ := strings.Cut(lines[0], want.source)
+		cport, _, _ = strings.Cut(cport, ">")
+		cport, _, _ = strings.Cut(cport, ";")
+		if cport == "" || cport != strings.TrimSpace(sport) {
+			t.Errorf("Contact port %q, Kamailio saw port %q", cport, sport)
+		}
+		t.Logf("%s", lines[0][strings.Index(lines[0], "mwi-test"):])
+	}
+}

@@ -171,12 +171,17 @@ func (s *Server) Log() string {
 // mailbox. etag "" creates a new publication; the answer's SIP-ETag is
 // returned for the next one.
 func (s *Server) Publish(user, body, etag string) (string, error) {
+	return s.PublishTo("sip:"+user+"@127.0.0.1", body, etag)
+}
+
+// PublishTo is Publish for any presentity URI (e.g. sip:3001@[::1]).
+func (s *Server) PublishTo(uri, body, etag string) (string, error) {
 	hdrs := []string{"Event: message-summary", "Expires: 3600", "Content-Type: application/simple-message-summary"}
 	if etag != "" {
 		hdrs = append(hdrs, "SIP-If-Match: "+etag)
 	}
 	var got string
-	code, err := send(s.Addr, "PUBLISH", "sip:"+user+"@127.0.0.1", hdrs, body, 2*time.Second, func(h string) {
+	code, err := send(s.Addr, "PUBLISH", uri, hdrs, body, 2*time.Second, func(h string) {
 		if k, v, ok := strings.Cut(h, ":"); ok && strings.EqualFold(strings.TrimSpace(k), "SIP-ETag") {
 			got = strings.TrimSpace(v)
 		}
