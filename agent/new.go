@@ -78,11 +78,17 @@ func fromConfig(cfg *config.Config) ([]spec, uaSpec, error) {
 	return specs, us, nil
 }
 
+// proxyAddr turns outbound_proxy (host[:port] or a SIP URI such as
+// sip:proxy.example.com:5080;lr) into host:port; URI parameters are not
+// part of the address.
 func proxyAddr(p, tp string) string {
 	if p == "" {
 		return ""
 	}
 	p = strings.TrimPrefix(strings.TrimPrefix(p, "sip:"), "sips:")
+	if i := strings.IndexAny(p, ";?"); i >= 0 {
+		p = p[:i]
+	}
 	if _, _, err := net.SplitHostPort(p); err == nil {
 		return p
 	}

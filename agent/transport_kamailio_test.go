@@ -195,3 +195,66 @@ func TestKamailioIPv6(t *testing.T) {
 		t.Logf("%s", lines[0][strings.Index(lines[0], "mwi-test"):])
 	}
 }
+
+// logLines returns Kamailio's log lines containing s.
+func logLines(k *kamailiotest.Server, s string) []string {
+	var out []string
+	for _, l := range strings.Split(k.Log(), "\n") {
+		if strings.Contains(l, s) {
+			out = append(out, l[max(0, strings.Index(l, "mwi-")):])
+		}
+	}
+	return out
+}
+
+// Outbound proxy: a Kamailio stateful proxy (record-route, loose routing)
+// in front of the registrar/notifier Kamailio. The agent sends REGISTER and
+// SUBSCRIBE to the proxy (the registrar sees them come from the proxy),
+// the NOTIFYs come back through the proxy's Record-Route, and the
+// in-dialog refresh goes through the proxy by the dialog's route set
+// (subscribe_expiry is short here because the refresh is what is tested).
+func TestKamailioOutboundProxy(t *testing.T) {
+	itest.Require(t, "kamailio", "sqlite3")
+	reg := kamailiotest.Start(t)
+	proxy := kamailiotest.StartProxy(t, reg.Addr)
+	y := fmt.Sprintf("state_dir: %s\naccounts:\n  - name: px-5001\n    aor: sip:5001@127.0.0.1\n    password: pw-5001\n    server: %s\n    outbound_proxy: sip:%s;lr\n    subscribe_expiry: 10s\n",
+		t.TempDir(), reg.Addr, proxy.Addr)
+	a := runAgent(t, y)
+	waitSnap(t, a, 10*time.Second, "subscribed through the proxy", allHealth(state.HealthSubscribed))
+	if _, err := reg.Publish("5001", "Messages-Waiting: yes\r\nVoice-Message: 5/0\r\n", ""); err != nil {
+		t.Fatal(err)
+	}
+	waitSnap(t, a, 2*time.Second, "waiting through the proxy", accountIs("px-5001", func(acc state.Account) bool {
+		return acc.Waiting == state.WaitingYes && acc.Voice().New == 5
+	}))
+	// The refresh (after 5 s of the 10 s grant) goes through the proxy.
+	waitLog(t, proxy, "mwi-proxy: in-dialog SUBSCRIBE loose-routed", 10*time.Second)
+	proxyPort := fmt.Sprintf("source=udp:127.0.0.1:%d", proxy.Port)
+	for _, what := range []string{"mwi-test: registered 5001 ", "mwi-test: subscribed 5001 "} {
+		lines := logLines(reg, what)
+		if len(lines) == 0 {
+			t.Fatalf("registrar log has no %q", what)
+		}
+		for _, l := range lines {
+			if !strings.Contains(l, proxyPort) {
+				t.Errorf("registrar got %q not from the proxy (%s)", l, proxyPort)
+			}
+		}
+	}
+	refreshed := false
+	for _, l := range logLines(reg, "mwi-test: subscribed 5001 ") {
+		refreshed = refreshed || !strings.Contains(l, "totag= ")
+	}
+	if !refreshed {
+		t.Errorf("no in-dialog refresh reached the registrar: %q", logLines(reg, "mwi-test: subscribed 5001 "))
+	}
+	for _, l := range append(logLines(proxy, "mwi-proxy: in-dialog"), logLines(proxy, "preloaded")...) {
+		t.Log(l)
+	}
+	if n := len(logLines(proxy, "without our Route")); n > 0 {
+		t.Errorf("%d in-dialog requests reached the proxy without its Route", n)
+	}
+	if len(logLines(proxy, "mwi-proxy: in-dialog NOTIFY loose-routed")) == 0 {
+		t.Error("no NOTIFY came back through the proxy")
+	}
+}

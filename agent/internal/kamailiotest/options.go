@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"testing"
 )
 
 // Options start a Kamailio with more than the default UDP+TCP listeners on
@@ -117,4 +118,13 @@ func (c *TLSServer) config() string {
 	}
 	b.WriteString("[client:default]\nverify_certificate = no\nrequire_certificate = no\n")
 	return b.String()
+}
+
+// StartProxy starts a Kamailio configured as a stateful, record-routing,
+// loose-routing proxy (testdata/kamailio/proxy.cfg) that sends every
+// request outside a dialog to next (host:port).
+func StartProxy(t testing.TB, next string) *Server {
+	t.Helper()
+	cfg := filepath.Join(filepath.Dir(ConfigPath()), "proxy.cfg")
+	return StartWith(t, Options{Config: cfg, Defines: []string{`NEXTHOP="sip:` + next + `"`}})
 }
