@@ -202,15 +202,19 @@ func Send(addr, method, ruri string, hdrs []string, body string, timeout time.Du
 }
 
 func send(addr, method, ruri string, hdrs []string, body string, timeout time.Duration, header func(string)) (int, error) {
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer c.Close()
 	ra, err := net.ResolveUDPAddr("udp", addr)
 	if err != nil {
 		return 0, err
 	}
+	local := "127.0.0.1:0"
+	if !ra.IP.IsLoopback() {
+		local = ":0" // a server in a network namespace
+	}
+	c, err := net.ListenPacket("udp", local)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
 	la := c.LocalAddr().String()
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s SIP/2.0\r\n", method, ruri)
