@@ -73,8 +73,9 @@ func (f *fakeDNS) serve(w dns.ResponseWriter, req *dns.Msg) {
 			}
 		}
 	}
+	down := f.down
 	f.mu.Unlock()
-	if !known && !f.down {
+	if !known && !down {
 		m.Rcode = dns.RcodeNameError
 	}
 	_ = w.WriteMsg(m)
@@ -218,7 +219,9 @@ func TestFallbacks(t *testing.T) {
 // The first DNS server fails (SERVFAIL); the second answers.
 func TestServerFailover(t *testing.T) {
 	bad := newFakeDNS(t, zone...)
+	bad.mu.Lock()
 	bad.down = true
+	bad.mu.Unlock()
 	good := newFakeDNS(t, zone...)
 	r := newResolver(t, bad.Addr, good.Addr)
 	got := targets(locate(t, r, Query{Host: "example.test", Transport: "udp"}))
