@@ -60,7 +60,7 @@ func fromConfig(cfg *config.Config) ([]spec, uaSpec, error) {
 				Server: server, Transport: tp, Proxy: proxyAddr(a.OutboundProxy, tp),
 				Register: a.Register, RegisterExpiry: a.RegisterExpiry,
 				Subscribe: a.Subscribe, Mailbox: a.MailboxURI(), SubscribeExpiry: a.SubscribeExpiry,
-				Unsolicited: unsol, UnsolicitedFrom: append([]string(nil), a.UnsolicitedFrom...),
+				Unsolicited: unsol, UnsolicitedAlways: strings.EqualFold(a.Unsolicited, "always"), UnsolicitedFrom: append([]string(nil), a.UnsolicitedFrom...),
 			},
 		})
 	}

@@ -113,7 +113,7 @@ type Account struct {
 	Subscribe       bool          `yaml:"subscribe"`
 	Mailbox         string        `yaml:"mailbox"` // URI to SUBSCRIBE; default the AOR
 	SubscribeExpiry time.Duration `yaml:"subscribe_expiry"`
-	Unsolicited     string        `yaml:"unsolicited"`      // accept|reject
+	Unsolicited     string        `yaml:"unsolicited"`      // accept (while not subscribed)|always|reject
 	UnsolicitedFrom []string      `yaml:"unsolicited_from"` // IPs/CIDRs; default the server's addresses
 	Lamp            bool          `yaml:"lamp"`             // drives the main message lamp
 	LED             int           `yaml:"led"`              // 1-based board LED; 0 = next free

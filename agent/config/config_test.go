@@ -235,7 +235,7 @@ func TestErrorMessages(t *testing.T) {
 				`accounts[0].register_expiry: must be whole seconds: "1.5s"`,
 				`accounts[0].subscribe_expiry: must be at least 1s: "0s"`,
 				`accounts[0].mailbox: not a sip: or sips: URI in "vm@pbx"`,
-				`accounts[0].unsolicited: want accept or reject, not "maybe"`,
+				`accounts[0].unsolicited: want accept, always or reject, not "maybe"`,
 				`accounts[0].unsolicited_from[0]: not an IP address or CIDR block: "pbx.example.com"`,
 				`accounts[0].unsolicited_from[1]: not a CIDR block: "10.0.0.0/33"`,
 				`accounts[0].led: must not be negative: "-1"`}},

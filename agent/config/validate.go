@@ -308,7 +308,7 @@ func validateAccount(v *validator, p string, a *Account) {
 			v.add(p+".mailbox", redactURI(a.Mailbox), err.Error()+" in")
 		}
 	}
-	v.oneOf(p+".unsolicited", a.Unsolicited, "accept", "reject")
+	v.oneOf(p+".unsolicited", a.Unsolicited, "accept", "always", "reject")
 	for j, src := range a.UnsolicitedFrom {
 		f := fmt.Sprintf("%s.unsolicited_from[%d]", p, j)
 		if strings.Contains(src, "/") {

@@ -76,9 +76,7 @@ type account struct {
 	started  bool
 	lastSent [2]any
 
-	srcMu    sync.Mutex // serverAddrs cache (read on sipgo goroutines)
-	srcAddrs []netip.Addr
-	srcAt    time.Time
+	gv gateView
 }
 
 // dialog is the subscription dialog (RFC 6665 / RFC 3261 section 12).
@@ -155,6 +153,8 @@ func newAccount(u *UA, cfg AccountConfig) (*account, error) {
 	a.regTag = sip.GenerateTagN(16)
 	a.regCSeq = uint32(time.Now().UnixNano()%30000) + 1
 	a.health = state.HealthDisabled
+	a.gv.unsolBudget = tokenBucket{rate: u.opts.UnsolicitedRate, burst: max(unsolicitedBurst, 5*u.opts.UnsolicitedRate)}
+	a.u.dns.get(hostOf(a.dest)) // start resolving now, off this goroutine
 	return a, nil
 }
 
@@ -172,78 +172,6 @@ func (a *account) users() []string {
 		out = append(out, a.mailbox.User)
 	}
 	return out
-}
-
-// allowedSource: configured prefixes, or else the server's (and proxy's)
-// resolved addresses.
-func (a *account) allowedSource(ip netip.Addr) bool {
-	if !ip.IsValid() {
-		return false
-	}
-	if len(a.cfg.UnsolicitedFrom) > 0 {
-		for _, p := range a.allowed {
-			if p.Contains(ip) {
-				return true
-			}
-		}
-		return false
-	}
-	for _, x := range a.serverAddrs() {
-		if x == ip {
-			return true
-		}
-	}
-	return false
-}
-
-// serverAddrs are the server's and outbound proxy's resolved addresses,
-// cached for a minute so that a stream of unsolicited NOTIFYs does not
-// cost a DNS query each (this runs on sipgo's handler goroutines).
-func (a *account) serverAddrs() []netip.Addr {
-	a.srcMu.Lock()
-	defer a.srcMu.Unlock()
-	if a.srcAddrs != nil && time.Since(a.srcAt) < time.Minute {
-		return a.srcAddrs
-	}
-	out := []netip.Addr{}
-	for _, hp := range []string{a.cfg.Server, a.cfg.Proxy, a.dest} {
-		if hp == "" {
-			continue
-		}
-		host, _, err := net.SplitHostPort(hp)
-		if err != nil {
-			host = hp
-		}
-		host = strings.Trim(host, "[]")
-		if ip, err := netip.ParseAddr(host); err == nil {
-			out = append(out, ip.Unmap())
-			continue
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-		cancel()
-		if err != nil {
-			a.log.Warn("sipua: resolving the server for unsolicited NOTIFY checks", "host", host, "err", err)
-			continue
-		}
-		for _, x := range addrs {
-			out = append(out, x.Unmap())
-		}
-	}
-	a.srcAddrs, a.srcAt = out, time.Now()
-	return out
-}
-
-// deliver hands a NOTIFY to the worker (called from a sipgo goroutine).
-func (a *account) deliver(n *notifyIn) {
-	t := time.NewTimer(2 * time.Second)
-	defer t.Stop()
-	select {
-	case a.in <- n:
-	case <-a.killc:
-	case <-t.C:
-		a.log.Warn("sipua: worker busy, NOTIFY dropped after answering it")
-	}
 }
 
 func (a *account) kill() { a.killOnce.Do(func() { close(a.killc) }) }
@@ -669,6 +597,7 @@ func (a *account) onSubResult(r txResult) {
 				}
 			}
 			d.confirmed = true
+			a.u.setRemoteTag(d.callID, d.remoteTag)
 		}
 		a.subGranted = a.subExpiry
 		if o.Expires >= 0 {
@@ -682,16 +611,38 @@ func (a *account) onSubResult(r txResult) {
 	a.subEvent(o.Event, o)
 }
 
+// onNotify applies a NOTIFY and answers it: 2xx only once it is applied
+// (or known to be superseded by what is), 481 for a dialog that is not
+// ours, 400 for an unusable body.
 func (a *account) onNotify(n *notifyIn) {
+	if !n.claim() {
+		return // its handler gave up waiting and answered 500: the server resends
+	}
 	if n.unsolicited {
+		if n.seq != 0 && n.seq <= a.gv.unsolSeq {
+			a.log.Debug("sipua: unsolicited NOTIFY overtaken by a later one; not applied", "seq", n.seq, "applied", a.gv.unsolSeq)
+			n.reply(200, "OK")
+			return
+		}
+		if n.seq != 0 {
+			a.gv.unsolSeq = n.seq
+		}
+		a.gv.unsolAt = a.clock.Now()
 		a.log.Debug("sipua: unsolicited NOTIFY")
 		a.report(n.mailbox)
+		n.reply(200, "OK")
 		return
 	}
 	d := &a.dlg
 	a.log.Debug("sipua: NOTIFY", "state", n.subState.State, "reason", n.subState.Reason, "cseq", n.cseq, "usable", n.mailbox != nil, "current", n.callID == d.callID)
-	if n.callID != d.callID {
-		return // a dialog we already left
+	if n.callID != d.callID || (d.confirmed && n.fromTag != d.remoteTag) {
+		n.reply(refusalCode, refusalReason) // a dialog we left, or not the notifier
+		return
+	}
+	if n.mailbox == nil {
+		defer n.reply(400, "Bad Request (unusable message-summary body)")
+	} else {
+		defer n.reply(200, "OK")
 	}
 	if d.haveRemoteCSeq && n.cseq <= d.remoteCSeq {
 		a.log.Debug("sipua: old NOTIFY ignored", "cseq", n.cseq, "last", d.remoteCSeq)
@@ -708,6 +659,7 @@ func (a *account) onNotify(n *notifyIn) {
 		d.routeSet = n.recordRoute
 		d.contact = a.contact
 		d.confirmed = true
+		a.u.setRemoteTag(d.callID, d.remoteTag)
 	} else if n.contact != nil {
 		d.remoteTarget = *n.contact
 	}
@@ -850,6 +802,7 @@ func (a *account) streamContact(ctx context.Context, req *sip.Request, contact *
 		return err
 	}
 	defer conn.TryClose()
+	a.setFlow(conn)
 	ap, err := netip.ParseAddrPort(conn.LocalAddr().String())
 	if err != nil {
 		return err
@@ -960,6 +913,7 @@ func (a *account) computeHealth() state.Health {
 // report sends an update when health, status or reason changed, or when
 // there is mailbox information.
 func (a *account) report(mb *Mailbox) {
+	a.gv.subActive.Store(a.sub == SubActive || a.sub == SubRefreshing)
 	h := a.computeHealth()
 	if a.started && mb == nil && h == a.health && a.lastSent == [2]any{a.status, a.reason} {
 		return
