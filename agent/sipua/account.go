@@ -77,6 +77,9 @@ type account struct {
 	lastSent [2]any
 
 	gv gateView
+
+	unreachable bool // the server's prober says it does not answer
+	flowLost    bool // the prober closed our dead TCP/TLS connection
 }
 
 // dialog is the subscription dialog (RFC 6665 / RFC 3261 section 12).
@@ -180,6 +183,16 @@ func (a *account) run(ctx context.Context) {
 	a.txCtx, a.txCancel = context.WithCancel(context.Background())
 	defer a.txCancel()
 	defer a.stopTimers()
+	unwatch := a.u.watchServer(a, func(ev liveEvent) {
+		t := time.NewTimer(time.Second)
+		defer t.Stop()
+		select {
+		case a.in <- ev:
+		case <-a.killc:
+		case <-t.C:
+		}
+	})
+	defer unwatch()
 	a.report(nil)
 	switch {
 	case a.cfg.Register:
@@ -223,6 +236,8 @@ func (a *account) run(ctx context.Context) {
 				a.onNotify(m)
 			case retryNow:
 				a.retry()
+			case liveEvent:
+				a.onLive(m)
 			}
 		case <-a.regTimer.c():
 			a.regTimer.t = nil
@@ -237,6 +252,11 @@ func (a *account) run(ctx context.Context) {
 		case <-a.lapse.c():
 			a.lapse.t = nil
 			a.subEvent(EvLapse, Outcome{})
+		case <-a.gv.unsolT.c():
+			a.gv.unsolT.t = nil
+			a.gv.unsolOld = true
+			a.log.Warn("sipua: no unsolicited NOTIFY confirmed the mailbox state within unsolicited_horizon; it is stale", "horizon", a.cfg.UnsolicitedHorizon)
+			a.report(nil)
 		case <-a.keep.c():
 			a.keepalive()
 			a.keep.arm(a.clock, a.u.opts.Keepalive)
@@ -267,7 +287,7 @@ func (a *account) retry() {
 }
 
 func (a *account) stopTimers() {
-	for _, t := range []*timerSlot{&a.regTimer, &a.subTimer, &a.timerN, &a.lapse, &a.keep, &a.stopT} {
+	for _, t := range []*timerSlot{&a.regTimer, &a.subTimer, &a.timerN, &a.lapse, &a.keep, &a.stopT, &a.gv.unsolT} {
 		t.stop()
 	}
 }
@@ -474,7 +494,7 @@ func (a *account) subEvent(e Event, o Outcome) {
 		case ActUseMinExpires:
 			a.subExpiry = o.MinExpires
 		case ActRefreshTimer:
-			a.subTimer.arm(a.clock, RefreshDelay(a.subGranted))
+			a.subTimer.arm(a.clock, a.subRefreshDelay())
 		case ActLapseTimer:
 			a.lapse.arm(a.clock, a.subGranted)
 		case ActTimerN:
@@ -628,6 +648,10 @@ func (a *account) onNotify(n *notifyIn) {
 			a.gv.unsolSeq = n.seq
 		}
 		a.gv.unsolAt = a.clock.Now()
+		a.gv.unsolOld = false
+		if a.cfg.UnsolicitedHorizon > 0 {
+			a.gv.unsolT.arm(a.clock, a.cfg.UnsolicitedHorizon)
+		}
 		a.log.Debug("sipua: unsolicited NOTIFY")
 		a.report(n.mailbox)
 		n.reply(200, "OK")
@@ -870,7 +894,10 @@ func (a *account) computeHealth() state.Health {
 	if !a.cfg.Register && !a.cfg.Subscribe {
 		return state.HealthDisabled
 	}
-	if a.stale {
+	if a.unreachable {
+		return state.HealthUnreachable
+	}
+	if a.stale || a.unsolicitedStale() {
 		return state.HealthStale
 	}
 	if a.cfg.Register {

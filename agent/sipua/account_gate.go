@@ -1,6 +1,7 @@
 package sipua
 
 import (
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"sync/atomic"
@@ -15,6 +16,8 @@ type gateView struct {
 	unsolBudget tokenBucket
 	unsolSeq    uint64    // worker only: arrival number of the last applied unsolicited NOTIFY
 	unsolAt     time.Time // worker only: when an unsolicited NOTIFY last confirmed the state
+	unsolT      timerSlot // worker only: UnsolicitedHorizon after unsolAt
+	unsolOld    bool      // worker only: unsolT fired
 }
 
 // unsolicitedRate and unsolicitedBurst bound the unsolicited NOTIFYs one
@@ -84,4 +87,74 @@ func hostOf(hostport string) string {
 		return h
 	}
 	return hostport
+}
+
+// onLive: the server's prober says it answers again, or no longer does.
+// Back: whatever backed off while it was away is retried now (a frozen
+// server that had its refresh time out must not wait out a backoff), and
+// a connection the prober closed is replaced by registering (or
+// subscribing) anew over a new one.
+func (a *account) onLive(ev liveEvent) {
+	a.flowLost = a.flowLost || ev.flowLost
+	a.unreachable = !ev.up
+	if ev.up {
+		if a.reg == RegBackoff {
+			a.regTimer.stop()
+			a.regEvent(EvTimer, Outcome{})
+		}
+		if a.sub == SubBackoff {
+			a.subTimer.stop()
+			a.subEvent(EvTimer, Outcome{})
+		}
+		if a.flowLost {
+			a.flowLost = false
+			switch {
+			case a.cfg.Register && a.reg == RegRegistered:
+				a.log.Info("sipua: connection replaced, registering again")
+				a.regEvent(EvContactChanged, Outcome{})
+			case !a.cfg.Register && a.sub == SubActive:
+				a.log.Info("sipua: connection replaced, subscribing again")
+				a.subEvent(EvContactChanged, Outcome{})
+			}
+		}
+	}
+	a.report(nil)
+}
+
+// restartSpacing is the least time between two restart checks to one
+// server: with n accounts on it a check runs every max(RestartCheck,
+// n × restartSpacing), so a server sees at most one a second.
+const restartSpacing = time.Second
+
+// subRefreshDelay is when to refresh the subscription: at RefreshDelay of
+// the grant, or sooner for the restart check (±10 % jitter).
+func (a *account) subRefreshDelay() time.Duration {
+	d := RefreshDelay(a.subGranted)
+	rc := a.u.opts.RestartCheck
+	if rc <= 0 {
+		return d
+	}
+	rc = max(rc, time.Duration(a.u.accountsOn(a.network, a.dest))*restartSpacing)
+	rc = time.Duration(float64(rc) * (0.9 + 0.2*rand.Float64()))
+	return min(d, rc)
+}
+
+// unsolicitedStale: the account depends on unsolicited NOTIFYs (it does
+// not subscribe), has had one, and can no longer vouch for it: nothing
+// confirmed it within UnsolicitedHorizon, or its registration failed (the
+// server no longer knows where to send the next one).
+func (a *account) unsolicitedStale() bool {
+	if a.cfg.Subscribe || !a.cfg.Unsolicited || a.gv.unsolAt.IsZero() {
+		return false
+	}
+	if a.gv.unsolOld {
+		return true
+	}
+	if a.cfg.Register {
+		switch a.reg {
+		case RegBackoff, RegRefused, RegAuthFailed:
+			return true
+		}
+	}
+	return false
 }

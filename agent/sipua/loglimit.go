@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"sync"
 	"time"
-	"unicode/utf8"
 )
 
 // logLimiter lets through at most burst lines per kind in every period;
@@ -74,15 +73,11 @@ func (l *logLimiter) Log(level slog.Level, kind, msg string, args ...any) {
 // maxLoggedBytes is how much of a datagram a log line shows.
 const maxLoggedBytes = 200
 
-// truncated is data for a log line: at most maxLoggedBytes, valid UTF-8,
-// with the full length when cut.
+// truncated is data for a log line: at most maxLoggedBytes (the handler
+// escapes what is not text), with the full length when cut.
 func truncated(data []byte) string {
 	if len(data) <= maxLoggedBytes {
 		return string(data)
 	}
-	cut := data[:maxLoggedBytes]
-	for len(cut) > 0 && !utf8.Valid(cut) {
-		cut = cut[:len(cut)-1]
-	}
-	return string(cut) + "…(" + strconv.Itoa(len(data)) + " bytes)"
+	return string(data[:maxLoggedBytes]) + "…(" + strconv.Itoa(len(data)) + " bytes)"
 }

@@ -41,6 +41,9 @@ type AccountConfig struct {
 	Unsolicited       bool     // accept unsolicited NOTIFY (only while no subscription is active, unless UnsolicitedAlways)
 	UnsolicitedAlways bool     // accept unsolicited NOTIFY also while the subscription is active
 	UnsolicitedFrom   []string // UDP: allowed source IPs/CIDRs; empty = the server's resolved address and port
+	// UnsolicitedHorizon: an account fed only by unsolicited NOTIFYs
+	// (Subscribe false) goes stale when none arrived for this long; 0 = never.
+	UnsolicitedHorizon time.Duration
 }
 
 // Mailbox is a message-summary as the agent stores it.
@@ -76,14 +79,21 @@ type Options struct {
 	ListenUDP string // [127.0.0.1:0 or 0.0.0.0:0, see DefaultListen] "" after defaults = no UDP listener
 	TLSConfig *tls.Config
 
-	Keepalive   time.Duration // CRLF keepalive interval, 0 = off
-	TimerN      time.Duration // [32 s] wait for the first NOTIFY after the 2xx
-	StopTimeout time.Duration // [3 s] un-SUBSCRIBE/un-REGISTER bound
-	Backoff     Backoff       // [2 s doubling to 5 min, ±25 % jitter]
-	SlowRetry   time.Duration // [5 min] after auth failed
-	LongRetry   time.Duration // [30 min] after 403/404/rejected
-	Parse       BodyParser    // [the RFC 3842 parser]
-	MaxInFlight int           // [32] transactions in flight at once, all accounts together (smooths start-up bursts)
+	Keepalive time.Duration // CRLF keepalive interval, 0 = off
+	Liveness  time.Duration // server probe interval (UDP OPTIONS per server, TCP/TLS CRLF ping), 0 = off; see liveness.go
+	// RestartCheck: refresh each subscription at least this often, so a
+	// server that forgot it (restart) answers 481 and the account
+	// subscribes again; stretched to one check per second per server. 0 = off.
+	RestartCheck time.Duration
+	ProbeTimeout time.Duration // [8 s] UDP OPTIONS probe bound (3 s while the server is unreachable)
+	PongTimeout  time.Duration // [10 s] TCP/TLS CRLF ping → pong bound (RFC 5626 4.4.1)
+	TimerN       time.Duration // [32 s] wait for the first NOTIFY after the 2xx
+	StopTimeout  time.Duration // [3 s] un-SUBSCRIBE/un-REGISTER bound
+	Backoff      Backoff       // [2 s doubling to 5 min, ±25 % jitter]
+	SlowRetry    time.Duration // [5 min] after auth failed
+	LongRetry    time.Duration // [30 min] after 403/404/rejected
+	Parse        BodyParser    // [the RFC 3842 parser]
+	MaxInFlight  int           // [32] transactions in flight at once, all accounts together (smooths start-up bursts)
 
 	UnsolicitedRate float64 // [2/s, burst 5 s' worth] unsolicited NOTIFYs one account takes; more are answered 500 Retry-After
 
@@ -104,6 +114,8 @@ type UA struct {
 	slots  chan struct{}            // MaxInFlight semaphore
 	dns    *addrCache               // server names, resolved off the workers' goroutines
 	gate   *gate                    // what reaches sipgo (UDP)
+
+	probers map[serverKey]*prober // guarded by mu
 
 	seenMu sync.Mutex
 	seen   map[netip.AddrPort]time.Time // TCP/TLS: when a known server last sent anything
@@ -153,6 +165,12 @@ func NewUA(opts Options) (*UA, error) {
 	if opts.MaxInFlight <= 0 {
 		opts.MaxInFlight = 32
 	}
+	if opts.ProbeTimeout <= 0 {
+		opts.ProbeTimeout = probeTimeout
+	}
+	if opts.PongTimeout <= 0 {
+		opts.PongTimeout = pongTimeout
+	}
 	if opts.UnsolicitedRate <= 0 {
 		opts.UnsolicitedRate = unsolicitedRate
 	}
@@ -169,6 +187,7 @@ func NewUA(opts Options) (*UA, error) {
 		slots:    make(chan struct{}, opts.MaxInFlight),
 		dns:      newAddrCache(opts.Clock.Now),
 		seen:     map[netip.AddrPort]time.Time{},
+		probers:  map[serverKey]*prober{},
 	}
 	u.gate = newGate(u)
 	uaOpts := []sipgo.UserAgentOption{sipgo.WithUserAgent(opts.UserAgent)}
