@@ -98,21 +98,21 @@ func (a *account) onLive(ev liveEvent) {
 	a.flowLost = a.flowLost || ev.flowLost
 	a.unreachable = !ev.up
 	if ev.up {
-		if a.reg == RegBackoff {
-			a.regTimer.stop()
+		if a.reg.state == RegBackoff {
+			a.reg.timer.stop()
 			a.regEvent(EvTimer, Outcome{})
 		}
-		if a.sub == SubBackoff {
-			a.subTimer.stop()
+		if a.sub.state == SubBackoff {
+			a.sub.timer.stop()
 			a.subEvent(EvTimer, Outcome{})
 		}
 		if a.flowLost {
 			a.flowLost = false
 			switch {
-			case a.cfg.Register && a.reg == RegRegistered:
+			case a.cfg.Register && a.reg.state == RegRegistered:
 				a.log.Info("sipua: connection replaced, registering again")
 				a.regEvent(EvContactChanged, Outcome{})
-			case !a.cfg.Register && a.sub == SubActive:
+			case !a.cfg.Register && a.sub.state == SubActive:
 				a.log.Info("sipua: connection replaced, subscribing again")
 				a.subEvent(EvContactChanged, Outcome{})
 			}
@@ -129,7 +129,7 @@ const restartSpacing = time.Second
 // subRefreshDelay is when to refresh the subscription: at RefreshDelay of
 // the grant, or sooner for the restart check (±10 % jitter).
 func (a *account) subRefreshDelay() time.Duration {
-	d := RefreshDelay(a.subGranted)
+	d := RefreshDelay(a.sub.granted)
 	rc := a.u.opts.RestartCheck
 	if rc <= 0 {
 		return d
@@ -151,10 +151,33 @@ func (a *account) unsolicitedStale() bool {
 		return true
 	}
 	if a.cfg.Register {
-		switch a.reg {
+		switch a.reg.state {
 		case RegBackoff, RegRefused, RegAuthFailed:
 			return true
 		}
 	}
 	return false
+}
+
+func (ev liveEvent) applyTo(a *account) { a.onLive(ev) }
+
+// onUnsolicited applies an unsolicited NOTIFY unless a later one (by
+// arrival) was applied already, and answers it.
+func (a *account) onUnsolicited(n *notifyIn) {
+	if n.seq != 0 && n.seq <= a.gv.unsolSeq {
+		a.log.Debug("sipua: unsolicited NOTIFY overtaken by a later one; not applied", "seq", n.seq, "applied", a.gv.unsolSeq)
+		n.reply(200, "OK")
+		return
+	}
+	if n.seq != 0 {
+		a.gv.unsolSeq = n.seq
+	}
+	a.gv.unsolAt = a.clock.Now()
+	a.gv.unsolOld = false
+	if a.cfg.UnsolicitedHorizon > 0 {
+		a.gv.unsolT.arm(a.clock, a.cfg.UnsolicitedHorizon)
+	}
+	a.log.Debug("sipua: unsolicited NOTIFY")
+	a.report(n.mailbox)
+	n.reply(200, "OK")
 }

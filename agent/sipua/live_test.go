@@ -177,7 +177,7 @@ func TestRestartCheckScales(t *testing.T) {
 	}
 	h.ua.mu.Unlock()
 	a := accts[0]
-	a.subGranted = 3600 * time.Second
+	a.sub.granted = 3600 * time.Second
 	for range 20 {
 		if d := a.subRefreshDelay(); d < 54*time.Second || d > 66*time.Second {
 			t.Fatalf("60 accounts on one server, restart_check 10s: check every %v, want 60 s ±10 %%", d)
