@@ -98,14 +98,14 @@ func (u *UA) watchServer(a *account, notify func(liveEvent)) func() {
 // spreading).
 func (u *UA) accountsOn(network, dest string) int {
 	u.mu.Lock()
-	p := u.probers[serverKey{network, dest}]
-	u.mu.Unlock()
-	if p == nil {
-		return 1
+	defer u.mu.Unlock()
+	n := 0
+	for _, a := range u.accounts {
+		if a.network == network && a.dest == dest {
+			n++
+		}
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return max(1, len(p.watch))
+	return max(1, n)
 }
 
 func (p *prober) run(ctx context.Context) {

@@ -204,6 +204,7 @@ func NewUA(opts Options) (*UA, error) {
 		return nil, fmt.Errorf("sipua: %w", err)
 	}
 	u.sua = sua
+	sua.TransportLayer().OnMessage(u.gate.onMessage)
 	srv, err := sipgo.NewServer(sua, sipgo.WithServerLogger(sipLog))
 	if err != nil {
 		sua.Close()
