@@ -20,7 +20,8 @@ type Observer interface {
 	// BackedOff: a leg ("register", "subscribe") waits before trying
 	// again (the backoff governor's delay, with jitter).
 	BackedOff(account, leg string)
-	// Throttled: a request waited for the in-flight limit (MaxInFlight).
+	// Throttled: a request waited for the in-flight limit (MaxInFlight),
+	// or an unsolicited NOTIFY was refused by the per-account rate limit.
 	Throttled(account string)
 }
 
@@ -30,8 +31,8 @@ const NotifyMaxBody = 512
 // NOTIFY outcomes.
 const (
 	NotifyApplied   = "applied"   // answered 200; its state was handed to the agent
-	NotifyOld       = "old"       // answered 200 but older than one already applied (CSeq), or for a dialog we left
-	NotifyRefused   = "refused"   // answered 403/481/489: not ours, not allowed, not message-summary
+	NotifyOld       = "old"       // answered 200 but older than one already applied (CSeq, or arrival order for unsolicited)
+	NotifyRefused   = "refused"   // answered 403/481/489, or 500 (rate limit, busy): not ours, not allowed, not message-summary, not now
 	NotifyMalformed = "malformed" // answered 400: unusable body, state kept
 )
 
@@ -80,23 +81,4 @@ func (u *UA) observeThrottled(account string) {
 	if u.opts.Observer != nil {
 		u.opts.Observer.Throttled(account)
 	}
-}
-
-func (u *UA) observeNotifyInfo(n NotifyInfo) {
-	if u.opts.Observer != nil {
-		u.opts.Observer.Notified(n)
-	}
-}
-
-// observeNotify reports a NOTIFY the account worker handled.
-func (u *UA) observeNotify(account string, n *notifyIn, outcome string) {
-	if u.opts.Observer == nil {
-		return
-	}
-	info := n.info
-	info.Account, info.Outcome = account, outcome
-	if outcome == NotifyMalformed {
-		info.Answer = 400
-	}
-	u.opts.Observer.Notified(info)
 }

@@ -139,7 +139,9 @@ func (a Account) Total() Counts {
 }
 
 // Known reports whether the agent can currently vouch for the mailbox state:
-// it has information and that information has not gone stale.
+// it has information, that information has not gone stale, and the server
+// that would tell of a change is reachable (an unreachable server cannot
+// send the NOTIFY that would change it, so old data is not confident).
 //
 // A persisted state is never known (the server has not confirmed it since
 // the start); a manual one is known whatever the subscription's health (a
@@ -151,7 +153,7 @@ func (a Account) Known() bool {
 	case SourceManual:
 		return a.Waiting != WaitingUnknown
 	}
-	return a.Waiting != WaitingUnknown && a.Health != HealthStale
+	return a.Waiting != WaitingUnknown && a.Health != HealthStale && a.Health != HealthUnreachable
 }
 
 // Unconfirmed reports whether the mailbox state is the last known one read
