@@ -14,6 +14,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/mwi-agent/mwi-agent/agent/state"
@@ -222,8 +223,11 @@ type Saver struct {
 
 	last []Account // what the file holds
 	at   time.Time // when it was written
-	n    int       // writes (for tests)
+	n    atomic.Int64
 }
+
+// Writes is how many times the file was written.
+func (s *Saver) Writes() int { return int(s.n.Load()) }
 
 // Run saves every change (at most one write per Gap, the latest state
 // last) until ctx ends, then saves the final state once more and returns
@@ -285,7 +289,7 @@ func (s *Saver) Run(ctx context.Context) error {
 
 // save writes accts unless the file already holds them.
 func (s *Saver) save(accts []Account) {
-	if s.n > 0 && reflect.DeepEqual(accts, s.last) {
+	if s.n.Load() > 0 && reflect.DeepEqual(accts, s.last) {
 		return
 	}
 	now := s.Now()
@@ -294,7 +298,7 @@ func (s *Saver) save(accts []Account) {
 		return
 	}
 	s.last, s.at = accts, now
-	s.n++
+	s.n.Add(1)
 }
 
 // Restorer is the part of *agent.Agent that takes the restored state.

@@ -217,8 +217,8 @@ func TestSaverRate(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 		synctest.Wait()
-		if s.n < 2 || s.n > 4 {
-			t.Errorf("%d writes for 50 changes in 2.5 s, want 2..4 (one per second)", s.n)
+		if n := s.Writes(); n < 2 || n > 4 {
+			t.Errorf("%d writes for 50 changes in 2.5 s, want 2..4 (one per second)", n)
 		}
 		time.Sleep(2 * time.Second)
 		synctest.Wait()
