@@ -42,9 +42,17 @@ func TestKamailioMetricsAndDiagnostics(t *testing.T) {
 		acc, _ := s.Account("desk-1001")
 		return acc.Waiting == state.WaitingYes
 	})
-	var b bytes.Buffer
-	m.WritePrometheus(&b, a.Snapshot())
-	out := b.String()
+	// The observer hears of a NOTIFY once it is answered, just after its
+	// state was applied: give it a moment.
+	var out string
+	for end := time.Now().Add(2 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		var b bytes.Buffer
+		m.WritePrometheus(&b, a.Snapshot())
+		out = b.String()
+		if regexp.MustCompile(`mwi_sip_notifies_total\{outcome="applied"\} [3-9]`).MatchString(out) || time.Now().After(end) {
+			break
+		}
+	}
 	for _, re := range []string{
 		`mwi_sip_requests_total\{method="REGISTER",class="2xx"\} [2-9]`,
 		`mwi_sip_requests_total\{method="SUBSCRIBE",class="2xx"\} [2-9]`,

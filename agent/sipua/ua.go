@@ -465,12 +465,14 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 	info := newNotifyInfo(req.Source(), req.Transport(), headerValue(req, "Subscription-State"), req.Body(), u.opts.Clock.Now())
 	info.Outcome = NotifyRefused
 	if obs := u.opts.Observer; obs != nil {
+		// Told before the answer leaves: whoever sees the answer can
+		// already see it counted.
 		answer := respond
 		respond = func(code int, reason string, retryAfter int) {
-			answer(code, reason, retryAfter)
 			info.Answer = code
+			obs.Notified(info)
+			answer(code, reason, retryAfter)
 		}
-		defer func() { obs.Notified(info) }()
 	}
 	v := u.admit(req)
 	if v.acct != nil {
