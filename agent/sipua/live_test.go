@@ -245,10 +245,7 @@ func TestLivenessServerIgnoresOptions(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cfg := h.account("1206", "udp")
-	cfg.Register = false
-	h.start(ctx, cfg)
-	h.waitWaiting("1206", state.WaitingYes, 2, 3*time.Second)
+	h.subscribed(ctx, "1206")
 	stop := h.neverOff("1206")
 	time.Sleep(2 * time.Second)
 	if u := h.health("1206"); u.Health != state.HealthSubscribed {
@@ -270,10 +267,7 @@ func TestLivenessNoProbeWhileTrafficFlows(t *testing.T) {
 	h := newHarness(t, p, func(o *Options) { o.Liveness, o.RestartCheck = 1500*time.Millisecond, 200*time.Millisecond })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cfg := h.account("1207", "udp")
-	cfg.Register = false
-	h.start(ctx, cfg)
-	h.waitWaiting("1207", state.WaitingYes, 2, 3*time.Second)
+	h.subscribed(ctx, "1207")
 	time.Sleep(2 * time.Second) // the first probe (which always asks) is done
 	p.options.Store(0)
 	time.Sleep(4 * time.Second)
