@@ -799,9 +799,13 @@ func (a *account) keepalive() {
 		return
 	}
 	if w, ok := conn.(io.Writer); ok {
-		if _, err := w.Write([]byte("\r\n\r\n")); err != nil {
-			a.log.Debug("sipua: keepalive", "err", err)
-		}
+		// Off the worker: a write to a half-open connection whose send
+		// buffer is full blocks (the liveness ping finds such a flow).
+		go func() {
+			if _, err := w.Write([]byte("\r\n\r\n")); err != nil {
+				a.log.Debug("sipua: keepalive", "err", err)
+			}
+		}()
 	}
 }
 

@@ -235,9 +235,14 @@ func (p *prober) ping(ctx context.Context, ap netip.AddrPort, conn sip.Connectio
 		return true // cannot ping this kind of connection: assume alive
 	}
 	t0 := p.u.opts.Clock.Now()
-	if _, err := w.Write([]byte("\r\n\r\n")); err != nil {
-		return false
-	}
+	// The write runs apart: on a half-open connection with a full send
+	// buffer it blocks until the connection is closed (below, at the pong
+	// timeout).
+	errc := make(chan error, 1)
+	go func() {
+		_, err := w.Write([]byte("\r\n\r\n"))
+		errc <- err
+	}()
 	clock := p.u.opts.Clock
 	deadline := clock.NewTimer(p.u.opts.PongTimeout)
 	defer deadline.Stop()
@@ -247,6 +252,11 @@ func (p *prober) ping(ctx context.Context, ap netip.AddrPort, conn sip.Connectio
 		case <-ctx.Done():
 			tick.Stop()
 			return true
+		case err := <-errc:
+			tick.Stop()
+			if err != nil {
+				return false
+			}
 		case <-deadline.C():
 			tick.Stop()
 			return !p.u.lastHeard(p.key.network, ap).Before(t0)
