@@ -205,6 +205,10 @@ func (p *prober) probe(ctx context.Context) (up, flowLost bool) {
 			_ = conn.Close()
 			return false, true
 		}
+		// No connection at all: the accounts' flow is gone (the server
+		// closed it, or a restart reset it). The OPTIONS below connects
+		// anew; the accounts must register over the new connection.
+		flowLost = true
 	}
 	timeout := p.u.opts.ProbeTimeout
 	if !p.isUp() {
@@ -212,7 +216,7 @@ func (p *prober) probe(ctx context.Context) (up, flowLost bool) {
 	}
 	if p.options(ctx, timeout) {
 		p.ignoresOpts = false
-		return true, false
+		return true, flowLost
 	}
 	since := sent
 	if !p.isUp() && p.downSince.Before(since) {
@@ -226,9 +230,9 @@ func (p *prober) probe(ctx context.Context) (up, flowLost bool) {
 			p.ignoresOpts = true
 			p.u.log.Info("sipua: server answers the accounts but not OPTIONS; liveness follows its answers to them", "server", p.key.dest)
 		}
-		return true, false
+		return true, flowLost
 	}
-	return false, false
+	return false, flowLost
 }
 
 // silenceBound is how long a server that ignores OPTIONS may say nothing
