@@ -225,8 +225,11 @@ func TestErrorMessages(t *testing.T) {
 				`fxs.alert: want none, line-reversal, dt-as or ring-pulse, not "bell"`, `fxs.quiet: must not be negative: "-1s"`,
 				`fxs.dial_timeout: must be at least 1s: "0s"`}},
 		{"board cannot do hv", "board: rpi-ata\nfxs: {signalling: [hv]}\n", []string{`fxs.signalling[0]: board "rpi-ata" cannot do "hv"`}},
-		{"aor missing", "accounts:\n  - label: x\n", []string{`accounts[0].name: must not be empty`, `accounts[0].aor: missing (e.g. sip:1001@pbx.example.com)`, `accounts[0].transport: missing (want udp, tcp or tls)`}},
-		{"aor not sip", "accounts:\n  - aor: tel:+4930123\n", []string{`accounts[0].name: must not be empty`, `accounts[0].aor: not a sip: or sips: URI in "tel:+4930123"`, `accounts[0].transport: missing (want udp, tcp or tls)`}},
+		// A broken AOR is one error, not one more per field it would fill.
+		{"aor missing", "accounts:\n  - label: x\n", []string{`accounts[0].aor: missing (e.g. sip:1001@pbx.example.com)`}},
+		{"aor not sip", "accounts:\n  - aor: tel:+4930123\n", []string{`accounts[0].aor: not a sip: or sips: URI in "tel:+4930123"`}},
+		{"aor bad host", "accounts:\n  - aor: \"sip:1001@bad host\"\n", []string{`accounts[0].aor: invalid host in "sip:1001@bad host"`}},
+		{"aor broken, name and transport set badly", "accounts:\n  - aor: tel:1\n    name: a b\n    transport: sctp\n", []string{`accounts[0].name: only letters, digits, '.', '_' and '-' allowed in "a b"`, `accounts[0].aor: not a sip: or sips: URI in "tel:1"`, `accounts[0].transport: want udp, tcp or tls, not "sctp"`}},
 		{"aor without user", "accounts:\n  - aor: sip:pbx.example.com\n", []string{`accounts[0].aor: missing user part in "sip:pbx.example.com"`}},
 		{"account fields", acct + "    name: bad name\n    transport: sctp\n    outbound_proxy: \"proxy:\"\n    register_expiry: 1.5\n    subscribe_expiry: 0\n    mailbox: vm@pbx\n    unsolicited: maybe\n    unsolicited_from: [pbx.example.com, 10.0.0.0/33]\n    led: -1\n",
 			[]string{`accounts[0].name: only letters, digits, '.', '_' and '-' allowed in "bad name"`,

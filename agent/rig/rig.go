@@ -61,7 +61,7 @@ type Options struct {
 
 // Rig is one device: its parts and what they share.
 type Rig struct {
-	Config  *config.Config
+	Config  *config.Resolved
 	Board   Board // its Devices are closed when Run ends
 	Agent   *agent.Agent
 	Policy  indicate.Policy
@@ -89,7 +89,7 @@ const DefaultRefresh = time.Minute
 // New builds the device of cfg on board (see Open). It opens nothing else,
 // except the status page's listening socket (so a taken port is known at
 // once). On error it closes nothing: the board stays the caller's.
-func New(cfg *config.Config, board Board, opt Options) (*Rig, error) {
+func New(cfg *config.Resolved, board Board, opt Options) (*Rig, error) {
 	if cfg == nil {
 		return nil, errors.New("rig: no configuration")
 	}
@@ -112,7 +112,7 @@ func New(cfg *config.Config, board Board, opt Options) (*Rig, error) {
 		return nil, err
 	}
 	r.Agent = a
-	r.Policy = indicate.PolicyFromConfig(cfg, b)
+	r.Policy = cfg.Policy
 	r.Policy.Title = opt.Title
 	render := indicate.Renderer(display.Render)
 	if board.Sim != nil && cfg.HTTP.Listen == "" {

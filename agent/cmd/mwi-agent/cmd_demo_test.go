@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -109,12 +110,16 @@ func startRun(t *testing.T, edit func(*config.Config)) runRig {
 	if edit != nil {
 		edit(cfg)
 	}
-	log := newLogger(os.Stderr, "warn")
-	board, err := rig.Open(cfg, log)
+	log := newLogger(os.Stderr, slog.LevelWarn)
+	res, err := config.Resolve(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := rig.New(cfg, board, rig.Options{Logger: log})
+	board, err := rig.Open(res, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := rig.New(res, board, rig.Options{Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +180,11 @@ func TestDemoServerStopShowsCannotKnow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := agent.New(cfg, agent.Options{})
+	res, err := config.Resolve(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := agent.New(res, agent.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

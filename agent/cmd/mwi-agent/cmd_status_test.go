@@ -24,7 +24,7 @@ func TestStatusDefaultsToPackagedConfig(t *testing.T) {
 	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Load(file)
+	cfg, err := config.LoadResolved(file)
 	if err != nil {
 		t.Fatal(err)
 	}
