@@ -37,9 +37,11 @@ func fromConfig(cfg *config.Resolved) ([]spec, uaSpec, error) {
 		return nil, uaSpec{}, fmt.Errorf("agent: no configuration")
 	}
 	us := uaSpec{opts: sipua.Options{
-		UserAgent: cfg.UserAgent,
-		ListenUDP: cfg.Listen.UDP,
-		Keepalive: cfg.Keepalive,
+		UserAgent:    cfg.UserAgent,
+		ListenUDP:    cfg.Listen.UDP,
+		Keepalive:    cfg.Keepalive,
+		Liveness:     cfg.Liveness,
+		RestartCheck: cfg.RestartCheck,
 	}}
 	needUDP, needTLS := false, false
 	var specs []spec
@@ -53,7 +55,8 @@ func fromConfig(cfg *config.Resolved) ([]spec, uaSpec, error) {
 				Server: a.Server.String(), Transport: a.Transport.String(), Proxy: a.Proxy.String(),
 				Register: a.Register, RegisterExpiry: a.RegisterExpiry,
 				Subscribe: a.Subscribe, Mailbox: a.Mailbox.String(), SubscribeExpiry: a.SubscribeExpiry,
-				Unsolicited: a.Unsolicited, UnsolicitedFrom: append([]string(nil), a.UnsolicitedFrom...),
+				Unsolicited: a.UnsolicitedMode != config.UnsolicitedReject, UnsolicitedAlways: a.UnsolicitedMode == config.UnsolicitedAlways,
+				UnsolicitedFrom: append([]string(nil), a.UnsolicitedFrom...), UnsolicitedHorizon: a.UnsolicitedHorizon,
 			},
 		})
 	}

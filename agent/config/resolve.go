@@ -83,13 +83,27 @@ func (h HostPort) String() string {
 
 // ResolvedAccount is one account with every derived value typed.
 type ResolvedAccount struct {
-	Account               // the validated entry (name, label, credentials, expiries, lamp, led)
-	AOR         URI       // accounts[].aor
-	Mailbox     URI       // what to SUBSCRIBE to: accounts[].mailbox, or the AOR
-	Transport   Transport // accounts[].transport
-	Server      HostPort  // where requests go; the port defaults by transport
-	Proxy       HostPort  // accounts[].outbound_proxy; zero = none
-	Unsolicited bool      // accounts[].unsolicited is accept
+	Account                         // the validated entry (name, label, credentials, expiries, lamp, led)
+	AOR             URI             // accounts[].aor
+	Mailbox         URI             // what to SUBSCRIBE to: accounts[].mailbox, or the AOR
+	Transport       Transport       // accounts[].transport
+	Server          HostPort        // where requests go; the port defaults by transport
+	Proxy           HostPort        // accounts[].outbound_proxy; zero = none
+	UnsolicitedMode UnsolicitedMode // accounts[].unsolicited
+}
+
+// UnsolicitedMode is what an account does with unsolicited NOTIFYs.
+type UnsolicitedMode int
+
+// The modes (accounts[].unsolicited).
+const (
+	UnsolicitedAccept UnsolicitedMode = iota // accept while not subscribed
+	UnsolicitedAlways                        // accept even while subscribed
+	UnsolicitedReject
+)
+
+func (m UnsolicitedMode) String() string {
+	return [...]string{"accept", "always", "reject"}[m]
 }
 
 // Resolved is a validated configuration turned into typed values once:
@@ -170,7 +184,17 @@ func Resolve(c *Config) (*Resolved, error) {
 // resolveAccount types one validated account; the checks repeat Validate's
 // only so that an unvalidated value can never pass silently.
 func resolveAccount(v *validator, p string, a Account) (ResolvedAccount, bool) {
-	ra := ResolvedAccount{Account: a, Unsolicited: !strings.EqualFold(a.Unsolicited, "reject")}
+	ra := ResolvedAccount{Account: a}
+	switch strings.ToLower(a.Unsolicited) {
+	case "accept", "":
+		ra.UnsolicitedMode = UnsolicitedAccept
+	case "always":
+		ra.UnsolicitedMode = UnsolicitedAlways
+	case "reject":
+		ra.UnsolicitedMode = UnsolicitedReject
+	default:
+		v.add(p+".unsolicited", a.Unsolicited, "want accept, always or reject, not")
+	}
 	n := len(v.errs)
 	u, err := parseSIPURI(a.AOR)
 	if err != nil {

@@ -33,11 +33,11 @@ accounts:
 	}
 	desk, fax, tcp := r.Accounts[0], r.Accounts[1], r.Accounts[2]
 	if desk.Transport != config.UDP || desk.Server.String() != "pbx.example.com:5060" || desk.Proxy.String() != "" ||
-		desk.AOR.User != "1001" || desk.Mailbox != desk.AOR || !desk.Unsolicited {
+		desk.AOR.User != "1001" || desk.Mailbox != desk.AOR || desk.UnsolicitedMode != config.UnsolicitedAccept {
 		t.Errorf("desk %+v", desk)
 	}
 	if fax.Transport != config.TLS || fax.Server.String() != "[2001:db8::1]:5071" || fax.Proxy.String() != "proxy.example.com:5061" ||
-		!fax.AOR.Secure || fax.Mailbox.User != "*97" || fax.Unsolicited {
+		!fax.AOR.Secure || fax.Mailbox.User != "*97" || fax.UnsolicitedMode != config.UnsolicitedReject {
 		t.Errorf("fax %+v", fax)
 	}
 	if tcp.Transport != config.TCP || tcp.Server.String() != "10.0.0.1:5060" {
