@@ -231,6 +231,7 @@ func TestErrorMessages(t *testing.T) {
 		{"aor not sip", "accounts:\n  - aor: tel:+4930123\n", []string{`accounts[0].aor: not a sip: or sips: URI in "tel:+4930123"`}},
 		{"aor bad host", "accounts:\n  - aor: \"sip:1001@bad host\"\n", []string{`accounts[0].aor: invalid host in "sip:1001@bad host"`}},
 		{"aor broken, name and transport set badly", "accounts:\n  - aor: tel:1\n    name: a b\n    transport: sctp\n", []string{`accounts[0].name: only letters, digits, '.', '_' and '-' allowed in "a b"`, `accounts[0].aor: not a sip: or sips: URI in "tel:1"`, `accounts[0].transport: want udp, tcp or tls, not "sctp"`}},
+		{"http hosts", "http: {hosts: [\"\", 10.0.0.1, mwi.example.net, \"bad host\"]}\n", []string{`http.hosts[0]: must not be empty`, `http.hosts[1]: want a host name (IP addresses and localhost are always served), not "10.0.0.1"`, `http.hosts[3]: want a host name (IP addresses and localhost are always served), not "bad host"`}},
 		{"aor without user", "accounts:\n  - aor: sip:pbx.example.com\n", []string{`accounts[0].aor: missing user part in "sip:pbx.example.com"`}},
 		{"account fields", acct + "    name: bad name\n    transport: sctp\n    outbound_proxy: \"proxy:\"\n    register_expiry: 1.5\n    subscribe_expiry: 0\n    mailbox: vm@pbx\n    unsolicited: maybe\n    unsolicited_from: [pbx.example.com, 10.0.0.0/33]\n    led: -1\n",
 			[]string{`accounts[0].name: only letters, digits, '.', '_' and '-' allowed in "bad name"`,

@@ -187,6 +187,14 @@ func (c *Config) Validate() error {
 	board, boardOK := c.validateBoard(&v)
 
 	v.listen("http.listen", c.HTTP.Listen)
+	for i, h := range c.HTTP.Hosts {
+		f := fmt.Sprintf("http.hosts[%d]", i)
+		if h == "" {
+			v.add(f, "", "must not be empty")
+		} else if !validHostname(strings.TrimSuffix(h, ".")) || net.ParseIP(h) != nil {
+			v.add(f, h, "want a host name (IP addresses and localhost are always served), not")
+		}
+	}
 	if c.HTTP.Listen != "" && c.HTTP.Token == "" {
 		if h, _, err := splitHostPort(c.HTTP.Listen, true); err == nil && !isLoopbackHost(h) {
 			v.add("http.token", "", fmt.Sprintf("required when http.listen %q is not a loopback address", c.HTTP.Listen))

@@ -17,6 +17,8 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
+
+	"github.com/mwi-agent/mwi-agent/agent/internal/latest"
 )
 
 // MailboxDef is one demo mailbox and its SIP account.
@@ -98,7 +100,7 @@ type Server struct {
 	gen     int
 	client  *sipgo.Client
 	subsWG  sync.WaitGroup
-	changes map[chan struct{}]struct{}
+	changes latest.Signal
 }
 
 // New returns a stopped server; call Start (and Stop or Close).
@@ -122,7 +124,7 @@ func New(opt Options) (*Server, error) {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{opt: opt, log: opt.Logger, boxes: map[string]*mailbox{}, subs: map[string]*subscription{},
-		nonces: map[string]time.Time{}, changes: map[chan struct{}]struct{}{}}
+		nonces: map[string]time.Time{}}
 	for _, d := range opt.Mailboxes {
 		if d.User == "" || d.Password == "" {
 			return nil, fmt.Errorf("demo: mailbox %q: user and password required", d.User)
@@ -246,24 +248,13 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// Subscribe returns a channel told (coalesced) about every change of
+// Changes returns a channel told (coalesced) about every change of
 // mailboxes, registrations or subscriptions, and a cancel function.
-func (s *Server) Subscribe() (<-chan struct{}, func()) {
-	ch := make(chan struct{}, 1)
-	s.mu.Lock()
-	s.changes[ch] = struct{}{}
-	s.mu.Unlock()
-	return ch, func() { s.mu.Lock(); delete(s.changes, ch); s.mu.Unlock() }
-}
+func (s *Server) Changes() (<-chan struct{}, func()) { return s.changes.Subscribe() }
 
-func (s *Server) notifyChangeLocked() {
-	for ch := range s.changes {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
-	}
-}
+// notifyChangeLocked tells the watchers (latest.Signal never blocks, so
+// it may run under s.mu).
+func (s *Server) notifyChangeLocked() { s.changes.Notify() }
 
 // Mailboxes returns every mailbox's state in definition order.
 func (s *Server) Mailboxes() []Mailbox {

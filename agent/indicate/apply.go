@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mwi-agent/mwi-agent/agent/internal/latest"
 	"github.com/mwi-agent/mwi-agent/agent/state"
 	"github.com/mwi-agent/mwi-agent/hal"
 )
@@ -37,6 +38,7 @@ type Applier struct {
 	lastErr error
 	writes  int
 	onApply []func(Outputs)
+	changed latest.Signal
 }
 
 // NewApplier returns an Applier for dev. render may be nil when the board
@@ -72,6 +74,10 @@ func (a *Applier) LastChanged() (Outputs, time.Time) {
 	defer a.mu.Unlock()
 	return a.last, a.lastAt
 }
+
+// Changes returns a channel told (coalesced) after every Apply, and a
+// function that ends the subscription (the status page follows it).
+func (a *Applier) Changes() (<-chan struct{}, func()) { return a.changed.Subscribe() }
 
 // Err returns the device errors of the most recent Apply (nil when every
 // write succeeded).
@@ -146,6 +152,7 @@ func (a *Applier) Apply(out Outputs, force bool) error {
 	for _, f := range cbs {
 		f(out)
 	}
+	a.changed.Notify()
 	return err
 }
 

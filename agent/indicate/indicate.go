@@ -55,7 +55,11 @@ type Outputs struct {
 	LEDFor  []string      // account name on each LED, "" when unused
 	Display View          // accounts in snapshot order
 	FXS     []FXS         // len == Policy.FXSPorts
-	Why     string        // one line for logs and the status page
+	// Stutter: a handset lifted now should hear stutter dial tone (the
+	// lamp accounts' last known state has messages waiting); the FXS ports
+	// and the status page's handset follow it.
+	Stutter bool
+	Why     string // one line for logs and the status page
 }
 
 // status is what one account contributes.
@@ -178,6 +182,7 @@ func Compute(s state.Snapshot, p Policy) Outputs {
 	lamp := combine(lampSts)
 	out.Lamp = pattern(lamp, p)
 	out.Display.Title = p.Title
+	out.Stutter = lastYes
 	for i := 0; i < p.FXSPorts; i++ {
 		out.FXS = append(out.FXS, FXS{MWI: lastYes, Stutter: lastYes, Unknown: anyUnknown})
 	}

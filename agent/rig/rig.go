@@ -161,9 +161,16 @@ func New(cfg *config.Resolved, board Board, opt Options) (*Rig, error) {
 	}
 	r.parts = append(r.parts, Part{Name: "indicators", Run: r.runIndicators})
 	if ln != nil {
-		w, err := web.New(web.Options{Source: a, Policy: r.Policy, Board: board.Sim, Demo: opt.Demo,
-			Render: display.Render, DisplayInfo: displayInfo(b), ToneWAV: ToneWAV(b.Country), Token: cfg.HTTP.Token,
-			Title: opt.Title, Logger: log.With("part", "web")})
+		wo := web.Options{Source: a, Applied: r.Applier, Render: display.Render, DisplayInfo: displayInfo(b, dev),
+			ToneWAV: ToneWAV(cfg.Country.Code), Token: cfg.HTTP.Token, Hosts: cfg.HTTP.Hosts,
+			Title: opt.Title, Logger: log.With("part", "web")}
+		if board.Sim != nil {
+			wo.Device = newSimDevice(board.Sim)
+		}
+		if opt.Demo != nil {
+			wo.Demo = demoControls{opt.Demo}
+		}
+		w, err := web.New(wo)
 		if err != nil {
 			ln.Close()
 			return nil, err
@@ -254,7 +261,12 @@ func (r *Rig) listenPage() (net.Listener, error) {
 	return ln, nil
 }
 
-func displayInfo(b boards.Board) hal.DisplayInfo {
+// displayInfo: the opened display's, else the board definition's (the
+// page draws what the display would show even when it did not open).
+func displayInfo(b boards.Board, dev hal.Devices) hal.DisplayInfo {
+	if dev.Display != nil {
+		return dev.Display.Info()
+	}
 	if d := b.Display; d != nil {
 		return hal.DisplayInfo{Kind: hal.DisplayGraphic, Width: d.Width, Height: d.Height}
 	}
