@@ -196,3 +196,46 @@ func TestFaultLinkCut(t *testing.T) {
 		})
 	}
 }
+
+// The steady-state cost of the trust timers against a real Kamailio with
+// default settings: requests per method the server receives from 8
+// accounts over MWI_PROBE_COST (e.g. 10m), per account per hour. A
+// measurement, run on demand; it fails if the cost exceeds the budget
+// docs/sip.md states.
+func TestProbeCost(t *testing.T) {
+	window := os.Getenv("MWI_PROBE_COST")
+	if window == "" {
+		t.Skip("a measurement: set MWI_PROBE_COST=10m (and MWI_INTEGRATION=1)")
+	}
+	d, err := time.ParseDuration(window)
+	if err != nil {
+		t.Fatalf("MWI_PROBE_COST: %v", err)
+	}
+	r := startFaultRig(t, eightUsers, "")
+	time.Sleep(5 * time.Second) // start-up traffic out of the way
+	before := requestCounts(r.k.Log())
+	time.Sleep(d)
+	after := requestCounts(r.k.Log())
+	perHour := float64(time.Hour) / float64(d)
+	for _, m := range []string{"REGISTER", "SUBSCRIBE", "OPTIONS", "NOTIFY", "PUBLISH"} {
+		n := after[m] - before[m]
+		t.Logf("COST %-9s %5d in %v: %6.1f per account per hour (%d accounts, one server)", m, n, d, float64(n)*perHour/float64(len(r.users)), len(r.users))
+	}
+	if sub := float64(after["SUBSCRIBE"]-before["SUBSCRIBE"]) * perHour / float64(len(r.users)); sub > 200 {
+		t.Errorf("%.0f SUBSCRIBEs per account per hour; the restart check's budget is 2 × 80", sub)
+	}
+	if opt := float64(after["OPTIONS"]-before["OPTIONS"]) * perHour; opt > 200 {
+		t.Errorf("%.0f OPTIONS per server per hour; the liveness probe's budget is 180", opt)
+	}
+}
+
+func requestCounts(log string) map[string]int {
+	out := map[string]int{}
+	for _, l := range strings.Split(log, "\n") {
+		if _, rest, ok := strings.Cut(l, "mwi-test: request "); ok {
+			m, _, _ := strings.Cut(rest, " ")
+			out[m]++
+		}
+	}
+	return out
+}

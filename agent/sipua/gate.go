@@ -143,7 +143,7 @@ func (u *UA) admit(req *sip.Request) verdict {
 func (g *gate) filter(p sip.TransportReadProps, data []byte) ([]byte, error) {
 	if p.Transport != "UDP" {
 		if ra, ok := addrPortOf(p.RemoteAddr); ok && g.isKnown(ra) {
-			g.u.sawStream(ra)
+			g.u.noteHeard(strings.ToLower(p.Transport), ra)
 		}
 		return data, nil
 	}
@@ -165,6 +165,7 @@ func (g *gate) filter(p sip.TransportReadProps, data []byte) ([]byte, error) {
 			g.logs.Log(slog.LevelWarn, "stray-response", "sipua: response from an unknown source dropped", "source", src.String(), "status", m.StatusCode)
 			return nil, nil
 		}
+		g.u.noteHeard("udp", src)
 		return data, nil
 	case *sip.Request:
 		m.SetTransport("UDP")
@@ -225,12 +226,33 @@ func (g *gate) stamp(key string) {
 	g.order[key] = g.seq.Add(1)
 }
 
-// arrival is the NOTIFY's arrival number (0 when the gate did not see it:
-// TCP and TLS, where the connection's read order already holds).
+// onMessage is a sipgo transport-layer message handler: it runs on a
+// TCP/TLS connection's read goroutine, in the connection's order, right
+// after the transaction layer handed the message to a goroutine of its
+// own. It numbers stream NOTIFYs as the filter numbers UDP ones.
+func (g *gate) onMessage(msg sip.Message) {
+	if req, ok := msg.(*sip.Request); ok && req.Method == sip.NOTIFY && req.Transport() != "UDP" {
+		g.stamp(notifyKey(req))
+	}
+}
+
+// streamStampWait bounds how long a stream NOTIFY's handler waits for
+// onMessage to number it (it runs a moment after the handler starts).
+const streamStampWait = 20 * time.Millisecond
+
+// arrival is the NOTIFY's arrival number (0 when unknown).
 func (g *gate) arrival(req *sip.Request) uint64 {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.order[notifyKey(req)]
+	key := notifyKey(req)
+	deadline := time.Now().Add(streamStampWait)
+	for {
+		g.mu.Lock()
+		n := g.order[key]
+		g.mu.Unlock()
+		if n != 0 || req.Transport() == "UDP" || time.Now().After(deadline) {
+			return n
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // isKnown: src is one of the servers' addresses. While a server's name is

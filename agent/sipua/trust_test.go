@@ -485,3 +485,53 @@ func TestFloodLeavesNoState(t *testing.T) {
 		t.Errorf("no suppressed count in the log:\n%s", logBuf.String())
 	}
 }
+
+// Over TCP too: two unsolicited NOTIFYs written back to back on the
+// registration's connection are applied in the order they were written.
+func TestUnsolicitedArrivalOrderTCP(t *testing.T) {
+	p := newPBX(t, nil)
+	h := newHarness(t, p, func(o *Options) { o.UnsolicitedRate = 10000 })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg := h.account("1110", "tcp")
+	cfg.Subscribe = false
+	h.start(ctx, cfg)
+	h.waitHealth("1110", state.HealthRegistered, 3*time.Second)
+	flow := lastRegisterSource(t, p)
+	conn, err := p.ua.TransportLayer().GetConnection("tcp", flow)
+	if err != nil || conn == nil {
+		t.Fatalf("the PBX's connection to the agent: %v", err)
+	}
+	w := conn.(interface{ Write([]byte) (int, error) })
+	msg := func(body string) string {
+		return fmt.Sprintf("NOTIFY sip:1110@test.local SIP/2.0\r\nVia: SIP/2.0/TCP %s;branch=z9hG4bK%s\r\n"+
+			"From: <sip:voicemail@test.local>;tag=vm\r\nTo: <sip:1110@test.local>\r\nCall-ID: %s\r\nCSeq: 1 NOTIFY\r\n"+
+			"Max-Forwards: 70\r\nEvent: message-summary\r\nContent-Type: application/simple-message-summary\r\nContent-Length: %d\r\n\r\n%s",
+			p.addr["tcp"], sip.GenerateBranchN(12), uuid.NewString(), len(body), body)
+	}
+	for i := range 60 {
+		first, last := bodyYes, fmt.Sprintf("Messages-Waiting: no\r\nVoice-Message: 0/%d\r\n", i+1)
+		want := state.WaitingNo
+		if i%2 == 1 {
+			first, last = bodyNo, fmt.Sprintf("Messages-Waiting: yes\r\nVoice-Message: %d/0\r\n", i+1)
+			want = state.WaitingYes
+		}
+		if _, err := w.Write([]byte(msg(first) + msg(last))); err != nil {
+			t.Fatal(err)
+		}
+		check := func() bool {
+			mb := h.mailbox("1110")
+			c := mb.Classes[state.ClassVoice]
+			return mb.Waiting == want && c.New+c.Old == uint32(i+1)
+		}
+		deadline := time.Now().Add(slack * time.Second)
+		for !check() && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(20 * time.Millisecond) // an overtaken NOTIFY would land now
+		if !check() {
+			mb := h.mailbox("1110")
+			t.Fatalf("run %d: state %v %+v, want the last one written (%v, total %d)", i, mb.Waiting, mb.Classes[state.ClassVoice], want, i+1)
+		}
+	}
+}
