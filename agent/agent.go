@@ -193,7 +193,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("agent: %w", err)
 	}
-	l := &loop{a: a, ua: ua, snap: snap, specs: specs, cancels: map[string]context.CancelFunc{}, ctx: context.Background(), t0: time.Now()}
+	l := &loop{a: a, ua: ua, snap: snap, specs: specs, cancels: map[string]context.CancelFunc{}, ctx: context.Background(), t0: a.clock.Now()}
 	for _, sp := range specs {
 		if err := l.startAccount(sp); err != nil {
 			a.log.Error("agent: account not started", "account", sp.sip.Name, "err", err)
@@ -222,7 +222,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			}
 			waited := make(chan struct{})
 			go func() { ua.Wait(); close(waited) }()
-			deadline := time.NewTimer(ShutdownTimeout)
+			deadline := a.clock.NewTimer(ShutdownTimeout)
 		drain:
 			for {
 				select {
@@ -232,7 +232,7 @@ func (a *Agent) Run(ctx context.Context) error {
 					}
 				case <-waited:
 					break drain
-				case <-deadline.C:
+				case <-deadline.C():
 					a.log.Warn("agent: shutdown timed out")
 					break drain
 				}
@@ -313,7 +313,7 @@ func (l *loop) publish() {
 	l.dirty = nil
 	if !l.allSub && l.allSubscribed() {
 		l.allSub = true
-		l.a.log.Info("agent: all accounts subscribed", "accounts", len(l.snap.Accounts), "after", time.Since(l.t0).String())
+		l.a.log.Info("agent: all accounts subscribed", "accounts", len(l.snap.Accounts), "after", l.a.clock.Now().Sub(l.t0).String())
 	}
 }
 
@@ -341,11 +341,13 @@ func (a *Agent) do(f func(*loop)) bool {
 		return false
 	}
 	done := make(chan struct{})
+	t := a.clock.NewTimer(5 * time.Second)
+	defer t.Stop()
 	select {
 	case a.cmds <- func(l *loop) { f(l); close(done) }:
 		<-done
 		return true
-	case <-time.After(5 * time.Second):
+	case <-t.C():
 		return false
 	}
 }
@@ -413,7 +415,8 @@ func (a *Agent) reload(specs []spec, us uaSpec) error {
 				if e = l.startAccount(sp); e == nil {
 					break
 				}
-				time.Sleep(100 * time.Millisecond)
+				t := l.a.clock.NewTimer(100 * time.Millisecond)
+				<-t.C()
 			}
 			if e != nil {
 				err = errors.Join(err, fmt.Errorf("agent: account %s: %w", sp.sip.Name, e))

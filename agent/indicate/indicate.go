@@ -195,18 +195,15 @@ func Compute(s state.Snapshot, p Policy) Outputs {
 }
 
 func accountView(a state.Account) AccountView {
-	t := a.Total()
+	c := a.Shown()
 	v := AccountView{
 		Label:     a.Label,
-		New:       a.Voice().New,
-		Old:       a.Voice().Old,
-		UrgentNew: a.Voice().UrgentNew,
+		New:       c.New,
+		Old:       c.Old,
+		UrgentNew: c.UrgentNew,
 		Fax:       a.Classes[state.ClassFax].New,
 		Text:      a.Classes[state.ClassText].New,
 		Waiting:   DisplayWaiting(a.Waiting), // same order: unknown, no, yes
-	}
-	if _, ok := a.Classes[state.ClassVoice]; !ok {
-		v.New, v.Old, v.UrgentNew = t.New, t.Old, t.UrgentNew
 	}
 	if v.Label == "" {
 		v.Label = a.Name

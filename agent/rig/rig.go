@@ -118,7 +118,7 @@ func New(cfg *config.Resolved, board Board, opt Options) (*Rig, error) {
 	if board.Sim != nil && cfg.HTTP.Listen == "" {
 		render = nil // a simulated display is only ever seen through the status page
 	}
-	r.Applier = indicate.NewApplier(dev, render, log.With("part", "indicators"))
+	r.Applier = indicate.NewApplier(dev, indicate.ApplierOptions{Render: render, Logger: log.With("part", "indicators"), Clock: opt.Clock})
 	r.applied = make(chan struct{})
 	var once sync.Once
 	r.Applier.OnApply(func(indicate.Outputs) { once.Do(func() { close(r.applied) }) })
@@ -163,7 +163,7 @@ func New(cfg *config.Resolved, board Board, opt Options) (*Rig, error) {
 	if ln != nil {
 		wo := web.Options{Source: a, Applied: r.Applier, Render: display.Render, DisplayInfo: displayInfo(b, dev),
 			ToneWAV: ToneWAV(cfg.Country.Code), Token: cfg.HTTP.Token, Hosts: cfg.HTTP.Hosts,
-			Title: opt.Title, Logger: log.With("part", "web")}
+			Title: opt.Title, Logger: log.With("part", "web"), Clock: opt.Clock}
 		if board.Sim != nil {
 			wo.Device = newSimDevice(board.Sim)
 		}
@@ -347,15 +347,17 @@ wait:
 	}
 	for i := n - 1; i >= 0; i-- {
 		cancels[i]()
+		t := r.opt.Clock.NewTimer(stopTimeout)
 		for !ended[i] {
 			select {
 			case res := <-results:
 				handle(res, true)
-			case <-time.After(stopTimeout):
+			case <-t.C():
 				r.log.Error("part did not stop", "part", r.parts[i].Name, "after", stopTimeout)
 				ended[i] = true
 			}
 		}
+		t.Stop()
 	}
 	if fatal != nil {
 		return fatal
@@ -438,19 +440,19 @@ func (r *Rig) runService(ctx context.Context) error {
 		}
 	}()
 	last := ""
-	tick := time.NewTicker(10 * time.Second)
-	defer tick.Stop()
 	for {
 		s := r.StatusLine()
 		if s != last {
 			_ = n.Status(s)
 			last = s
 		}
+		t := r.opt.Clock.NewTimer(10 * time.Second)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			_ = n.Stopping()
 			return ctx.Err()
-		case <-tick.C:
+		case <-t.C():
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/mwi-agent/mwi-agent/agent/config"
@@ -89,6 +90,10 @@ func waitReady(t *testing.T, r *rig.Rig) {
 // (and stops after it), Add after the built-in parts (and stops before
 // them); the devices close after every part stopped.
 func TestPartsStopInReverseOrderDevicesLast(t *testing.T) {
+	synctest.Test(t, testPartsStopInReverseOrderDevicesLast)
+}
+
+func testPartsStopInReverseOrderDevicesLast(t *testing.T) {
 	cfg := simConfig(t)
 	r, board := build(t, cfg, rig.Options{})
 	rec := &recorder{}
@@ -132,6 +137,10 @@ func TestPartsStopInReverseOrderDevicesLast(t *testing.T) {
 // A required part that fails stops the device: Run returns its error
 // (naming it) and every other part stops.
 func TestRequiredPartFailureStopsTheDevice(t *testing.T) {
+	synctest.Test(t, testRequiredPartFailureStopsTheDevice)
+}
+
+func testRequiredPartFailureStopsTheDevice(t *testing.T) {
 	r, _ := build(t, simConfig(t), rig.Options{})
 	rec := &recorder{}
 	r.AddFirst(part(rec, "server"))
@@ -158,6 +167,10 @@ func TestRequiredPartFailureStopsTheDevice(t *testing.T) {
 // An optional part that fails is a Problem, in the systemd status line,
 // and the device keeps running.
 func TestOptionalPartFailureIsAProblem(t *testing.T) {
+	synctest.Test(t, testOptionalPartFailureIsAProblem)
+}
+
+func testOptionalPartFailureIsAProblem(t *testing.T) {
 	r, _ := build(t, simConfig(t), rig.Options{})
 	failed := make(chan struct{})
 	r.Add(rig.Part{Name: "metrics", Optional: true, Run: func(ctx context.Context) error {
@@ -169,10 +182,7 @@ func TestOptionalPartFailureIsAProblem(t *testing.T) {
 	go func() { done <- r.Run(ctx) }()
 	<-failed
 	waitReady(t, r)
-	deadline := time.Now().Add(5 * time.Second)
-	for len(r.Problems()) == 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	synctest.Wait() // Run has taken the part's result
 	if p := r.Problems(); len(p) != 1 || !strings.Contains(p[0], "metrics: port 9100 taken") {
 		t.Fatalf("problems %q", p)
 	}

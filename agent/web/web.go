@@ -31,6 +31,7 @@ import (
 	"github.com/mwi-agent/mwi-agent/agent/state"
 	"github.com/mwi-agent/mwi-agent/display"
 	"github.com/mwi-agent/mwi-agent/hal"
+	"github.com/mwi-agent/mwi-agent/hal/clock"
 )
 
 //go:embed static
@@ -103,6 +104,7 @@ type Options struct {
 	Hosts  []string
 	Title  string
 	Logger *slog.Logger
+	Clock  clock.Clock // nil: the wall clock
 }
 
 // Server is the page's HTTP handler.
@@ -128,6 +130,7 @@ func New(opt Options) (*Server, error) {
 	if opt.Title == "" {
 		opt.Title = "mwi-agent"
 	}
+	opt.Clock = clock.Or(opt.Clock)
 	s := &Server{opt: opt, log: opt.Logger, mux: http.NewServeMux()}
 	if opt.Token != "" {
 		m := hmac.New(sha256.New, []byte(opt.Token))
@@ -247,7 +250,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	tok := r.PostFormValue("token")
 	if subtle.ConstantTimeCompare([]byte(tok), []byte(s.opt.Token)) != 1 {
 		s.loginMu.Lock()
-		time.Sleep(time.Second)
+		<-s.opt.Clock.NewTimer(time.Second).C()
 		s.loginMu.Unlock()
 		s.log.Warn("status page: wrong token", "from", r.RemoteAddr)
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -295,23 +298,8 @@ func CheckListen(addr, token string) error {
 	return nil
 }
 
-// ListenAndServe serves on addr until ctx ends. Addresses that are not
-// loopback need a token. ready, if not nil, gets the bound address.
-func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net.Addr)) error {
-	if err := CheckListen(addr, s.opt.Token); err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("web: %w", err)
-	}
-	if ready != nil {
-		ready(ln.Addr())
-	}
-	return s.Serve(ctx, ln)
-}
-
-// Serve serves on ln until ctx ends, then closes it.
+// Serve serves on ln until ctx ends, then closes it. Check the address
+// with CheckListen before listening.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second,
 		BaseContext: func(net.Listener) context.Context { return ctx }}
@@ -488,7 +476,7 @@ type DemoJSON struct {
 func (s *Server) state() StateJSON {
 	snap := s.opt.Source.Snapshot()
 	out, outAt := s.opt.Applied.LastChanged()
-	now := time.Now()
+	now := s.opt.Clock.Now()
 	if outAt.IsZero() {
 		outAt = now
 	}
@@ -500,13 +488,10 @@ func (s *Server) state() StateJSON {
 			l = a.Name
 		}
 		labelOf[a.Name] = l
+		c := a.Shown()
 		j := AccountJSON{Name: a.Name, Label: l, AOR: a.AOR, Waiting: a.Waiting.String(), Known: a.Known(),
-			New: a.Voice().New, Old: a.Voice().Old, UrgentNew: a.Voice().UrgentNew, Health: a.Health.String(),
+			New: c.New, Old: c.Old, UrgentNew: c.UrgentNew, Health: a.Health.String(),
 			Status: a.LastStatus, Reason: a.LastReason, Source: a.Source.String()}
-		if _, ok := a.Classes[state.ClassVoice]; !ok {
-			t := a.Total()
-			j.New, j.Old, j.UrgentNew = t.New, t.Old, t.UrgentNew
-		}
 		if !a.Updated.IsZero() {
 			j.Updated = a.Updated.Format(time.RFC3339)
 		}
@@ -612,8 +597,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		defer cancel()
 		demoCh = ch
 	}
-	tick := time.NewTicker(15 * time.Second)
-	defer tick.Stop()
+	// A "state" event at least every 15 s keeps proxies and the page's
+	// connection indicator honest.
+	tick := s.opt.Clock.NewTimer(15 * time.Second)
+	defer func() { tick.Stop() }()
 	var last []byte // the last state sent, without its clock
 	send := func(always bool) bool {
 		st := s.state()
@@ -653,11 +640,18 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		case <-appliedCh:
 		case <-deviceCh:
 		case <-demoCh:
-		case <-tick.C:
+		case <-tick.C():
+			tick = s.opt.Clock.NewTimer(15 * time.Second)
 			always = true
 		}
-		// Let bursts (a NOTIFY updates the snapshot, then the board) settle.
-		time.Sleep(30 * time.Millisecond)
+		// Let bursts (a NOTIFY updates the snapshot, then the outputs) settle.
+		settle := s.opt.Clock.NewTimer(30 * time.Millisecond)
+		select {
+		case <-settle.C():
+		case <-ctx.Done():
+			settle.Stop()
+			return
+		}
 		if !send(always) {
 			return
 		}

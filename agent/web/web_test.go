@@ -74,7 +74,7 @@ type device struct {
 }
 
 func newDevice(pol indicate.Policy) *device {
-	return &device{src: &fakeSource{}, app: indicate.NewApplier(hal.Devices{}, nil, nil), pol: pol}
+	return &device{src: &fakeSource{}, app: indicate.NewApplier(hal.Devices{}, indicate.ApplierOptions{}), pol: pol}
 }
 
 // set changes the agent's state and applies it, as indicate.Drive does.
@@ -395,11 +395,16 @@ func TestHostAndOriginChecks(t *testing.T) {
 }
 
 func TestNonLoopbackNeedsToken(t *testing.T) {
-	d := newDevice(indicate.DefaultPolicy(0, 0))
-	s, _ := New(Options{Source: d.src, Applied: d.app})
-	err := s.ListenAndServe(context.Background(), "0.0.0.0:0", nil)
-	if err == nil || !strings.Contains(err.Error(), "http.token") {
+	if err := CheckListen("0.0.0.0:0", ""); err == nil || !strings.Contains(err.Error(), "http.token") {
 		t.Fatalf("listening on 0.0.0.0 without a token: %v", err)
+	}
+	for _, ok := range []struct{ addr, token string }{{"0.0.0.0:8080", "t"}, {"127.0.0.1:0", ""}, {"[::1]:80", ""}, {"localhost:8080", ""}} {
+		if err := CheckListen(ok.addr, ok.token); err != nil {
+			t.Errorf("CheckListen(%q, %q): %v", ok.addr, ok.token, err)
+		}
+	}
+	if err := CheckListen("no-port", "t"); err == nil {
+		t.Error("CheckListen of an address without a port succeeded")
 	}
 }
 

@@ -192,7 +192,7 @@ func TestDemoServerStopShowsCannotKnow(t *testing.T) {
 	defer cancel()
 	go a.Run(ctx)
 	board := simBoardFor(t)
-	app := indicate.NewApplier(board.Devices(), nil, nil)
+	app := indicate.NewApplier(board.Devices(), indicate.ApplierOptions{})
 	go indicate.Drive(ctx, a, app, indicate.DefaultPolicy(len(board.LEDs), 1), 0)
 	lamp := func() string { p, _ := board.Lamp.Pattern(); return p.Name }
 	eventually(t, "every mailbox subscribed", 10*time.Second, func() bool {

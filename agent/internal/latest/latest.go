@@ -45,13 +45,6 @@ func (s *Signal) Subscribe() (<-chan struct{}, func()) {
 	}
 }
 
-// Watchers returns how many subscriptions are open.
-func (s *Signal) Watchers() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.subs)
-}
-
 // Watch returns a channel holding the latest value of get: get() at once,
 // then get() after each notice of sig. A value the reader has not taken
 // is replaced by a newer one, but at most once per gap (0: at once), so
