@@ -75,7 +75,8 @@ func fromConfig(cfg *config.Resolved) ([]spec, uaSpec, error) {
 }
 
 // tlsConfig: the system roots plus ca_file; verification on unless
-// insecure_skip_verify.
+// insecure_skip_verify; a client certificate (mutual TLS) when cert_file
+// and key_file are set.
 func tlsConfig(c config.TLSConfig) (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: c.ServerName, InsecureSkipVerify: c.InsecureSkipVerify}
 	if c.CAFile != "" {
@@ -91,6 +92,13 @@ func tlsConfig(c config.TLSConfig) (*tls.Config, error) {
 			return nil, fmt.Errorf("agent: tls.ca_file: no PEM certificate in %s", c.CAFile)
 		}
 		tc.RootCAs = pool
+	}
+	if c.CertFile != "" || c.KeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("agent: tls.cert_file/key_file: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
 	}
 	return tc, nil
 }

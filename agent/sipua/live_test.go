@@ -149,7 +149,10 @@ func TestRestartCheck(t *testing.T) {
 	h.waitWaiting("1204", state.WaitingNo, 0, 2*time.Second)
 	t.Logf("new state shown %v after the server forgot %d subscription(s)", time.Since(t0).Round(time.Millisecond), old)
 	h.wantLamp("1204", indicate.PatternOff, "the state the server has now")
-	if n := len(p.subs); n != 1 {
+	p.mu.Lock()
+	n := len(p.subs)
+	p.mu.Unlock()
+	if n != 1 {
 		t.Errorf("%d subscriptions at the server, want 1", n)
 	}
 }
