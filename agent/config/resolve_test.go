@@ -19,7 +19,7 @@ accounts:
   - {name: desk, aor: "sip:1001@pbx.example.com", password: x}
   - {name: fax, aor: "sips:1002@[2001:db8::1]:5071", password: x, lamp: false, led: 3,
      outbound_proxy: "sip:proxy.example.com", mailbox: "sip:*97@pbx.example.com", unsolicited: reject}
-  - {name: tcp, aor: "sip:1003@pbx.example.com;transport=tcp", password: x, server: "10.0.0.1"}
+  - {name: tcp, aor: "sip:1003@pbx.example.com;transport=tcp", password: x, server: "10.0.0.1", outbound_proxy: "sip:proxy.example.com:5080;lr"}
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +40,7 @@ accounts:
 		!fax.AOR.Secure || fax.Mailbox.User != "*97" || fax.UnsolicitedMode != config.UnsolicitedReject {
 		t.Errorf("fax %+v", fax)
 	}
-	if tcp.Transport != config.TCP || tcp.Server.String() != "10.0.0.1:5060" {
+	if tcp.Transport != config.TCP || tcp.Server.String() != "10.0.0.1:5060" || tcp.Proxy.String() != "proxy.example.com:5080" {
 		t.Errorf("tcp %+v", tcp)
 	}
 	p := r.Policy
