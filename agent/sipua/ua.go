@@ -80,7 +80,9 @@ type Options struct {
 	SlowRetry   time.Duration // [5 min] after auth failed
 	LongRetry   time.Duration // [30 min] after 403/404/rejected
 	Parse       BodyParser    // [the RFC 3842 parser]
-	MaxInFlight int           // [32] transactions in flight at once, all accounts together (smooths start-up bursts)
+	MaxInFlight int           // [32] transactions in flight at once per server (a dead server's timeouts do not hold up the others)
+	ServerRate  float64       // [100] requests per second per server, all accounts together (token bucket; see governor.go)
+	ServerBurst int           // [200] requests a server may get at once before ServerRate applies
 
 	// OnUpdate receives every worker's updates. It is called from worker
 	// goroutines and must not block for long (the agent sends to its loop).
@@ -96,7 +98,7 @@ type UA struct {
 	srv    *sipgo.Server
 	udp    net.PacketConn
 	client map[string]*sipgo.Client // by lower-case transport
-	slots  chan struct{}            // MaxInFlight semaphore
+	gates  gates                    // per-server slots and rate (governor.go)
 
 	mu       sync.Mutex
 	dialogs  map[string]*dialogRoute // by Call-ID: our subscriptions (also before the 2xx)
@@ -142,6 +144,12 @@ func NewUA(opts Options) (*UA, error) {
 	if opts.MaxInFlight <= 0 {
 		opts.MaxInFlight = 32
 	}
+	if opts.ServerRate <= 0 {
+		opts.ServerRate = 100
+	}
+	if opts.ServerBurst <= 0 {
+		opts.ServerBurst = 200
+	}
 	if opts.OnUpdate == nil {
 		opts.OnUpdate = func(Update) {}
 	}
@@ -152,7 +160,6 @@ func NewUA(opts Options) (*UA, error) {
 		dialogs:  map[string]*dialogRoute{},
 		accounts: map[string]*account{},
 		users:    map[string][]*account{},
-		slots:    make(chan struct{}, opts.MaxInFlight),
 	}
 	uaOpts := []sipgo.UserAgentOption{sipgo.WithUserAgent(opts.UserAgent)}
 	if opts.TLSConfig != nil {
