@@ -50,6 +50,7 @@ type pbx struct {
 	mu          sync.Mutex
 	nonces      map[string]bool
 	log         []*sip.Request
+	bad         []string // requests that failed checkWire
 	subs        map[string]*pbxSub // by Call-ID
 	reqs        chan *sip.Request
 	onReg       func(req *sip.Request) *sip.Response // nil: default (auth + 200)
@@ -120,13 +121,22 @@ func newPBX(t testing.TB, tlsConf *tls.Config) *pbx {
 		tl.Close()
 		pc.Close()
 		ua.Close()
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for _, b := range p.bad {
+			t.Errorf("the agent sent an invalid request: %s", b)
+		}
 	})
 	return p
 }
 
 func (p *pbx) record(req *sip.Request) {
+	err := checkWire(req)
 	p.mu.Lock()
 	p.log = append(p.log, req)
+	if err != nil {
+		p.bad = append(p.bad, err.Error())
+	}
 	p.mu.Unlock()
 	select {
 	case p.reqs <- req:
