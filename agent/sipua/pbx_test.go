@@ -50,7 +50,7 @@ type pbx struct {
 	mu          sync.Mutex
 	nonces      map[string]bool
 	log         []*sip.Request
-	bad         []string // requests that failed checkWire
+	bad         []string           // requests that failed checkWire
 	subs        map[string]*pbxSub // by Call-ID
 	reqs        chan *sip.Request
 	onReg       func(req *sip.Request) *sip.Response // nil: default (auth + 200)
