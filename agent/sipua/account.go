@@ -82,6 +82,7 @@ type dialog struct {
 	haveRemoteCSeq bool
 	confirmed      bool
 	contact        sip.Uri // our Contact when it was created
+	notifyGrant    bool    // a NOTIFY's expires= came after the last SUBSCRIBE went out: newer than its 2xx
 }
 
 // finalNotifyWait is how long an answered un-SUBSCRIBE waits for the
@@ -638,6 +639,7 @@ func (a *account) newDialog() {
 
 func (a *account) sendSubscribe(fresh bool, expires time.Duration) {
 	cseq, gen := a.sub.next()
+	a.dlg.notifyGrant = false
 	req := a.subscribeRequest(expires, cseq)
 	t := txReq{leg: legSub, gen: gen, fresh: fresh, req: req, contact: a.contact, stopping: expires == 0}
 	if a.dlg.confirmed && !t.stopping && a.lapse.t != nil {
@@ -693,9 +695,13 @@ func (a *account) onSubResult(r txResult) {
 			}
 			d.confirmed = true
 		}
-		a.sub.granted = clampGrant(a.sub.expiry)
-		if o.Expires >= 0 {
+		switch {
+		case d.notifyGrant:
+			// A NOTIFY overtook this 2xx and granted: the NOTIFY is newer.
+		case o.Expires >= 0:
 			a.sub.granted = clampGrant(o.Expires)
+		default:
+			a.sub.granted = clampGrant(a.sub.expiry)
 		}
 		if a.sub.granted == 0 {
 			o.Event, o.Reason = EvTerminatedNow, "subscription granted 0 s"
@@ -752,6 +758,7 @@ func (a *account) onNotify(n *notifyIn) {
 		} else {
 			a.notifyExp = ss.Expires
 			a.sub.granted = clampGrant(ss.Expires)
+			d.notifyGrant = true
 		}
 	}
 	if e != EvNotify {
