@@ -38,9 +38,11 @@ func fromConfig(cfg *config.Config) ([]spec, uaSpec, error) {
 		return nil, uaSpec{}, fmt.Errorf("agent: no configuration")
 	}
 	us := uaSpec{opts: sipua.Options{
-		UserAgent: cfg.UserAgent,
-		ListenUDP: cfg.Listen.UDP,
-		Keepalive: cfg.Keepalive,
+		UserAgent:    cfg.UserAgent,
+		ListenUDP:    cfg.Listen.UDP,
+		Keepalive:    cfg.Keepalive,
+		Liveness:     cfg.Liveness,
+		RestartCheck: cfg.RestartCheck,
 	}}
 	needUDP, needTLS := false, false
 	var specs []spec
@@ -60,7 +62,8 @@ func fromConfig(cfg *config.Config) ([]spec, uaSpec, error) {
 				Server: server, Transport: tp, Proxy: proxyAddr(a.OutboundProxy, tp),
 				Register: a.Register, RegisterExpiry: a.RegisterExpiry,
 				Subscribe: a.Subscribe, Mailbox: a.MailboxURI(), SubscribeExpiry: a.SubscribeExpiry,
-				Unsolicited: unsol, UnsolicitedFrom: append([]string(nil), a.UnsolicitedFrom...),
+				Unsolicited: unsol, UnsolicitedAlways: strings.EqualFold(a.Unsolicited, "always"), UnsolicitedFrom: append([]string(nil), a.UnsolicitedFrom...),
+				UnsolicitedHorizon: a.UnsolicitedHorizon,
 			},
 		})
 	}

@@ -26,7 +26,9 @@ type Config struct {
 	UserAgent      string          `yaml:"user_agent"` // default "mwi-agent/<version>"
 	StateDir       string          `yaml:"state_dir"`  // default $XDG_STATE_HOME/mwi-agent or ./state
 	Listen         ListenConfig    `yaml:"listen"`
-	Keepalive      time.Duration   `yaml:"keepalive"` // CRLF keepalive interval, 0 = off
+	Keepalive      time.Duration   `yaml:"keepalive"`     // CRLF keepalive interval, 0 = off
+	Liveness       time.Duration   `yaml:"liveness"`      // server liveness probe interval (UDP OPTIONS, TCP/TLS CRLF ping), 0 = off
+	RestartCheck   time.Duration   `yaml:"restart_check"` // prove each subscription still exists this often (in-dialog refresh), 0 = off; stretched with accounts per server
 	TLS            TLSConfig       `yaml:"tls"`
 	Board          string          `yaml:"board"` // boards.Lookup name
 	BoardOverrides BoardOverrides  `yaml:"board_overrides"`
@@ -113,26 +115,38 @@ type Account struct {
 	Subscribe       bool          `yaml:"subscribe"`
 	Mailbox         string        `yaml:"mailbox"` // URI to SUBSCRIBE; default the AOR
 	SubscribeExpiry time.Duration `yaml:"subscribe_expiry"`
-	Unsolicited     string        `yaml:"unsolicited"`      // accept|reject
+	Unsolicited     string        `yaml:"unsolicited"`      // accept (while not subscribed)|always|reject
 	UnsolicitedFrom []string      `yaml:"unsolicited_from"` // IPs/CIDRs; default the server's addresses
-	Lamp            bool          `yaml:"lamp"`             // drives the main message lamp
-	LED             int           `yaml:"led"`              // 1-based board LED; 0 = next free
+	// UnsolicitedHorizon: an account fed only by unsolicited NOTIFYs goes
+	// stale when none confirmed its state for this long; 0 = never.
+	UnsolicitedHorizon time.Duration `yaml:"unsolicited_horizon"`
+	Lamp               bool          `yaml:"lamp"` // drives the main message lamp
+	LED                int           `yaml:"led"`  // 1-based board LED; 0 = next free
 }
 
 // Default expiries for REGISTER and SUBSCRIBE.
 const DefaultExpiry = 3600 * time.Second
 
+// Defaults of the trust timers (docs/sip.md "Knowing the server is there").
+const (
+	DefaultLiveness           = 20 * time.Second
+	DefaultRestartCheck       = 45 * time.Second
+	DefaultUnsolicitedHorizon = 2 * time.Hour
+)
+
 // Default returns the defaults, with no accounts.
 func Default() *Config {
 	return &Config{
-		LogLevel:  "info",
-		UserAgent: "mwi-agent/" + version(),
-		StateDir:  defaultStateDir(),
-		Keepalive: 30 * time.Second,
-		Board:     "sim",
-		HTTP:      HTTPConfig{Listen: "127.0.0.1:8080"},
-		Indicator: IndicatorConfig{UnknownPattern: true, UrgentPattern: true},
-		Tones:     ToneConfig{LevelDBm0: -13},
+		LogLevel:     "info",
+		UserAgent:    "mwi-agent/" + version(),
+		StateDir:     defaultStateDir(),
+		Keepalive:    30 * time.Second,
+		Liveness:     DefaultLiveness,
+		RestartCheck: DefaultRestartCheck,
+		Board:        "sim",
+		HTTP:         HTTPConfig{Listen: "127.0.0.1:8080"},
+		Indicator:    IndicatorConfig{UnknownPattern: true, UrgentPattern: true},
+		Tones:        ToneConfig{LevelDBm0: -13},
 		FXS: FXSConfig{
 			Signalling:  []string{"polarity", "fsk", "stutter"},
 			FSKFormat:   "mdmf",
@@ -148,12 +162,13 @@ func Default() *Config {
 // fills the fields that depend on the AOR.
 func defaultAccount() Account {
 	return Account{
-		Register:        true,
-		RegisterExpiry:  DefaultExpiry,
-		Subscribe:       true,
-		SubscribeExpiry: DefaultExpiry,
-		Unsolicited:     "accept",
-		Lamp:            true,
+		Register:           true,
+		RegisterExpiry:     DefaultExpiry,
+		Subscribe:          true,
+		SubscribeExpiry:    DefaultExpiry,
+		Unsolicited:        "accept",
+		UnsolicitedHorizon: DefaultUnsolicitedHorizon,
+		Lamp:               true,
 	}
 }
 

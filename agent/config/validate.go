@@ -166,6 +166,14 @@ func (c *Config) Validate() error {
 	v.listen("listen.tcp", c.Listen.TCP)
 	v.listen("listen.tls", c.Listen.TLS)
 	v.duration("keepalive", c.Keepalive, 0)
+	v.duration("liveness", c.Liveness, 0)
+	if c.Liveness > 0 && c.Liveness < 5*time.Second {
+		v.add("liveness", c.Liveness.String(), "must be 0 (off) or at least 5s:")
+	}
+	v.duration("restart_check", c.RestartCheck, 0)
+	if c.RestartCheck > 0 && c.RestartCheck < 10*time.Second {
+		v.add("restart_check", c.RestartCheck.String(), "must be 0 (off) or at least 10s:")
+	}
 	if c.TLS.CAFile != "" {
 		if _, err := os.Stat(c.TLS.CAFile); err != nil {
 			var pe *os.PathError
@@ -308,7 +316,8 @@ func validateAccount(v *validator, p string, a *Account) {
 			v.add(p+".mailbox", redactURI(a.Mailbox), err.Error()+" in")
 		}
 	}
-	v.oneOf(p+".unsolicited", a.Unsolicited, "accept", "reject")
+	v.oneOf(p+".unsolicited", a.Unsolicited, "accept", "always", "reject")
+	v.duration(p+".unsolicited_horizon", a.UnsolicitedHorizon, 0)
 	for j, src := range a.UnsolicitedFrom {
 		f := fmt.Sprintf("%s.unsolicited_from[%d]", p, j)
 		if strings.Contains(src, "/") {

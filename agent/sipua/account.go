@@ -67,9 +67,11 @@ type account struct {
 	sentCode int    // status last reported
 	sentWhy  string // reason last reported
 
-	srcMu    sync.Mutex // serverAddrs cache (read on sipgo goroutines)
-	srcAddrs []netip.Addr
-	srcAt    time.Time
+	gv          gateView
+	unreachable bool      // the server's prober says it does not answer
+	flowLost    bool      // the prober closed our dead TCP/TLS connection
+	resolveT    timerSlot // start-up: waiting for the server's name to resolve
+	resolveAt   time.Time
 }
 
 // dialog is the remote side of the subscription dialog (RFC 6665 / RFC
@@ -183,6 +185,8 @@ func newAccount(u *UA, cfg AccountConfig) (*account, error) {
 	a.reg.localTag = sip.GenerateTagN(16)
 	a.reg.cseq = firstCSeq()
 	a.health = state.HealthDisabled
+	a.gv.unsolBudget = tokenBucket{rate: u.opts.UnsolicitedRate, burst: max(unsolicitedBurst, 5*u.opts.UnsolicitedRate)}
+	a.u.dns.get(hostOf(a.dest)) // start resolving now, off the worker's goroutine
 	return a, nil
 }
 
@@ -206,78 +210,6 @@ func (a *account) users() []string {
 	return out
 }
 
-// allowedSource: configured prefixes, or else the server's (and proxy's)
-// resolved addresses.
-func (a *account) allowedSource(ip netip.Addr) bool {
-	if !ip.IsValid() {
-		return false
-	}
-	if len(a.cfg.UnsolicitedFrom) > 0 {
-		for _, p := range a.allowed {
-			if p.Contains(ip) {
-				return true
-			}
-		}
-		return false
-	}
-	for _, x := range a.serverAddrs() {
-		if x == ip {
-			return true
-		}
-	}
-	return false
-}
-
-// serverAddrs are the server's and outbound proxy's resolved addresses,
-// cached for a minute so that a stream of unsolicited NOTIFYs does not
-// cost a DNS query each (this runs on sipgo's handler goroutines).
-func (a *account) serverAddrs() []netip.Addr {
-	a.srcMu.Lock()
-	defer a.srcMu.Unlock()
-	if a.srcAddrs != nil && time.Since(a.srcAt) < time.Minute {
-		return a.srcAddrs
-	}
-	out := []netip.Addr{}
-	for _, hp := range []string{a.cfg.Server, a.cfg.Proxy, a.dest} {
-		if hp == "" {
-			continue
-		}
-		host, _, err := net.SplitHostPort(hp)
-		if err != nil {
-			host = hp
-		}
-		host = strings.Trim(host, "[]")
-		if ip, err := netip.ParseAddr(host); err == nil {
-			out = append(out, ip.Unmap())
-			continue
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-		cancel()
-		if err != nil {
-			a.log.Warn("sipua: resolving the server for unsolicited NOTIFY checks", "host", host, "err", err)
-			continue
-		}
-		for _, x := range addrs {
-			out = append(out, x.Unmap())
-		}
-	}
-	a.srcAddrs, a.srcAt = out, time.Now()
-	return out
-}
-
-// deliver hands a NOTIFY to the worker (called from a sipgo goroutine).
-func (a *account) deliver(n *notifyIn) {
-	t := time.NewTimer(2 * time.Second)
-	defer t.Stop()
-	select {
-	case a.in <- n:
-	case <-a.killc:
-	case <-t.C:
-		a.log.Warn("sipua: worker busy, NOTIFY dropped after answering it")
-	}
-}
-
 func (a *account) kill() { a.killOnce.Do(func() { close(a.killc) }) }
 
 // ---- the worker loop -------------------------------------------------------
@@ -286,12 +218,14 @@ func (a *account) kill() { a.killOnce.Do(func() { close(a.killc) }) }
 type timerKind uint8
 
 const (
-	tmReg    timerKind = iota // registration refresh or retry
-	tmSub                     // subscription refresh or retry
-	tmTimerN                  // no NOTIFY after the 2xx
-	tmLapse                   // the subscription's grant ran out
-	tmKeep                    // CRLF keepalive
-	tmStop                    // shutdown bound
+	tmReg     timerKind = iota // registration refresh or retry
+	tmSub                      // subscription refresh or retry
+	tmTimerN                   // no NOTIFY after the 2xx
+	tmLapse                    // the subscription's grant ran out
+	tmKeep                     // CRLF keepalive
+	tmStop                     // shutdown bound
+	tmUnsol                    // no unsolicited NOTIFY within UnsolicitedHorizon
+	tmResolve                  // start-up: the server's name not resolved yet
 	numTimers
 )
 
@@ -307,6 +241,10 @@ func (a *account) slot(k timerKind) *timerSlot {
 		return &a.lapse
 	case tmKeep:
 		return &a.keep
+	case tmUnsol:
+		return &a.gv.unsolT
+	case tmResolve:
+		return &a.resolveT
 	}
 	return &a.stopT
 }
@@ -315,6 +253,16 @@ func (a *account) run(ctx context.Context) {
 	a.txCtx, a.txCancel = context.WithCancel(context.Background())
 	defer a.txCancel()
 	defer a.stopTimers()
+	unwatch := a.u.watchServer(a, func(ev liveEvent) {
+		t := time.NewTimer(time.Second)
+		defer t.Stop()
+		select {
+		case a.in <- ev:
+		case <-a.killc:
+		case <-t.C:
+		}
+	})
+	defer unwatch()
 	a.begin()
 	done := ctx.Done()
 	for !a.finished() {
@@ -338,13 +286,30 @@ func (a *account) run(ctx context.Context) {
 			a.fire(tmKeep)
 		case <-a.stopT.c():
 			a.fire(tmStop)
+		case <-a.gv.unsolT.c():
+			a.fire(tmUnsol)
+		case <-a.resolveT.c():
+			a.fire(tmResolve)
 		}
 	}
 }
 
-// begin starts the legs the account wants.
+// resolveWait bounds how long an account waits at start for its server's
+// name to resolve (off its goroutine) before it sends anyway.
+const resolveWait = 5 * time.Second
+
+// begin starts the legs the account wants, once the server's name is
+// resolved: the UDP Contact is the local address toward the server, and
+// finding it must not block the worker on DNS.
 func (a *account) begin() {
 	a.report(nil)
+	if a.resolveAt.IsZero() {
+		a.resolveAt = a.clock.Now()
+	}
+	if _, ok := a.destAddrs(); !ok && a.clock.Now().Sub(a.resolveAt) < resolveWait {
+		a.resolveT.arm(a.clock, 20*time.Millisecond)
+		return
+	}
 	switch {
 	case a.cfg.Register:
 		a.regEvent(EvStart, Outcome{})
@@ -391,6 +356,14 @@ func (a *account) fire(k timerKind) {
 	case tmKeep:
 		a.keepalive()
 		a.keep.arm(a.clock, a.u.opts.Keepalive)
+	case tmUnsol:
+		a.gv.unsolOld = true
+		a.log.Warn("sipua: no unsolicited NOTIFY confirmed the mailbox state within unsolicited_horizon; it is stale", "horizon", a.cfg.UnsolicitedHorizon)
+		a.report(nil)
+	case tmResolve:
+		if !a.stopping {
+			a.begin()
+		}
 	case tmStop:
 		a.subEvent(EvStopDone, Outcome{})
 		a.regEvent(EvStopDone, Outcome{})
@@ -550,6 +523,10 @@ func (a *account) subEvent(e Event, o Outcome) {
 	var follow []Event
 	l := &a.sub
 	for _, act := range l.step(NextSub, e, a.log) {
+		if act == ActRefreshTimer { // sooner than the grant asks: the restart check
+			l.timer.arm(a.clock, a.subRefreshDelay())
+			continue
+		}
 		if l.common(act, o, a.clock, &a.u.opts, a.rnd) {
 			continue
 		}
@@ -694,6 +671,7 @@ func (a *account) onSubResult(r txResult) {
 				}
 			}
 			d.confirmed = true
+			a.u.setRemoteTag(a.sub.callID, d.remoteTag)
 		}
 		switch {
 		case d.notifyGrant:
@@ -711,16 +689,27 @@ func (a *account) onSubResult(r txResult) {
 	a.subEvent(o.Event, o)
 }
 
+// onNotify applies a NOTIFY and answers it: 2xx only once it is applied
+// (or known to be superseded by what is), 481 for a dialog that is not
+// ours, 400 for an unusable body.
 func (a *account) onNotify(n *notifyIn) {
+	if !n.claim() {
+		return // its handler gave up waiting and answered 500: the server resends
+	}
 	if n.unsolicited {
-		a.log.Debug("sipua: unsolicited NOTIFY")
-		a.report(n.mailbox)
+		a.onUnsolicited(n)
 		return
 	}
 	d := &a.dlg
 	a.log.Debug("sipua: NOTIFY", "state", n.subState.State, "reason", n.subState.Reason, "cseq", n.cseq, "usable", n.mailbox != nil, "current", n.callID == a.sub.callID)
-	if n.callID != a.sub.callID {
-		return // a dialog we already left
+	if n.callID != a.sub.callID || (d.confirmed && n.fromTag != d.remoteTag) {
+		n.reply(refusalCode, refusalReason) // a dialog we left, or not the notifier
+		return
+	}
+	if n.mailbox == nil {
+		defer n.reply(400, "Bad Request (unusable message-summary body)")
+	} else {
+		defer n.reply(200, "OK")
 	}
 	if d.haveRemoteCSeq && n.cseq <= d.remoteCSeq {
 		a.log.Debug("sipua: old NOTIFY ignored", "cseq", n.cseq, "last", d.remoteCSeq)
@@ -739,6 +728,7 @@ func (a *account) onNotify(n *notifyIn) {
 		d.routeSet = n.recordRoute
 		d.contact = a.contact
 		d.confirmed = true
+		a.u.setRemoteTag(a.sub.callID, d.remoteTag)
 	} else if n.contact != nil {
 		d.remoteTarget = *n.contact
 	}
@@ -822,7 +812,7 @@ func (a *account) runTx(t txReq) {
 				return
 			}
 		}
-		release, err := a.u.gates.get(a.network+":"+a.dest, a.u.opts.MaxInFlight, a.u.opts.ServerRate, a.u.opts.ServerBurst).acquire(ctx, a.clock)
+		release, err := a.u.serverGate(a.network, a.dest).acquire(ctx, a.clock)
 		if err != nil {
 			r.err = err
 			a.post(r)
@@ -863,6 +853,7 @@ func (a *account) streamContact(ctx context.Context, req *sip.Request, contact *
 		return err
 	}
 	defer conn.TryClose()
+	a.setFlow(conn)
 	ap, err := netip.ParseAddrPort(conn.LocalAddr().String())
 	if err != nil {
 		return err
@@ -874,21 +865,17 @@ func (a *account) streamContact(ctx context.Context, req *sip.Request, contact *
 // keepalive sends a CRLF keepalive (RFC 5626 section 4.4.1 style) to the
 // server from the socket the account uses.
 func (a *account) keepalive() {
+	aps, ok := a.destAddrs() // from the cache: no DNS on the worker
+	if !ok {
+		return
+	}
 	if a.network == "udp" {
-		ua, err := net.ResolveUDPAddr("udp", a.dest)
-		if err == nil {
-			_, err = a.u.udp.WriteTo([]byte("\r\n\r\n"), ua)
-		}
-		if err != nil {
+		if _, err := a.u.udp.WriteTo([]byte("\r\n\r\n"), net.UDPAddrFromAddrPort(aps[0])); err != nil {
 			a.log.Debug("sipua: keepalive", "err", err)
 		}
 		return
 	}
-	ta, err := net.ResolveTCPAddr("tcp", a.dest)
-	if err != nil {
-		return
-	}
-	conn, err := a.u.sua.TransportLayer().GetConnection(a.network, ta.String())
+	conn, err := a.u.sua.TransportLayer().GetConnection(a.network, aps[0].String())
 	if err != nil || conn == nil {
 		// The connection is gone (server restart, NAT timeout): the server
 		// cannot reach us until we connect again, so do it now. The new
@@ -929,7 +916,8 @@ func (a *account) setStatus(what string, status int, reason string) {
 // report sends an update when health, status or reason changed, or when
 // there is mailbox information.
 func (a *account) report(mb *Mailbox) {
-	h := health(a.cfg.Register, a.cfg.Subscribe, a.reg.state, a.sub.state, a.stale, a.health)
+	a.gv.subActive.Store(a.sub.state == SubActive || a.sub.state == SubRefreshing)
+	h := health(a.cfg.Register, a.cfg.Subscribe, a.reg.state, a.sub.state, a.stale || a.unsolicitedStale(), a.unreachable, a.health)
 	if a.started && mb == nil && h == a.health && a.sentCode == a.status && a.sentWhy == a.reason {
 		return
 	}

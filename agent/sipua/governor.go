@@ -103,13 +103,13 @@ type serverGate struct {
 	burst  float64
 }
 
-// gates are the per-server gates of a UA, by transport and destination.
-type gates struct {
+// serverGates are the per-server gates of a UA, by transport and destination.
+type serverGates struct {
 	mu sync.Mutex
 	m  map[string]*serverGate
 }
 
-func (g *gates) get(key string, slots int, rate float64, burst int) *serverGate {
+func (g *serverGates) get(key string, slots int, rate float64, burst int) *serverGate {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.m == nil {
@@ -121,6 +121,11 @@ func (g *gates) get(key string, slots int, rate float64, burst int) *serverGate 
 		g.m[key] = s
 	}
 	return s
+}
+
+// serverGate is the gate of one server (by transport and host:port).
+func (u *UA) serverGate(network, dest string) *serverGate {
+	return u.servers.get(network+":"+dest, u.opts.MaxInFlight, u.opts.ServerRate, u.opts.ServerBurst)
 }
 
 // take books one request at now and returns how long to wait before

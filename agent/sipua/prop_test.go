@@ -23,6 +23,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net/netip"
 	"sort"
 	"strings"
 	"testing"
@@ -117,6 +118,9 @@ func newSim(t testing.TB, data []byte) *sim {
 		dialogs:  map[string]*dialogRoute{},
 		accounts: map[string]*account{},
 		users:    map[string][]*account{},
+		dns:      newAddrCache(s.clk.Now),
+		seen:     map[netip.AddrPort]time.Time{},
+		probers:  map[serverKey]*prober{},
 	}
 	cfg := AccountConfig{
 		Name: "prop", AOR: "sip:1001@pbx.example", Password: "pw", Server: "192.0.2.1:5060",
@@ -323,7 +327,7 @@ func (s *sim) deliverNotify(sn *simNotify) {
 	if !sn.oldCSeq {
 		d.cseq++
 	}
-	n := &notifyIn{callID: sn.callID, cseq: d.cseq, fromTag: d.srvTag, subState: ParseSubscriptionState(sn.subState), at: s.clk.Now()}
+	n := &notifyIn{callID: sn.callID, cseq: d.cseq, fromTag: d.srvTag, subState: ParseSubscriptionState(sn.subState), at: s.clk.Now(), answer: make(chan notifyAnswer, 1)}
 	n.contact = &sip.Uri{Scheme: "sip", User: "mwi", Host: "192.0.2.1", Port: 5060}
 	if mb, err := ParseBody([]byte(sn.body)); err == nil {
 		mb.Source = state.SourceSubscribed
@@ -333,6 +337,12 @@ func (s *sim) deliverNotify(sn *simNotify) {
 	s.logf("NOTIFY %q body=%q cseq=%d", sn.subState, strings.SplitN(sn.body, "\r", 2)[0], d.cseq)
 	n.applyTo(s.a)
 	s.sayNo = false
+	select {
+	case ans := <-n.answer:
+		s.logf("NOTIFY answered %d", ans.code)
+	default:
+		s.fail("NOTIFY not answered by the worker")
+	}
 }
 
 func (s *sim) deliver(ev simEvent) {

@@ -100,9 +100,13 @@ func (a *account) ensureUDPContact() {
 	ip := la.IP
 	if ip == nil || ip.IsUnspecified() {
 		ip = net.IPv4(127, 0, 0, 1)
-		if c, err := net.Dial("udp", a.dest); err == nil {
-			ip = c.LocalAddr().(*net.UDPAddr).IP
-			c.Close()
+		// The local address toward the server's resolved address (from
+		// the cache: no DNS here; "dialling" UDP sends nothing).
+		if aps, ok := a.destAddrs(); ok {
+			if c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(aps[0])); err == nil {
+				ip = c.LocalAddr().(*net.UDPAddr).IP
+				c.Close()
+			}
 		}
 	}
 	a.contact = sip.Uri{Scheme: "sip", User: a.aor.User, Host: ip.String(), Port: la.Port}

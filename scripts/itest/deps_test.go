@@ -8,8 +8,8 @@ import (
 
 const mod = "github.com/mwi-agent/mwi-agent"
 
-// TestDependencyDirections enforces the design card's rules of direction on
-// every non-test import in the module (after tailscale's deptest).
+// TestDependencyDirections enforces the rules of direction of
+// docs/architecture.md on every non-test import in the module (after tailscale's deptest).
 func TestDependencyDirections(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("go tool not on PATH")
