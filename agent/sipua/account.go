@@ -545,7 +545,7 @@ func (a *account) subEvent(e Event, o Outcome) {
 			a.armLapse()
 		case ActNotifyRefresh:
 			if a.notifyExp >= 0 {
-				l.timer.arm(a.clock, RefreshDelay(l.granted))
+				l.timer.arm(a.clock, a.subRefreshDelay())
 				a.armLapse()
 			}
 		case ActNotifyLapse:

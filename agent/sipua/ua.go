@@ -107,15 +107,15 @@ type Options struct {
 // UA is the SIP user agent shared by every account: one sipgo user agent,
 // its listeners, the NOTIFY router and one worker goroutine per account.
 type UA struct {
-	opts   Options
-	log    *slog.Logger
-	sua    *sipgo.UserAgent
-	srv    *sipgo.Server
-	udp    net.PacketConn
-	client map[string]*sipgo.Client // by lower-case transport
-	servers serverGates             // per-server transaction slots and request rate (governor.go)
-	dns    *addrCache               // server names, resolved off the workers' goroutines
-	gate   *gate                    // what reaches sipgo (UDP)
+	opts    Options
+	log     *slog.Logger
+	sua     *sipgo.UserAgent
+	srv     *sipgo.Server
+	udp     net.PacketConn
+	client  map[string]*sipgo.Client // by lower-case transport
+	servers serverGates              // per-server transaction slots and request rate (governor.go)
+	dns     *addrCache               // server names, resolved off the workers' goroutines
+	gate    *gate                    // what reaches sipgo (UDP)
 
 	probers map[serverKey]*prober // guarded by mu
 
