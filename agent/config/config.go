@@ -30,6 +30,7 @@ type Config struct {
 	Liveness       time.Duration   `yaml:"liveness"`      // server liveness probe interval (UDP OPTIONS, TCP/TLS CRLF ping), 0 = off
 	RestartCheck   time.Duration   `yaml:"restart_check"` // prove each subscription still exists this often (in-dialog refresh), 0 = off; stretched with accounts per server
 	TLS            TLSConfig       `yaml:"tls"`
+	DNS            DNSConfig       `yaml:"dns"`
 	Board          string          `yaml:"board"` // boards.Lookup name
 	BoardOverrides BoardOverrides  `yaml:"board_overrides"`
 	HTTP           HTTPConfig      `yaml:"http"`
@@ -54,6 +55,16 @@ type TLSConfig struct {
 	CAFile             string `yaml:"ca_file"` // extra CA bundle (PEM)
 	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
 	ServerName         string `yaml:"server_name"`
+	// CertFile and KeyFile are a client certificate for mutual TLS (PEM);
+	// both or neither.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// DNSConfig selects the DNS servers used to locate SIP servers (RFC 3263:
+// NAPTR, SRV, A/AAAA). Empty Servers = the system's resolv.conf.
+type DNSConfig struct {
+	Servers []string `yaml:"servers"` // host[:port], port 53 by default
 }
 
 // BoardOverrides replaces parts of the selected board's definition; nil or
@@ -187,8 +198,8 @@ func defaultStateDir() string {
 }
 
 // Load reads the file at path, parses it, applies defaults and validates
-// it. A relative password_file or tls.ca_file is taken relative to the
-// file's directory (tls.ca_file is rewritten to that path). Like Parse, it
+// it. A relative password_file or tls.ca_file, cert_file, key_file is taken
+// relative to the file's directory (the tls paths are rewritten). Like Parse, it
 // returns the configuration as far as it could be read together with any
 // validation error; use it only when the error is nil.
 func Load(path string) (*Config, error) {
@@ -239,8 +250,10 @@ func parse(data []byte, dir string) (*Config, error) {
 		}
 	}
 
-	if dir != "" && cfg.TLS.CAFile != "" && !filepath.IsAbs(cfg.TLS.CAFile) {
-		cfg.TLS.CAFile = filepath.Join(dir, cfg.TLS.CAFile)
+	for _, f := range []*string{&cfg.TLS.CAFile, &cfg.TLS.CertFile, &cfg.TLS.KeyFile} {
+		if dir != "" && *f != "" && !filepath.IsAbs(*f) {
+			*f = filepath.Join(dir, *f)
+		}
 	}
 	for i := range cfg.Accounts {
 		a := &cfg.Accounts[i]

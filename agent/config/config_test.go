@@ -207,6 +207,8 @@ func TestErrorMessages(t *testing.T) {
 		{"negative keepalive", "keepalive: -5s\n", []string{`keepalive: must not be negative: "-5s"`}},
 		{"trust timers too short", "liveness: 2s\nrestart_check: 3s\n", []string{`liveness: must be 0 (off) or at least 5s: "2s"`, `restart_check: must be 0 (off) or at least 10s: "3s"`}},
 		{"missing ca file", "tls: {ca_file: /nonexistent/ca.pem}\n", []string{`tls.ca_file: cannot read: no such file or directory, in "/nonexistent/ca.pem"`}},
+		{"client certificate without key", "tls: {cert_file: /nonexistent/c.pem}\n", []string{`tls.cert_file: cannot read: no such file or directory, in "/nonexistent/c.pem"`, `tls.key_file: missing: tls.cert_file needs it`}},
+		{"dns servers", "dns: {servers: [\"127.0.0.1:5353\", \"[::1]\", ns.example.com, \"10.0.0.1:\"]}\n", []string{`dns.servers[2]: not an IP address: "ns.example.com"`, `dns.servers[3]: missing port number in "10.0.0.1:"`}},
 		{"unknown board", "board: rpi9\n", []string{`board: unknown board (known: devboard-leds, rpi-ata, sim): "rpi9"`}},
 		{"board override reuses a line", "board_overrides: {hook: {name: LAMP}}\n", []string{`board_overrides: sim: hook: line LAMP already used by lamp`}},
 		{"http token", "http: {listen: \"0.0.0.0:8080\"}\n", []string{`http.token: required when http.listen "0.0.0.0:8080" is not a loopback address`}},

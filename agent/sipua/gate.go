@@ -143,7 +143,7 @@ func (u *UA) admit(req *sip.Request) verdict {
 func (g *gate) filter(p sip.TransportReadProps, data []byte) ([]byte, error) {
 	if p.Transport != "UDP" {
 		if ra, ok := addrPortOf(p.RemoteAddr); ok && g.isKnown(ra) {
-			g.u.sawStream(ra)
+			g.u.noteHeard(strings.ToLower(p.Transport), ra)
 		}
 		return data, nil
 	}
@@ -165,6 +165,7 @@ func (g *gate) filter(p sip.TransportReadProps, data []byte) ([]byte, error) {
 			g.logs.Log(slog.LevelWarn, "stray-response", "sipua: response from an unknown source dropped", "source", src.String(), "status", m.StatusCode)
 			return nil, nil
 		}
+		g.u.noteHeard("udp", src)
 		return data, nil
 	case *sip.Request:
 		m.SetTransport("UDP")

@@ -237,3 +237,52 @@ func TestUnsolicitedStale(t *testing.T) {
 	h.waitHealth("1205", state.HealthStale, 3*time.Second)
 	h.wantLamp("1205", indicate.PatternUnknown, "registration refused")
 }
+
+// A server that ignores OPTIONS but answers the accounts' requests is not
+// declared unreachable: the refreshes' answers are the evidence. When it
+// also stops answering those, it is.
+func TestLivenessServerIgnoresOptions(t *testing.T) {
+	p := newPBX(t, nil)
+	p.setBody(bodyYes)
+	p.dropOptions.Store(true)
+	h := newHarness(t, p, func(o *Options) {
+		o.Liveness, o.ProbeTimeout, o.RestartCheck = 400*time.Millisecond, 300*time.Millisecond, 200*time.Millisecond
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg := h.account("1206", "udp")
+	cfg.Register = false
+	h.start(ctx, cfg)
+	h.waitWaiting("1206", state.WaitingYes, 2, 3*time.Second)
+	stop := h.neverOff("1206")
+	time.Sleep(2 * time.Second)
+	if u := h.health("1206"); u.Health != state.HealthSubscribed {
+		t.Fatalf("server answering refreshes but not OPTIONS: health %v, want subscribed", u.Health)
+	}
+	p.mute.Store(true)
+	h.waitHealth("1206", state.HealthUnreachable, 5*time.Second)
+	stop()
+	h.wantLamp("1206", indicate.PatternUnknown, "nothing answers any more")
+}
+
+// A server that answers the accounts' own requests often enough costs no
+// OPTIONS at all: the answers are the evidence.
+func TestLivenessNoProbeWhileTrafficFlows(t *testing.T) {
+	p := newPBX(t, nil)
+	p.setBody(bodyYes)
+	// The restart check runs every second (one account: 1 s spacing), the
+	// probe every 1.5 s.
+	h := newHarness(t, p, func(o *Options) { o.Liveness, o.RestartCheck = 1500*time.Millisecond, 200*time.Millisecond })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg := h.account("1207", "udp")
+	cfg.Register = false
+	h.start(ctx, cfg)
+	h.waitWaiting("1207", state.WaitingYes, 2, 3*time.Second)
+	time.Sleep(2 * time.Second) // the first probe (which always asks) is done
+	p.options.Store(0)
+	time.Sleep(4 * time.Second)
+	if n := p.options.Load(); n > 0 {
+		t.Errorf("%d OPTIONS in 4 s while refreshes were answered every second; want none", n)
+	}
+}

@@ -46,11 +46,14 @@ type prober struct {
 	u   *UA
 	key serverKey
 
-	mu      sync.Mutex
-	watch   map[*account]func(liveEvent)
-	up      bool
-	stopped bool
-	cancel  context.CancelFunc
+	mu     sync.Mutex
+	watch  map[*account]func(liveEvent)
+	up     bool
+	cancel context.CancelFunc
+
+	// prober goroutine only
+	optionsOK   bool // the server answered an OPTIONS at least once
+	ignoresOpts bool // it answers other requests but never OPTIONS (logged once)
 }
 
 // liveEvent tells an account's worker that its server became reachable
@@ -162,6 +165,14 @@ func (p *prober) probe(ctx context.Context) (up, flowLost bool) {
 	p.mu.Lock()
 	wasUp := p.up
 	p.mu.Unlock()
+	now := p.u.opts.Clock.Now()
+	// The accounts' own traffic is evidence enough: a server that answered
+	// something within the last interval is there, and costs no probe.
+	// (The first probe always asks: it learns whether the server answers
+	// OPTIONS at all.)
+	if wasUp && (p.optionsOK || p.key.network != "udp") && p.heardSince(now.Add(-p.u.opts.Liveness)) {
+		return true, false
+	}
 	if p.key.network != "udp" {
 		if ap, conn := p.streamConn(); conn != nil {
 			if p.ping(ctx, ap, conn) {
@@ -177,7 +188,32 @@ func (p *prober) probe(ctx context.Context) (up, flowLost bool) {
 	if !wasUp {
 		timeout = min(timeout, downProbeTimeout)
 	}
-	return p.options(ctx, timeout), false
+	if p.options(ctx, timeout) {
+		p.optionsOK = true
+		return true, false
+	}
+	if !p.optionsOK && p.heardSince(now.Add(-3*p.u.opts.Liveness)) {
+		// Never answered an OPTIONS, yet answers the accounts: a server
+		// that ignores OPTIONS (some do, from unregistered sources). Its
+		// accounts' refreshes are the evidence then.
+		if !p.ignoresOpts {
+			p.ignoresOpts = true
+			p.u.log.Info("sipua: server does not answer OPTIONS; liveness relies on its answers to refreshes", "server", p.key.dest)
+		}
+		return true, false
+	}
+	return false, false
+}
+
+// heardSince: the server sent something since t.
+func (p *prober) heardSince(t time.Time) bool {
+	aps, _ := p.u.dns.hostPortAddrs(p.key.dest)
+	for _, ap := range aps {
+		if p.u.lastHeard(p.key.network, ap).After(t) {
+			return true
+		}
+	}
+	return false
 }
 
 // streamConn is the pooled TCP/TLS connection to the server, if any.
@@ -213,9 +249,9 @@ func (p *prober) ping(ctx context.Context, ap netip.AddrPort, conn sip.Connectio
 			return true
 		case <-deadline.C():
 			tick.Stop()
-			return !p.u.lastSeen(ap).Before(t0)
+			return !p.u.lastHeard(p.key.network, ap).Before(t0)
 		case <-tick.C():
-			if !p.u.lastSeen(ap).Before(t0) {
+			if !p.u.lastHeard(p.key.network, ap).Before(t0) {
 				return true
 			}
 		}

@@ -65,6 +65,7 @@ type pbx struct {
 	notifyFirst bool   // send the NOTIFY before the 2xx
 	noNotify    bool
 	mute        atomic.Bool  // drop everything that arrives (a frozen server, a cut link)
+	dropOptions atomic.Bool  // ignore OPTIONS (some servers do)
 	options     atomic.Int32 // OPTIONS received
 }
 
@@ -75,6 +76,9 @@ func (p *pbx) filter(_ sip.TransportReadProps, data []byte) ([]byte, error) {
 	}
 	if bytes.HasPrefix(data, []byte("OPTIONS ")) {
 		p.options.Add(1)
+		if p.dropOptions.Load() {
+			return nil, nil
+		}
 	}
 	return data, nil
 }

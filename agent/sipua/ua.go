@@ -119,8 +119,8 @@ type UA struct {
 
 	probers map[serverKey]*prober // guarded by mu
 
-	seenMu sync.Mutex
-	seen   map[netip.AddrPort]time.Time // TCP/TLS: when a known server last sent anything
+	heardMu sync.Mutex
+	heard   map[heardKey]time.Time // when a known server last sent something (UDP: a response; TCP/TLS: any byte)
 
 	mu       sync.Mutex
 	dialogs  map[string]*dialogRoute // by Call-ID: our subscriptions (also before the 2xx)
@@ -193,7 +193,7 @@ func NewUA(opts Options) (*UA, error) {
 		accounts: map[string]*account{},
 		users:    map[string][]*account{},
 		dns:      newAddrCache(opts.Clock.Now),
-		seen:     map[netip.AddrPort]time.Time{},
+		heard:    map[heardKey]time.Time{},
 		probers:  map[serverKey]*prober{},
 	}
 	u.gate = newGate(u)
@@ -373,19 +373,25 @@ func (u *UA) setRemoteTag(callID, tag string) {
 	u.mu.Unlock()
 }
 
-// sawStream notes that a known server sent something over TCP/TLS (a
-// message or an RFC 5626 pong).
-func (u *UA) sawStream(ap netip.AddrPort) {
-	u.seenMu.Lock()
-	u.seen[ap] = u.opts.Clock.Now()
-	u.seenMu.Unlock()
+type heardKey struct {
+	network string // udp, tcp, tls
+	ap      netip.AddrPort
 }
 
-// lastSeen is when the server last sent anything over TCP/TLS.
-func (u *UA) lastSeen(ap netip.AddrPort) time.Time {
-	u.seenMu.Lock()
-	defer u.seenMu.Unlock()
-	return u.seen[ap]
+// noteHeard records that a known server sent something: over UDP a
+// response, over TCP/TLS any byte (a message or an RFC 5626 pong). It is
+// the liveness probe's evidence.
+func (u *UA) noteHeard(network string, ap netip.AddrPort) {
+	u.heardMu.Lock()
+	u.heard[heardKey{network, ap}] = u.opts.Clock.Now()
+	u.heardMu.Unlock()
+}
+
+// lastHeard is when the server last sent something over network.
+func (u *UA) lastHeard(network string, ap netip.AddrPort) time.Time {
+	u.heardMu.Lock()
+	defer u.heardMu.Unlock()
+	return u.heard[heardKey{network, ap}]
 }
 
 func (u *UA) removeDialog(callID string) {
