@@ -23,7 +23,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net/netip"
 	"sort"
 	"strings"
 	"testing"
@@ -119,7 +118,6 @@ func newSim(t testing.TB, data []byte) *sim {
 		accounts: map[string]*account{},
 		users:    map[string][]*account{},
 		dns:      newAddrCache(s.clk.Now),
-		seen:     map[netip.AddrPort]time.Time{},
 		probers:  map[serverKey]*prober{},
 	}
 	cfg := AccountConfig{
