@@ -29,7 +29,7 @@ func TestRestoreUntilFirstNotify(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	a, err := agent.New(cfg, agent.Options{})
+	a, err := agent.New(resolve(t, cfg), agent.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,7 @@ func TestKamailioMetricsAndDiagnostics(t *testing.T) {
 	k := kamailiotest.Start(t)
 	cfg := kamailioConfig(t, k.Addr, 2, config.DefaultExpiry)
 	m := metrics.New()
-	a, err := agent.New(cfg, agent.Options{Logger: testLogger(t), Observer: m})
+	a, err := agent.New(resolve(t, cfg), agent.Options{Logger: testLogger(t), Observer: m})
 	if err != nil {
 		t.Fatal(err)
 	}

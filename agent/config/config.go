@@ -82,9 +82,13 @@ type BoardOverrides struct {
 // HTTPConfig is the local status page and API. A non-loopback Listen
 // address requires a Token.
 type HTTPConfig struct {
-	Listen  string `yaml:"listen"`
-	Token   string `yaml:"token" json:"-"`
-	Metrics bool   `yaml:"metrics"` // serve /metrics (Prometheus text format)
+	Listen string `yaml:"listen"`
+	Token  string `yaml:"token" json:"-"`
+	// Hosts are the host names the page answers to besides loopback names
+	// (localhost) and IP addresses; a request for any other name is
+	// refused (a DNS-rebinding page cannot read the state).
+	Hosts   []string `yaml:"hosts"`
+	Metrics bool     `yaml:"metrics"` // serve /metrics (Prometheus text format)
 }
 
 // IndicatorConfig selects the lamp patterns.

@@ -56,7 +56,11 @@ type Outputs struct {
 	LEDFor  []string      // account name on each LED, "" when unused
 	Display View          // accounts in snapshot order
 	FXS     []FXS         // len == Policy.FXSPorts
-	Why     string        // one line for logs and the status page
+	// Stutter: a handset lifted now should hear stutter dial tone (the
+	// lamp accounts' last known state has messages waiting); the FXS ports
+	// and the status page's handset follow it.
+	Stutter bool
+	Why     string // one line for logs and the status page
 }
 
 // status is what one account contributes.
@@ -180,6 +184,7 @@ func Compute(s state.Snapshot, p Policy) Outputs {
 	lamp := combine(lampSts)
 	out.Lamp = pattern(lamp, p)
 	out.Display.Title = p.Title
+	out.Stutter = lastYes
 	for i := 0; i < p.FXSPorts; i++ {
 		out.FXS = append(out.FXS, FXS{MWI: lastYes, Stutter: lastYes, Unknown: anyUnknown})
 	}
@@ -197,27 +202,21 @@ func Compute(s state.Snapshot, p Policy) Outputs {
 // accountView: a persisted (last known, unconfirmed) state shows the
 // stale glyph and "?" envelope, and its age after the label ("Office 3h").
 func accountView(a state.Account, now time.Time) AccountView {
-	t := a.Total()
+	c := a.Shown()
 	v := AccountView{
 		Label:     a.Label,
-		New:       a.Voice().New,
-		Old:       a.Voice().Old,
-		UrgentNew: a.Voice().UrgentNew,
+		New:       c.New,
+		Old:       c.Old,
+		UrgentNew: c.UrgentNew,
 		Fax:       a.Classes[state.ClassFax].New,
 		Text:      a.Classes[state.ClassText].New,
 		Waiting:   DisplayWaiting(a.Waiting), // same order: unknown, no, yes
-	}
-	if _, ok := a.Classes[state.ClassVoice]; !ok {
-		v.New, v.Old, v.UrgentNew = t.New, t.Old, t.UrgentNew
 	}
 	if v.Label == "" {
 		v.Label = a.Name
 	}
 	if a.Unconfirmed() {
 		v.Label += " " + ShortAge(now.Sub(a.Updated))
-	}
-	switch {
-	case a.Unconfirmed():
 		v.Health = DisplayHealthStale
 		return v
 	}

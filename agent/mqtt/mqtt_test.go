@@ -76,7 +76,11 @@ func newAgent(dir, listen string, names ...string) (*agent.Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	return agent.New(cfg, agent.Options{})
+	rc, err := config.Resolve(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return agent.New(rc, agent.Options{})
 }
 
 func notify(t testing.TB, addr, user, body string) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mwi-agent/mwi-agent/agent/indicate"
 	"github.com/mwi-agent/mwi-agent/agent/state"
 )
 
@@ -16,9 +17,10 @@ import (
 // answered 400 with the field named, the agent's refusal 409; the state
 // shows an unconfirmed (persisted) account with its age.
 func TestManualAPI(t *testing.T) {
-	src := &fakeSource{s: state.Snapshot{Accounts: []state.Account{
+	d := newDevice(indicate.DefaultPolicy(0, 0))
+	d.set(state.Snapshot{Accounts: []state.Account{
 		{Name: "room-101", Waiting: state.WaitingYes, Source: state.SourcePersisted, RestoredFrom: state.SourceSubscribed, Updated: time.Now().Add(-90 * time.Minute)},
-	}}}
+	}})
 	var got []state.ManualRequest
 	manual := func(r state.ManualRequest) ([]string, error) {
 		if r.Account == "nope" {
@@ -27,13 +29,13 @@ func TestManualAPI(t *testing.T) {
 		got = append(got, r)
 		return []string{r.Account}, nil
 	}
-	s, err := New(Options{Source: src, Token: "s3cret", Manual: manual, Diag: func() any { return map[string]int{"x": 1} },
+	s, err := New(Options{Source: d.src, Applied: d.app, Token: "s3cret", Manual: manual, Diag: func() any { return map[string]int{"x": 1} },
 		Metrics: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("m 1\n")) })})
 	if err != nil {
 		t.Fatal(err)
 	}
 	do := func(method, path, ctype, body, token string) *httptest.ResponseRecorder {
-		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req := httptest.NewRequest(method, "http://127.0.0.1"+path, strings.NewReader(body))
 		if ctype != "" {
 			req.Header.Set("Content-Type", ctype)
 		}
@@ -75,10 +77,10 @@ func TestManualAPI(t *testing.T) {
 	if w := do("GET", "/metrics", "", "", "s3cret"); w.Code != 200 || w.Body.String() != "m 1\n" {
 		t.Errorf("metrics %d %s", w.Code, w.Body.String())
 	}
-	bare, _ := New(Options{Source: src})
+	bare, _ := New(Options{Source: d.src, Applied: d.app})
 	for _, p := range []string{"/api/diag", "/metrics"} {
 		w := httptest.NewRecorder()
-		bare.ServeHTTP(w, httptest.NewRequest("GET", p, nil))
+		bare.ServeHTTP(w, httptest.NewRequest("GET", "http://127.0.0.1"+p, nil))
 		if w.Code != 404 {
 			t.Errorf("%s without the option: %d", p, w.Code)
 		}

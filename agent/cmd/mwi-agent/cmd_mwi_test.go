@@ -35,7 +35,11 @@ func TestMWICommandAndVerboseStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := agent.New(cfg, agent.Options{})
+	rc, err := config.Resolve(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := agent.New(rc, agent.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

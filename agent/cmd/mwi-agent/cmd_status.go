@@ -82,7 +82,7 @@ func printStatus(w io.Writer, s state.Snapshot, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ACCOUNT\tLABEL\tWAITING\tNEW\tOLD\tURGENT\tSOURCE\tHEALTH\tLAST\tSINCE")
 	for _, a := range s.Accounts {
-		t := a.Total()
+		t := a.Shown() // voice first, as the page and the display show it
 		waiting := a.Waiting.String()
 		src := a.Source.String()
 		switch {
