@@ -163,7 +163,7 @@ func New(cfg *config.Resolved, board Board, opt Options) (*Rig, error) {
 	if ln != nil {
 		wo := web.Options{Source: a, Applied: r.Applier, Render: display.Render, DisplayInfo: displayInfo(b, dev),
 			ToneWAV: ToneWAV(cfg.Country.Code), Token: cfg.HTTP.Token, Hosts: cfg.HTTP.Hosts,
-			Title: opt.Title, Logger: log.With("part", "web"), Clock: opt.Clock}
+			Problems: r.Problems, Title: opt.Title, Logger: log.With("part", "web"), Clock: opt.Clock}
 		if board.Sim != nil {
 			wo.Device = newSimDevice(board.Sim)
 		}

@@ -101,10 +101,14 @@ type Options struct {
 	// Hosts are host names (besides loopback names and IP addresses) the
 	// page answers to (http.hosts); any other Host header is refused, so a
 	// DNS-rebinding page cannot reach it.
-	Hosts  []string
-	Title  string
-	Logger *slog.Logger
-	Clock  clock.Clock // nil: the wall clock
+	Hosts []string
+	// Problems, if set, lists what does not work as configured (a board
+	// device that did not open, a failed indicator write); the page shows
+	// it above the accounts.
+	Problems func() []string
+	Title    string
+	Logger   *slog.Logger
+	Clock    clock.Clock // nil: the wall clock
 }
 
 // Server is the page's HTTP handler.
@@ -411,6 +415,7 @@ type StateJSON struct {
 	Lamp     PatternJSON    `json:"lamp"`
 	LEDs     []PatternJSON  `json:"leds"`
 	Why      string         `json:"why"`
+	Problems []string       `json:"problems,omitempty"`
 	Accounts []AccountJSON  `json:"accounts"`
 	Display  DisplayJSON    `json:"display"`
 	Hook     HookJSON       `json:"hook"`
@@ -481,6 +486,9 @@ func (s *Server) state() StateJSON {
 		outAt = now
 	}
 	st := StateJSON{Title: s.opt.Title, NowMS: now.UnixMilli(), Seq: snap.Seq, Why: out.Why, FXS: out.FXS}
+	if s.opt.Problems != nil {
+		st.Problems = s.opt.Problems()
+	}
 	labelOf := map[string]string{}
 	for _, a := range snap.Accounts {
 		l := a.Label
