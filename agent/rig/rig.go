@@ -112,6 +112,9 @@ func New(cfg *config.Resolved, board Board, opt Options) (*Rig, error) {
 		return nil, err
 	}
 	r.Agent = a
+	if len(cfg.Accounts) == 0 {
+		log.Warn("no accounts configured: nothing will be registered or subscribed, and the lamp stays off")
+	}
 	r.Policy = cfg.Policy
 	r.Policy.Title = opt.Title
 	render := indicate.Renderer(display.Render)

@@ -121,6 +121,10 @@ type Server struct {
 
 	session string     // cookie value for a good token (an HMAC of it)
 	loginMu sync.Mutex // serializes failed logins (one guess per second)
+
+	refusedMu  sync.Mutex
+	refused    int       // foreign Host headers since refusedLog
+	refusedLog time.Time // last log line about them
 }
 
 // New builds the page handler.
@@ -171,7 +175,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// origin check must refuse.
 	w.Header().Set("Referrer-Policy", "same-origin")
 	if !s.hostAllowed(r.Host) {
-		s.log.Warn("refused a request for a foreign host name (DNS rebinding?); add it to http.hosts if it is yours", "host", r.Host)
+		s.noteRefusedHost(r.Host)
 		http.Error(w, "host "+r.Host+" is not served here (add it to http.hosts)", http.StatusMisdirectedRequest)
 		return
 	}
@@ -184,6 +188,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// noteRefusedHost logs a refused Host at most once a minute, with how
+// many were refused since (a rebinding page may retry without end).
+func (s *Server) noteRefusedHost(host string) {
+	now := s.opt.Clock.Now()
+	s.refusedMu.Lock()
+	s.refused++
+	if !s.refusedLog.IsZero() && now.Sub(s.refusedLog) < time.Minute {
+		s.refusedMu.Unlock()
+		return
+	}
+	n := s.refused
+	s.refused, s.refusedLog = 0, now
+	s.refusedMu.Unlock()
+	if len(host) > 100 {
+		host = host[:100] + "..."
+	}
+	s.log.Warn("refused requests for a foreign host name (DNS rebinding?); add it to http.hosts if it is yours", "host", host, "refused", n)
 }
 
 // hostAllowed: the Host header names a loopback name (localhost,
