@@ -131,7 +131,11 @@ func (r *faultRig) cannotKnow(what string, bound time.Duration) time.Duration {
 			return d
 		}
 	}
-	r.t.Fatalf("%s: not 'cannot know' within %v; lamp %s\n%s", what, bound, lampOf(last), dump(last))
+	log := r.k.Log()
+	if len(log) > 3000 {
+		log = log[len(log)-3000:]
+	}
+	r.t.Fatalf("%s: not 'cannot know' within %v; lamp %s\n%s\nKamailio's log ends:\n%s", what, bound, lampOf(last), dump(last), log)
 	return 0
 }
 
