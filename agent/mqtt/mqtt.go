@@ -425,11 +425,13 @@ func (c *Client) discovery(a state.Account) map[string]map[string]any {
 	if c.opt.Version != "" {
 		device["sw_version"] = c.opt.Version
 	}
-	common := func(name, uid string) map[string]any {
+	common := func(component, name, uid string) map[string]any {
 		return map[string]any{
-			"name":                  label + " " + name,
-			"unique_id":             uid,
-			"object_id":             uid,
+			"name":      label + " " + name,
+			"unique_id": uid,
+			// default_entity_id replaced object_id (deprecated in Home
+			// Assistant 2025.10, no longer read from 2026.4).
+			"default_entity_id":     component + "." + entitySlug(uid),
 			"state_topic":           c.StateTopic(a.Name),
 			"availability_topic":    c.availTopic(),
 			"payload_available":     "online",
@@ -439,18 +441,18 @@ func (c *Client) discovery(a state.Account) map[string]map[string]any {
 			"qos":                   1,
 		}
 	}
-	waiting := common("messages waiting", id+"_waiting")
+	waiting := common("binary_sensor", "messages waiting", id+"_waiting")
 	// "None" sets the binary sensor to unknown (Home Assistant's MQTT
 	// binary sensor: a payload matching payload_on, payload_off or None).
 	waiting["value_template"] = "{% if not value_json.known %}None{% elif value_json.waiting == 'yes' %}ON{% else %}OFF{% endif %}"
 	waiting["payload_on"], waiting["payload_off"] = "ON", "OFF"
 	waiting["icon"] = "mdi:voicemail"
-	newMsgs := common("new messages", id+"_new")
+	newMsgs := common("sensor", "new messages", id+"_new")
 	newMsgs["value_template"] = "{{ value_json.new if value_json.known else None }}"
 	newMsgs["unit_of_measurement"] = "messages"
 	newMsgs["state_class"] = "measurement"
 	newMsgs["icon"] = "mdi:email-alert"
-	health := common("health", id+"_health")
+	health := common("sensor", "health", id+"_health")
 	health["value_template"] = "{{ value_json.health }}"
 	health["icon"] = "mdi:phone-check"
 	health["entity_category"] = "diagnostic"
@@ -460,6 +462,20 @@ func (c *Client) discovery(a state.Account) map[string]map[string]any {
 		p + "/sensor/" + id + "_new/config":            newMsgs,
 		p + "/sensor/" + id + "_health/config":         health,
 	}
+}
+
+// entitySlug makes an entity id's object part: lower case letters, digits
+// and '_'.
+func entitySlug(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_':
+			return r
+		case r >= 'A' && r <= 'Z':
+			return r + 'a' - 'A'
+		}
+		return '_'
+	}, s)
 }
 
 // onCommand runs on paho's goroutine: parse, apply (the agent's loop

@@ -170,6 +170,12 @@ func TestDiscoveryAndStateRetained(t *testing.T) {
 		if len(parts) != 4 || parts[3] != "config" || (parts[1] != "sensor" && parts[1] != "binary_sensor") || parts[2] != cfg["unique_id"] {
 			t.Errorf("discovery topic %s (unique_id %v)", topic, cfg["unique_id"])
 		}
+		if want := parts[1] + "." + strings.ReplaceAll(strings.ReplaceAll(strings.ToLower(parts[2]), "-", "_"), ".", "_"); cfg["default_entity_id"] != want {
+			t.Errorf("%s: default_entity_id %v, want %s", topic, cfg["default_entity_id"], want)
+		}
+		if _, ok := cfg["object_id"]; ok {
+			t.Errorf("%s: deprecated object_id", topic)
+		}
 		for _, k := range []string{"name", "state_topic", "availability_topic", "value_template", "device"} {
 			if cfg[k] == nil {
 				t.Errorf("%s lacks %s", topic, k)
