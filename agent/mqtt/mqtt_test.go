@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -41,15 +40,6 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func freeUDP(t testing.TB) string {
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().String()
-}
-
 // startAgent runs a real agent whose accounts take unsolicited NOTIFYs
 // from loopback on listen.
 func startAgent(t testing.TB, listen string, names ...string) *agent.Agent {
@@ -81,15 +71,6 @@ func newAgent(dir, listen string, names ...string) (*agent.Agent, error) {
 		return nil, err
 	}
 	return agent.New(rc, agent.Options{})
-}
-
-func notify(t testing.TB, addr, user, body string) {
-	t.Helper()
-	code, err := kamailiotest.Send(addr, "NOTIFY", "sip:"+user+"@"+addr,
-		[]string{"Event: message-summary", "Content-Type: application/simple-message-summary"}, body, 2*time.Second)
-	if err != nil || code != 200 {
-		t.Fatalf("NOTIFY for %s: %d %v", user, code, err)
-	}
 }
 
 func startClient(t testing.TB, o mqtt.Options) (*mqtt.Client, *syncBuffer) {
@@ -144,9 +125,9 @@ func stateOf(t testing.TB, payload string) mqtt.State {
 func TestDiscoveryAndStateRetained(t *testing.T) {
 	itest.Require(t, "mosquitto", "mosquitto_sub", "mosquitto_pub")
 	b := mosquittotest.Start(t, mosquittotest.Options{})
-	listen := freeUDP(t)
+	listen := kamailiotest.FreeUDP(t)
 	a := startAgent(t, listen, "room-101", "room-102")
-	notify(t, listen, "room-101", "Messages-Waiting: yes\r\nVoice-Message: 2/1 (1/0)\r\n")
+	kamailiotest.NotifyMWI(t, listen, "room-101", "Messages-Waiting: yes\r\nVoice-Message: 2/1 (1/0)\r\n")
 	startClient(t, mqtt.Options{Broker: b.URL, DeviceID: "ata-017", DiscoveryPrefix: "homeassistant", Source: a, Version: "test"})
 
 	base := "mwi-agent/ata-017"
@@ -190,7 +171,7 @@ func TestDiscoveryAndStateRetained(t *testing.T) {
 	if _, ok := disc["homeassistant/binary_sensor/mwi-agent_ata-017_room-101_waiting/config"]; !ok {
 		t.Errorf("no binary sensor for room-101: %v", disc)
 	}
-	notify(t, listen, "room-101", "Messages-Waiting: no\r\nVoice-Message: 0/3\r\n")
+	kamailiotest.NotifyMWI(t, listen, "room-101", "Messages-Waiting: no\r\nVoice-Message: 0/3\r\n")
 	waitTopic(t, b, base+"/account/room-101/state", func(p string) bool { return stateOf(t, p).Waiting == "no" })
 }
 
@@ -199,9 +180,9 @@ func TestDiscoveryAndStateRetained(t *testing.T) {
 func TestBrokerRestartRepublishes(t *testing.T) {
 	itest.Require(t, "mosquitto", "mosquitto_sub", "mosquitto_pub")
 	b := mosquittotest.Start(t, mosquittotest.Options{})
-	listen := freeUDP(t)
+	listen := kamailiotest.FreeUDP(t)
 	a := startAgent(t, listen, "room-101")
-	notify(t, listen, "room-101", "Messages-Waiting: yes\r\nVoice-Message: 4/0\r\n")
+	kamailiotest.NotifyMWI(t, listen, "room-101", "Messages-Waiting: yes\r\nVoice-Message: 4/0\r\n")
 	c, logs := startClient(t, mqtt.Options{Broker: b.URL, DeviceID: "ata-1", DiscoveryPrefix: "homeassistant", Source: a})
 	topic := "mwi-agent/ata-1/account/room-101/state"
 	waitTopic(t, b, topic, func(p string) bool { return stateOf(t, p).New == 4 })
@@ -226,10 +207,10 @@ func TestBrokerRestartRepublishes(t *testing.T) {
 func TestCommandClearsLamp(t *testing.T) {
 	itest.Require(t, "mosquitto", "mosquitto_sub", "mosquitto_pub")
 	b := mosquittotest.Start(t, mosquittotest.Options{})
-	listen := freeUDP(t)
+	listen := kamailiotest.FreeUDP(t)
 	a := startAgent(t, listen, "room-101", "room-102")
-	notify(t, listen, "room-101", "Messages-Waiting: yes\r\nVoice-Message: 1/0\r\n")
-	notify(t, listen, "room-102", "Messages-Waiting: no\r\n")
+	kamailiotest.NotifyMWI(t, listen, "room-101", "Messages-Waiting: yes\r\nVoice-Message: 1/0\r\n")
+	kamailiotest.NotifyMWI(t, listen, "room-102", "Messages-Waiting: no\r\n")
 	c, logs := startClient(t, mqtt.Options{Broker: b.URL, DeviceID: "ata-2", Source: a, Commands: true, Manual: a.Manual})
 	pol := indicate.DefaultPolicy(0, 0)
 	for end := time.Now().Add(2 * time.Second); ; time.Sleep(10 * time.Millisecond) {
@@ -270,9 +251,9 @@ func TestCommandClearsLamp(t *testing.T) {
 func TestCommandsOffByDefault(t *testing.T) {
 	itest.Require(t, "mosquitto", "mosquitto_sub", "mosquitto_pub")
 	b := mosquittotest.Start(t, mosquittotest.Options{})
-	listen := freeUDP(t)
+	listen := kamailiotest.FreeUDP(t)
 	a := startAgent(t, listen, "room-101")
-	notify(t, listen, "room-101", "Messages-Waiting: yes\r\n")
+	kamailiotest.NotifyMWI(t, listen, "room-101", "Messages-Waiting: yes\r\n")
 	c, _ := startClient(t, mqtt.Options{Broker: b.URL, DeviceID: "ata-3", Source: a})
 	waitTopic(t, b, "mwi-agent/ata-3/availability", func(p string) bool { return p == "online" })
 	b.Pub("mwi-agent/ata-3/command", `{"action":"clear","account":"room-101"}`)
@@ -287,9 +268,9 @@ func TestCommandsOffByDefault(t *testing.T) {
 func TestTLSAndPassword(t *testing.T) {
 	itest.Require(t, "mosquitto", "mosquitto_sub", "mosquitto_pub", "mosquitto_passwd")
 	b := mosquittotest.Start(t, mosquittotest.Options{TLS: true, Username: "ata", Password: "s3cret"})
-	listen := freeUDP(t)
+	listen := kamailiotest.FreeUDP(t)
 	a := startAgent(t, listen, "room-101")
-	notify(t, listen, "room-101", "Messages-Waiting: yes\r\nVoice-Message: 7/0\r\n")
+	kamailiotest.NotifyMWI(t, listen, "room-101", "Messages-Waiting: yes\r\nVoice-Message: 7/0\r\n")
 	_, badLogs := startClient(t, mqtt.Options{Broker: b.URL, DeviceID: "bad", Source: a, TLS: b.ClientTLS(), Username: "ata", Password: "wrong"})
 	// The good client is built from a configuration file's mqtt section.
 	cfg, err := config.Parse([]byte(fmt.Sprintf("mqtt:\n  broker: mqtts://%s\n  device_id: good\n  username: ata\n  password: s3cret\n  ca_file: %s\n", b.Addr, b.CAFile)))

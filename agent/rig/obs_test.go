@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os/exec"
 	"strings"
@@ -37,15 +36,6 @@ func roomConfig(t *testing.T, dir, listen, extra string) *config.Config {
 	return cfg
 }
 
-func freeUDP(t *testing.T) string {
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().String()
-}
-
 func startRig(t *testing.T, cfg *config.Config, opt rig.Options) (*rig.Rig, rig.Board, func()) {
 	t.Helper()
 	r, board := build(t, cfg, opt)
@@ -68,15 +58,6 @@ func startRig(t *testing.T, cfg *config.Config, opt rig.Options) (*rig.Rig, rig.
 	return r, board, stop
 }
 
-func notifyRoom(t *testing.T, listen, body string) {
-	t.Helper()
-	code, err := kamailiotest.Send(listen, "NOTIFY", "sip:room-101@"+listen,
-		[]string{"Event: message-summary", "Content-Type: application/simple-message-summary"}, body, 2*time.Second)
-	if err != nil || code != 200 {
-		t.Fatalf("NOTIFY: %d %v", code, err)
-	}
-}
-
 func waitLamp(t *testing.T, board rig.Board, name string) {
 	t.Helper()
 	for end := time.Now().Add(3 * time.Second); ; time.Sleep(10 * time.Millisecond) {
@@ -94,10 +75,10 @@ func waitLamp(t *testing.T, board rig.Board, name string) {
 // as last known, unconfirmed (the lamp's "cannot know" pattern, the age on
 // the display and in the API) until the first NOTIFY replaces it.
 func TestRestartShowsLastKnownUntilFirstNotify(t *testing.T) {
-	dir, listen := t.TempDir(), freeUDP(t)
+	dir, listen := t.TempDir(), kamailiotest.FreeUDP(t)
 	cfg := roomConfig(t, dir, listen, "")
 	_, board, stop := startRig(t, cfg, rig.Options{Persist: true})
-	notifyRoom(t, listen, "Messages-Waiting: yes\r\nVoice-Message: 2/0\r\n")
+	kamailiotest.NotifyMWI(t, listen, "room-101", "Messages-Waiting: yes\r\nVoice-Message: 2/0\r\n")
 	waitLamp(t, board, "steady")
 	stop() // saved at shutdown
 
@@ -118,7 +99,7 @@ func TestRestartShowsLastKnownUntilFirstNotify(t *testing.T) {
 	if l := out.Display.Accounts[0].Label; !strings.HasPrefix(l, "Room ") || !strings.HasSuffix(l, "s") {
 		t.Errorf("display label %q: want the age", l)
 	}
-	notifyRoom(t, listen, "Messages-Waiting: no\r\n")
+	kamailiotest.NotifyMWI(t, listen, "room-101", "Messages-Waiting: no\r\n")
 	waitLamp(t, board, "off")
 	if acc, _ := r.Agent.Snapshot().Account("room-101"); acc.Source != state.SourceUnsolicited {
 		t.Errorf("after the first NOTIFY: %+v", acc)
@@ -147,10 +128,10 @@ func get(t *testing.T, r *rig.Rig, path string) string {
 func TestDeviceMQTTAndMetrics(t *testing.T) {
 	itest.Require(t, "mosquitto", "mosquitto_sub", "promtool")
 	b := mosquittotest.Start(t, mosquittotest.Options{})
-	dir, listen := t.TempDir(), freeUDP(t)
+	dir, listen := t.TempDir(), kamailiotest.FreeUDP(t)
 	cfg := roomConfig(t, dir, listen, fmt.Sprintf("mqtt: {broker: %q, device_id: front-desk}\n", b.URL))
 	r, board, _ := startRig(t, cfg, rig.Options{})
-	notifyRoom(t, listen, "Messages-Waiting: yes\r\nVoice-Message: 1/0\r\n")
+	kamailiotest.NotifyMWI(t, listen, "room-101", "Messages-Waiting: yes\r\nVoice-Message: 1/0\r\n")
 	waitLamp(t, board, "steady")
 	topic := "mwi-agent/front-desk/account/room-101/state"
 	waitPayload(t, b, topic, `"waiting":"yes"`)

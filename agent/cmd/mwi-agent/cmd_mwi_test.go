@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,12 +18,7 @@ import (
 // account), the source "manual" in status, and status --verbose showing
 // the last NOTIFY.
 func TestMWICommandAndVerboseStatus(t *testing.T) {
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	listen := pc.LocalAddr().String()
-	pc.Close()
+	listen := kamailiotest.FreeUDP(t)
 	dir := t.TempDir()
 	yaml := "state_dir: " + dir + "\nlisten: {udp: \"" + listen + "\"}\naccounts:\n" +
 		"  - {name: room-101, aor: \"sip:room-101@127.0.0.1\", password: x, register: false, subscribe: false, unsolicited: accept, unsolicited_from: [127.0.0.1]}\n" +
@@ -58,10 +52,7 @@ func TestMWICommandAndVerboseStatus(t *testing.T) {
 			t.Fatal("no status socket")
 		}
 	}
-	if code, err := kamailiotest.Send(listen, "NOTIFY", "sip:room-101@"+listen, []string{"Event: message-summary"},
-		"Messages-Waiting: yes\r\nVoice-Message: 1/0\r\n", 2*time.Second); err != nil || code != 200 {
-		t.Fatal(code, err)
-	}
+	kamailiotest.NotifyMWI(t, listen, "room-101", "Messages-Waiting: yes\r\nVoice-Message: 1/0\r\n")
 
 	var out, errb bytes.Buffer
 	run := func(args ...string) error {
