@@ -199,6 +199,9 @@ func stormStart(t *testing.T, row stormRow) (*harness, *pbx, time.Time) {
 	if row.grant > 0 {
 		p.grantSub = row.grant
 	}
+	if g, err := strconv.Atoi(os.Getenv("SIPUA_STORM_GRANT")); err == nil && g > 0 {
+		p.grantSub = g // measure a row with the grants a server really gives
+	}
 	row.script(p)
 	p.mu.Unlock()
 	h := newHarness(t, p, func(o *Options) {
@@ -258,6 +261,8 @@ func TestStormRows(t *testing.T) {
 // SIPUA_STORM_WINDOW (e.g. 60s); skipped without it:
 //
 //	SIPUA_STORM_WINDOW=60s go test -run TestStormRates -v ./agent/sipua/
+//
+// SIPUA_STORM_GRANT=60 overrides the rows' subscription grants.
 func TestStormRates(t *testing.T) {
 	w, err := time.ParseDuration(os.Getenv("SIPUA_STORM_WINDOW"))
 	if err != nil {
