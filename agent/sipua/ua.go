@@ -76,7 +76,7 @@ type Options struct {
 	Clock     Clock  // [RealClock]
 	UserAgent string // [mwi-agent]
 
-	ListenUDP string // [127.0.0.1:0 or 0.0.0.0:0, see DefaultListen] "" after defaults = no UDP listener
+	ListenUDP string // host:port of the UDP listener; "" = none (agent.New sets 0.0.0.0:0, an ephemeral port, when an account uses UDP and listen.udp is unset)
 	TLSConfig *tls.Config
 
 	Keepalive time.Duration // CRLF keepalive interval, 0 = off
