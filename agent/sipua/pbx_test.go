@@ -106,6 +106,10 @@ func newPBX(t testing.TB, tlsConf *tls.Config) *pbx {
 	p.srv, _ = sipgo.NewServer(ua, sipgo.WithServerLogger(quiet))
 	p.srv.OnRegister(p.handleRegister)
 	p.srv.OnSubscribe(p.handleSubscribe)
+	p.srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
+		p.record(req) // the liveness probes are checked on the wire too
+		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+	})
 
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
