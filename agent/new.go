@@ -43,6 +43,7 @@ func fromConfig(cfg *config.Config) ([]spec, uaSpec, error) {
 		Keepalive:    cfg.Keepalive,
 		Liveness:     cfg.Liveness,
 		RestartCheck: cfg.RestartCheck,
+		DNSServers:   append([]string(nil), cfg.DNS.Servers...),
 	}}
 	needUDP, needTLS := false, false
 	var specs []spec
@@ -53,13 +54,13 @@ func fromConfig(cfg *config.Config) ([]spec, uaSpec, error) {
 		}
 		needUDP = needUDP || tp == "udp"
 		needTLS = needTLS || tp == "tls"
-		server := net.JoinHostPort(a.Host(), strconv.Itoa(a.Port()))
+		server := serverAddr(a)
 		unsol := !strings.EqualFold(a.Unsolicited, "reject")
 		specs = append(specs, spec{
 			label: a.Label, aor: a.AOR,
 			sip: sipua.AccountConfig{
 				Name: a.Name, AOR: a.AOR, Username: a.Username, Password: a.Password,
-				Server: server, Transport: tp, Proxy: proxyAddr(a.OutboundProxy, tp),
+				Server: server, Transport: tp, Proxy: proxyAddr(a.OutboundProxy),
 				Register: a.Register, RegisterExpiry: a.RegisterExpiry,
 				Subscribe: a.Subscribe, Mailbox: a.MailboxURI(), SubscribeExpiry: a.SubscribeExpiry,
 				Unsolicited: unsol, UnsolicitedAlways: strings.EqualFold(a.Unsolicited, "always"), UnsolicitedFrom: append([]string(nil), a.UnsolicitedFrom...),
@@ -81,25 +82,32 @@ func fromConfig(cfg *config.Config) ([]spec, uaSpec, error) {
 	return specs, us, nil
 }
 
-// proxyAddr turns outbound_proxy (host[:port] or a SIP URI such as
-// sip:proxy.example.com:5080;lr) into host:port; URI parameters are not
-// part of the address.
-func proxyAddr(p, tp string) string {
-	if p == "" {
-		return ""
+// serverAddr is the account's server as host:port, or as the host alone
+// when the configuration gives no port: then the user agent locates it
+// (RFC 3263: NAPTR and SRV may choose the port).
+func serverAddr(a config.Account) string {
+	if _, _, err := net.SplitHostPort(a.Server); err == nil {
+		return net.JoinHostPort(a.Host(), strconv.Itoa(a.Port()))
 	}
+	return bracket(a.Host())
+}
+
+func bracket(host string) string {
+	if strings.Contains(host, ":") {
+		return "[" + host + "]"
+	}
+	return host
+}
+
+// proxyAddr turns outbound_proxy (host[:port] or a SIP URI such as
+// sip:proxy.example.com:5080;lr) into host[:port]; URI parameters are not
+// part of the address. Without a port the user agent locates the proxy.
+func proxyAddr(p string) string {
 	p = strings.TrimPrefix(strings.TrimPrefix(p, "sip:"), "sips:")
 	if i := strings.IndexAny(p, ";?"); i >= 0 {
 		p = p[:i]
 	}
-	if _, _, err := net.SplitHostPort(p); err == nil {
-		return p
-	}
-	port := "5060"
-	if tp == "tls" {
-		port = "5061"
-	}
-	return net.JoinHostPort(strings.Trim(p, "[]"), port)
+	return p
 }
 
 // tlsConfig: the system roots plus ca_file; verification on unless

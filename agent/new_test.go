@@ -47,7 +47,9 @@ func TestFromConfig(t *testing.T) {
 		t.Errorf("UDP listen %q, want the ephemeral default for a UDP account", us.opts.ListenUDP)
 	}
 	a, b := specs[0].sip, specs[1].sip
-	if a.Server != "pbx.example.com:5061" || a.Proxy != "proxy.example.com:5061" || a.Transport != "tls" {
+	// No port configured: the host alone, for the user agent to locate
+	// (RFC 3263: NAPTR/SRV may choose the port; 5061 if nothing does).
+	if a.Server != "pbx.example.com" || a.Proxy != "proxy.example.com" || a.Transport != "tls" {
 		t.Errorf("tls account server %q proxy %q transport %q", a.Server, a.Proxy, a.Transport)
 	}
 	if b.Server != "pbx.example.com:5070" || b.Unsolicited || !a.Unsolicited {
@@ -56,5 +58,21 @@ func TestFromConfig(t *testing.T) {
 	c.TLS.CAFile = bad
 	if _, _, err := fromConfig(c); err == nil || !strings.Contains(err.Error(), "tls.ca_file") {
 		t.Errorf("bad ca_file: %v", err)
+	}
+}
+
+// outbound_proxy as host, host:port or a SIP URI with parameters gives
+// the address without the parameters.
+func TestProxyAddr(t *testing.T) {
+	for in, want := range map[string]string{
+		"proxy.example.com":                 "proxy.example.com",
+		"proxy.example.com:5080":            "proxy.example.com:5080",
+		"sip:proxy.example.com:5080;lr":     "proxy.example.com:5080",
+		"sips:[2001:db8::1]:5061;lr;ftag=x": "[2001:db8::1]:5061",
+		"sip:edge.example.com;lr":           "edge.example.com",
+	} {
+		if got := proxyAddr(in); got != want {
+			t.Errorf("proxyAddr(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

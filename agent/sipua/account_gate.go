@@ -12,6 +12,7 @@ import (
 // gate read without asking the worker: set by the worker, read anywhere.
 type gateView struct {
 	subActive   atomic.Bool                    // a subscription for the mailbox is active
+	dest        atomic.Pointer[string]         // the worker's dest, for other goroutines (failover changes it)
 	flow        atomic.Pointer[netip.AddrPort] // TCP/TLS: the server end of the registration's connection
 	unsolBudget tokenBucket
 	unsolSeq    uint64    // worker only: arrival number of the last applied unsolicited NOTIFY
@@ -30,7 +31,7 @@ const (
 // destAddrs are the resolved addresses requests go to (server or proxy),
 // from the cache: never blocks.
 func (a *account) destAddrs() ([]netip.AddrPort, bool) {
-	return a.u.dns.hostPortAddrs(a.dest)
+	return a.u.dns.hostPortAddrs(a.sharedDest())
 }
 
 // acceptsUnsolicited: this account takes an unsolicited NOTIFY that came
@@ -97,6 +98,9 @@ func hostOf(hostport string) string {
 func (a *account) onLive(ev liveEvent) {
 	a.flowLost = a.flowLost || ev.flowLost
 	a.unreachable = !ev.up
+	if !ev.up {
+		a.failoverDown()
+	}
 	if ev.up {
 		if a.reg.state == RegBackoff {
 			a.reg.timer.stop()

@@ -18,6 +18,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/mwi-agent/mwi-agent/agent/sipua/locate"
 	"github.com/mwi-agent/mwi-agent/agent/state"
 )
 
@@ -97,6 +98,11 @@ type Options struct {
 
 	UnsolicitedRate float64 // [2/s, burst 5 s' worth] unsolicited NOTIFYs one account takes; more are answered 500 Retry-After
 
+	// DNSServers locate servers given by name (RFC 3263 NAPTR, SRV,
+	// A/AAAA; failover.go): host[:port] each. Empty = /etc/resolv.conf.
+	DNSServers []string
+	Failback   time.Duration // [10 min] after failing over, go back to the preferred target at the first refresh this long after
+
 	// OnUpdate receives every worker's updates. It is called from worker
 	// goroutines and must not block for long (the agent sends to its loop).
 	OnUpdate func(Update)
@@ -105,15 +111,16 @@ type Options struct {
 // UA is the SIP user agent shared by every account: one sipgo user agent,
 // its listeners, the NOTIFY router and one worker goroutine per account.
 type UA struct {
-	opts   Options
-	log    *slog.Logger
-	sua    *sipgo.UserAgent
-	srv    *sipgo.Server
-	udp    net.PacketConn
-	client map[string]*sipgo.Client // by lower-case transport
-	slots  chan struct{}            // MaxInFlight semaphore
-	dns    *addrCache               // server names, resolved off the workers' goroutines
-	gate   *gate                    // what reaches sipgo (UDP)
+	opts    Options
+	log     *slog.Logger
+	sua     *sipgo.UserAgent
+	srv     *sipgo.Server
+	udp     net.PacketConn
+	client  map[string]*sipgo.Client // by lower-case transport
+	slots   chan struct{}            // MaxInFlight semaphore
+	dns     *addrCache               // server names, resolved off the workers' goroutines
+	locator *locate.Resolver         // RFC 3263 server location (failover.go)
+	gate    *gate                    // what reaches sipgo (UDP)
 
 	probers map[serverKey]*prober // guarded by mu
 
@@ -177,6 +184,13 @@ func NewUA(opts Options) (*UA, error) {
 	if opts.OnUpdate == nil {
 		opts.OnUpdate = func(Update) {}
 	}
+	if opts.Failback <= 0 {
+		opts.Failback = failbackAfter
+	}
+	locator, err := locate.New(locate.Config{Servers: opts.DNSServers})
+	if err != nil {
+		return nil, fmt.Errorf("sipua: %w", err)
+	}
 	u := &UA{
 		opts:     opts,
 		log:      opts.Logger,
@@ -190,7 +204,16 @@ func NewUA(opts Options) (*UA, error) {
 		probers:  map[serverKey]*prober{},
 	}
 	u.gate = newGate(u)
+	u.locator = locator
 	uaOpts := []sipgo.UserAgentOption{sipgo.WithUserAgent(opts.UserAgent)}
+	if r := dnsResolver(opts.DNSServers); r != nil {
+		// Names (a TLS target's, an A/AAAA-only server's) resolve through
+		// the configured servers too.
+		uaOpts = append(uaOpts, sipgo.WithUserAgentDNSResolver(r))
+		u.dns.lookup = func(ctx context.Context, host string) ([]netip.Addr, error) {
+			return r.LookupNetIP(ctx, "ip", host)
+		}
+	}
 	if opts.TLSConfig != nil {
 		uaOpts = append(uaOpts, sipgo.WithUserAgenTLSConfig(opts.TLSConfig))
 	}
