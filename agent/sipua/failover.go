@@ -119,6 +119,11 @@ func (a *account) onLocated(l located) {
 			loc.idx = i
 		}
 	}
+	aps := make([]netip.AddrPort, len(loc.targets))
+	for i, t := range loc.targets {
+		aps[i] = t.Addr
+	}
+	a.gv.targets.Store(&aps)
 	loc.expires = a.clock.Now().Add(max(l.res.TTL, 30*time.Second))
 	a.log.Info("sipua: server located", "server", loc.query.Host, "targets", targetList(loc.targets), "using", loc.targets[loc.idx].String())
 	if first {
