@@ -97,8 +97,9 @@ func TestKamailioTLS(t *testing.T) {
 		}))
 		k.Restart()
 		t0 := time.Now()
-		// The default keepalive (30 s) notices the lost connection.
-		waitLog(t, k, "mwi-test: subscribed 4001 ", 45*time.Second)
+		// The default keepalive (30 s) or the liveness ping notices the
+		// lost connection; bound: the liveness bound (60 s).
+		waitLog(t, k, "mwi-test: subscribed 4001 ", 60*time.Second)
 		t.Logf("subscribed again over TLS %v after Kamailio restarted", time.Since(t0))
 		if _, err := k.Publish("4001", "Messages-Waiting: no\r\nVoice-Message: 0/4\r\n", ""); err != nil {
 			t.Fatal(err)
