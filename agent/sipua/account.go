@@ -27,7 +27,8 @@ type account struct {
 	cfg   AccountConfig
 	log   *slog.Logger
 	clock Clock
-	exec  func(t txReq) // runs a transaction; its result comes back as an input
+	exec  func(t txReq)  // runs a transaction; its result comes back as an input
+	rnd   func() float64 // jitter source (nil: math/rand)
 
 	in       chan input
 	killc    chan struct{}
@@ -47,10 +48,13 @@ type account struct {
 	sub       leg[SubState]
 	dlg       dialog // the subscription's remote side
 	pendingMB *Mailbox
-	inFlight  int // transactions started and not yet answered
+	notifyExp time.Duration // the NOTIFY being handled: Subscription-State expires=, -1 if absent
+	inFlight  int           // transactions started and not yet answered
+	budget    window        // the account's request budget (governor.go)
 
 	timerN   timerSlot
 	lapse    timerSlot
+	lapseAt  time.Time
 	keep     timerSlot
 	stopT    timerSlot
 	stopping bool
@@ -83,6 +87,7 @@ type dialog struct {
 	confirmed      bool
 	contact        sip.Uri // our Contact when it was created
 	dest           string  // the server target it was made at (failover.go)
+	notifyGrant    bool    // a NOTIFY's expires= came after the last SUBSCRIBE went out: newer than its 2xx
 }
 
 // finalNotifyWait is how long an answered un-SUBSCRIBE waits for the
@@ -96,11 +101,13 @@ type input interface{ applyTo(a *account) }
 // txReq is one transaction the worker wants run.
 type txReq struct {
 	leg      legKind
-	gen      int
+	gen      int  // -1: best effort, answer ignored
 	fresh    bool // answers a challenge received just before
 	req      *sip.Request
 	contact  sip.Uri
-	stopping bool // un-REGISTER/un-SUBSCRIBE: bounded by StopTimeout
+	stopping bool          // un-REGISTER/un-SUBSCRIBE: bounded by StopTimeout
+	at       time.Time     // not before (the account's budget)
+	timeout  time.Duration // 0: the transaction layer's (Timer B/F, 32 s)
 }
 
 // txResult is a transaction's final answer (or failure).
@@ -174,7 +181,8 @@ func newAccount(u *UA, cfg AccountConfig) (*account, error) {
 	if !portGiven {
 		a.dest = net.JoinHostPort(strings.Trim(a.dest, "[]"), strconv.Itoa(int(sip.DefaultPort(a.network))))
 	}
-	a.gv.dest.Store(&a.dest)
+	dest0 := a.dest // a copy: the worker changes a.dest (failover.go)
+	a.gv.dest.Store(&dest0)
 	a.initLocate(portGiven)
 	allowed, perr := parsePrefixes(cfg.UnsolicitedFrom)
 	if perr != nil {
@@ -395,7 +403,7 @@ func (a *account) stopTimers() {
 func (a *account) regEvent(e Event, o Outcome) {
 	l := &a.reg
 	for _, act := range l.step(NextReg, e, a.log) {
-		if l.common(act, o, a.clock, &a.u.opts) {
+		if l.common(act, o, a.clock, &a.u.opts, a.rnd) {
 			continue
 		}
 		switch act {
@@ -467,14 +475,14 @@ func (a *account) grantedRegistration(res *sip.Response, o Outcome, ours sip.Uri
 		}
 		if v, ok := c.Params.Get("expires"); ok {
 			if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-				return time.Duration(n) * time.Second
+				return clampGrant(seconds(n))
 			}
 		}
 	}
 	if o.Expires >= 0 {
-		return o.Expires
+		return clampGrant(o.Expires)
 	}
-	return a.reg.expiry
+	return clampGrant(a.reg.expiry)
 }
 
 // learnVia applies received/rport from a UDP response: when the server
@@ -510,12 +518,13 @@ func sameHostPort(x, y sip.Uri) bool {
 }
 
 func (a *account) sendRegister(fresh bool, expires time.Duration) {
-	req := a.registerRequest(expires)
+	cseq, gen := a.reg.next()
+	req := a.registerRequest(expires, cseq)
 	contact := a.contact // after registerRequest: it picks the UDP Contact
 	if a.reg.state == RegUnregistering && a.regContact.Host != "" {
 		contact = a.regContact
 	}
-	a.transact(txReq{leg: legReg, gen: a.reg.gen, fresh: fresh, req: req, contact: contact, stopping: expires == 0})
+	a.transact(txReq{leg: legReg, gen: gen, fresh: fresh, req: req, contact: contact, stopping: expires == 0})
 }
 
 // ---- subscription ----------------------------------------------------------
@@ -528,7 +537,7 @@ func (a *account) subEvent(e Event, o Outcome) {
 			l.timer.arm(a.clock, a.subRefreshDelay())
 			continue
 		}
-		if l.common(act, o, a.clock, &a.u.opts) {
+		if l.common(act, o, a.clock, &a.u.opts, a.rnd) {
 			continue
 		}
 		switch act {
@@ -543,7 +552,18 @@ func (a *account) subEvent(e Event, o Outcome) {
 			}
 			a.sendSubscribe(true, exp)
 		case ActLapseTimer:
-			a.lapse.arm(a.clock, l.granted)
+			a.armLapse()
+		case ActNotifyRefresh:
+			if a.notifyExp >= 0 {
+				l.timer.arm(a.clock, a.subRefreshDelay())
+				a.armLapse()
+			}
+		case ActNotifyLapse:
+			if a.notifyExp >= 0 {
+				a.armLapse()
+			}
+		case ActDropDialog:
+			a.dropDialog()
 		case ActTimerN:
 			a.timerN.arm(a.clock, a.u.opts.TimerN)
 		case ActMailbox:
@@ -584,6 +604,12 @@ func (a *account) subEvent(e Event, o Outcome) {
 	}
 }
 
+// armLapse arms the lapse timer at the subscription's grant.
+func (a *account) armLapse() {
+	a.lapse.arm(a.clock, a.sub.granted)
+	a.lapseAt = a.clock.Now().Add(a.sub.granted)
+}
+
 // newDialog forgets the subscription dialog: the next SUBSCRIBE starts a
 // new one (new Call-ID and tag, no To-tag).
 func (a *account) newDialog() {
@@ -599,9 +625,36 @@ func (a *account) newDialog() {
 }
 
 func (a *account) sendSubscribe(fresh bool, expires time.Duration) {
-	req := a.subscribeRequest(expires)
-	a.transact(txReq{leg: legSub, gen: a.sub.gen, fresh: fresh, req: req, contact: a.contact, stopping: expires == 0})
+	cseq, gen := a.sub.next()
+	a.dlg.notifyGrant = false
+	req := a.subscribeRequest(expires, cseq)
+	t := txReq{leg: legSub, gen: gen, fresh: fresh, req: req, contact: a.contact, stopping: expires == 0}
+	if a.dlg.confirmed && !t.stopping && a.lapse.t != nil {
+		// An in-dialog refresh must fail early enough that a new dialog
+		// still fits before the grant lapses (the remote target may be
+		// dead): its timeout ends refreshMargin before the lapse.
+		left := a.lapseAt.Sub(a.clock.Now()) - refreshMargin
+		t.timeout = min(max(left, minRefreshTimeout), maxTxTimeout)
+	}
+	a.transact(t)
 }
+
+// dropDialog un-SUBSCRIBEs the dialog best effort — only when the budget
+// allows it now, answer ignored — and forgets it.
+func (a *account) dropDialog() {
+	if a.dlg.confirmed && !a.budget.earliest(a.clock.Now()).After(a.clock.Now()) {
+		a.sub.cseq++
+		req := a.subscribeRequest(0, a.sub.cseq)
+		a.transact(txReq{leg: legSub, gen: -1, req: req, contact: a.contact, timeout: minRefreshTimeout})
+	}
+	a.newDialog()
+}
+
+const (
+	refreshMargin     = 5 * time.Second  // an in-dialog refresh gives up this long before the lapse
+	minRefreshTimeout = 4 * time.Second  // but waits at least this long for an answer
+	maxTxTimeout      = 32 * time.Second // the transaction layer's own bound (64*T1)
+)
 
 func (a *account) onSubResult(r txResult) {
 	o, ok := a.sub.outcome(r)
@@ -630,9 +683,13 @@ func (a *account) onSubResult(r txResult) {
 			d.confirmed = true
 			a.u.setRemoteTag(a.sub.callID, d.remoteTag)
 		}
-		a.sub.granted = a.sub.expiry
-		if o.Expires >= 0 {
-			a.sub.granted = o.Expires
+		switch {
+		case d.notifyGrant:
+			// A NOTIFY overtook this 2xx and granted: the NOTIFY is newer.
+		case o.Expires >= 0:
+			a.sub.granted = clampGrant(o.Expires)
+		default:
+			a.sub.granted = clampGrant(a.sub.expiry)
 		}
 		if a.sub.granted == 0 {
 			o.Event, o.Reason = EvTerminatedNow, "subscription granted 0 s"
@@ -672,7 +729,9 @@ func (a *account) onNotify(n *notifyIn) {
 		return
 	}
 	d.remoteCSeq, d.haveRemoteCSeq = n.cseq, true
-	if !d.confirmed { // NOTIFY before the 2xx: it creates the dialog
+	ss := n.subState
+	if !d.confirmed { // NOTIFY before the 2xx (or after a lost one): it creates the dialog
+		a.sub.granted = clampGrant(a.sub.expiry)
 		d.remoteTag = n.fromTag
 		if n.contact != nil {
 			d.remoteTarget = *n.contact
@@ -687,16 +746,22 @@ func (a *account) onNotify(n *notifyIn) {
 		d.remoteTarget = *n.contact
 	}
 	a.timerN.stop()
-	ss := n.subState
 	e := ss.Event()
 	o := Outcome{}
 	if ss.RetryAfter > 0 {
 		o.RetryAfter = ss.RetryAfter
 	}
-	if e == EvNotify && a.sub.state == SubSending {
-		a.sub.granted = a.sub.expiry
-		if ss.Expires > 0 {
-			a.sub.granted = ss.Expires
+	a.notifyExp = -1
+	if e == EvNotify && ss.Expires >= 0 {
+		// Subscription-State expires= reschedules the refresh, shorter or
+		// longer; 0 is "the server will not keep it": a failure.
+		if ss.Expires == 0 {
+			e = EvTerminatedNow
+			ss.Reason = "active with expires=0"
+		} else {
+			a.notifyExp = ss.Expires
+			a.sub.granted = clampGrant(ss.Expires)
+			d.notifyGrant = true
 		}
 	}
 	if e != EvNotify {
@@ -713,6 +778,7 @@ func (a *account) onNotify(n *notifyIn) {
 		a.pendingMB = nil
 	}
 	a.subEvent(e, o)
+	a.notifyExp = -1
 }
 
 func orText(s, def string) string {
@@ -728,6 +794,15 @@ func orText(s, def string) string {
 // production, the fake server in the property tests).
 func (a *account) transact(t txReq) {
 	a.inFlight++
+	t.at = a.clock.Now()
+	if !t.stopping {
+		t.at = a.budget.reserve(t.at)
+	}
+	if !t.at.After(a.clock.Now()) {
+		t.at = time.Time{}
+	} else {
+		a.log.Info("sipua: request budget spent, request delayed", "method", t.req.Method, "until", t.at)
+	}
 	a.exec(t)
 }
 
@@ -741,16 +816,27 @@ func (a *account) runTx(t txReq) {
 	if t.stopping {
 		ctx, cancel = context.WithTimeout(ctx, a.u.opts.StopTimeout)
 	}
+	dest := a.dest // the worker may move to another target (failover.go)
 	go func() {
 		defer cancel()
 		r := txResult{leg: t.leg, gen: t.gen, fresh: t.fresh, contact: t.contact}
-		select {
-		case a.u.slots <- struct{}{}:
-			defer func() { <-a.u.slots }()
-		case <-ctx.Done():
-			r.err = ctx.Err()
+		if !t.at.IsZero() {
+			if r.err = sleep(ctx, a.clock, t.at.Sub(a.clock.Now())); r.err != nil {
+				a.post(r)
+				return
+			}
+		}
+		release, err := a.u.serverGate(a.network, dest).acquire(ctx, a.clock)
+		if err != nil {
+			r.err = err
 			a.post(r)
 			return
+		}
+		defer release()
+		if t.timeout > 0 {
+			var cancelT context.CancelFunc
+			ctx, cancelT = context.WithTimeout(ctx, t.timeout)
+			defer cancelT()
 		}
 		if a.network != "udp" {
 			if err := a.streamContact(ctx, t.req, &r.contact); err != nil {

@@ -128,7 +128,9 @@ func TestRestartCheck(t *testing.T) {
 	p.mu.Lock()
 	p.grantSub = 3600
 	p.mu.Unlock()
-	h := newHarness(t, p, func(o *Options) { o.RestartCheck = 500 * time.Millisecond })
+	// 8 s: the account's request budget (AccountBudget per BudgetWindow,
+	// start-up included) holds a check every 8 s, not every second.
+	h := newHarness(t, p, func(o *Options) { o.RestartCheck = 8 * time.Second })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cfg := h.account("1204", "udp")
@@ -146,7 +148,7 @@ func TestRestartCheck(t *testing.T) {
 	p.mu.Unlock()
 	p.setBody(bodyNo)
 	t0 := time.Now()
-	h.waitWaiting("1204", state.WaitingNo, 0, 2*time.Second)
+	h.waitWaiting("1204", state.WaitingNo, 0, 10*time.Second)
 	t.Logf("new state shown %v after the server forgot %d subscription(s)", time.Since(t0).Round(time.Millisecond), old)
 	h.wantLamp("1204", indicate.PatternOff, "the state the server has now")
 	p.mu.Lock()

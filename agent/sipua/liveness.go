@@ -284,12 +284,11 @@ func (p *prober) options(ctx context.Context, timeout time.Duration) bool {
 	req.SetDestination(p.key.dest)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	select {
-	case p.u.slots <- struct{}{}:
-		defer func() { <-p.u.slots }()
-	case <-ctx.Done():
+	release, err := p.u.serverGate(p.key.network, p.key.dest).acquire(ctx, p.u.opts.Clock)
+	if err != nil {
 		return false
 	}
+	defer release()
 	res, err := client.Do(ctx, req, sipgo.ClientRequestBuild)
 	return err == nil && res != nil && res.StatusCode >= 200
 }
