@@ -112,6 +112,9 @@ func New(cfg *config.Resolved, board Board, opt Options) (*Rig, error) {
 		return nil, err
 	}
 	r.Agent = a
+	if len(cfg.Accounts) == 0 {
+		log.Warn("no accounts configured: nothing will be registered or subscribed, and the lamp stays off")
+	}
 	r.Policy = cfg.Policy
 	r.Policy.Title = opt.Title
 	render := indicate.Renderer(display.Render)
@@ -163,7 +166,7 @@ func New(cfg *config.Resolved, board Board, opt Options) (*Rig, error) {
 	if ln != nil {
 		wo := web.Options{Source: a, Applied: r.Applier, Render: display.Render, DisplayInfo: displayInfo(b, dev),
 			ToneWAV: ToneWAV(cfg.Country.Code), Token: cfg.HTTP.Token, Hosts: cfg.HTTP.Hosts,
-			Title: opt.Title, Logger: log.With("part", "web"), Clock: opt.Clock}
+			Problems: r.Problems, Title: opt.Title, Logger: log.With("part", "web"), Clock: opt.Clock}
 		if board.Sim != nil {
 			wo.Device = newSimDevice(board.Sim)
 		}

@@ -892,23 +892,18 @@ func (a *account) keepalive() {
 	conn, err := a.u.sua.TransportLayer().GetConnection(a.network, aps[0].String())
 	if err != nil || conn == nil {
 		// The connection is gone (server restart, NAT timeout): the server
-		// cannot reach us until we connect again, so do it now. The new
-		// connection has a new local port: a new Contact, and the
-		// subscription follows.
-		switch {
-		case a.cfg.Register && a.reg.state == RegRegistered:
-			a.log.Info("sipua: connection lost, registering again")
-			a.regEvent(EvContactChanged, Outcome{})
-		case !a.cfg.Register && a.sub.state == SubActive:
-			a.log.Info("sipua: connection lost, subscribing again")
-			a.subEvent(EvContactChanged, Outcome{})
-		}
+		// cannot reach us until we connect again, so do it now.
+		a.reconnect("connection lost")
 		return
 	}
 	if w, ok := conn.(io.Writer); ok {
-		if _, err := w.Write([]byte("\r\n\r\n")); err != nil {
-			a.log.Debug("sipua: keepalive", "err", err)
-		}
+		// Off the worker: a write to a half-open connection whose send
+		// buffer is full blocks (the liveness ping finds such a flow).
+		go func() {
+			if _, err := w.Write([]byte("\r\n\r\n")); err != nil {
+				a.log.Debug("sipua: keepalive", "err", err)
+			}
+		}()
 	}
 }
 

@@ -101,10 +101,14 @@ type Options struct {
 	// Hosts are host names (besides loopback names and IP addresses) the
 	// page answers to (http.hosts); any other Host header is refused, so a
 	// DNS-rebinding page cannot reach it.
-	Hosts  []string
-	Title  string
-	Logger *slog.Logger
-	Clock  clock.Clock // nil: the wall clock
+	Hosts []string
+	// Problems, if set, lists what does not work as configured (a board
+	// device that did not open, a failed indicator write); the page shows
+	// it above the accounts.
+	Problems func() []string
+	Title    string
+	Logger   *slog.Logger
+	Clock    clock.Clock // nil: the wall clock
 }
 
 // Server is the page's HTTP handler.
@@ -117,6 +121,10 @@ type Server struct {
 
 	session string     // cookie value for a good token (an HMAC of it)
 	loginMu sync.Mutex // serializes failed logins (one guess per second)
+
+	refusedMu  sync.Mutex
+	refused    int       // foreign Host headers since refusedLog
+	refusedLog time.Time // last log line about them
 }
 
 // New builds the page handler.
@@ -167,7 +175,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// origin check must refuse.
 	w.Header().Set("Referrer-Policy", "same-origin")
 	if !s.hostAllowed(r.Host) {
-		s.log.Warn("refused a request for a foreign host name (DNS rebinding?); add it to http.hosts if it is yours", "host", r.Host)
+		s.noteRefusedHost(r.Host)
 		http.Error(w, "host "+r.Host+" is not served here (add it to http.hosts)", http.StatusMisdirectedRequest)
 		return
 	}
@@ -180,6 +188,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// noteRefusedHost logs a refused Host at most once a minute, with how
+// many were refused since (a rebinding page may retry without end).
+func (s *Server) noteRefusedHost(host string) {
+	now := s.opt.Clock.Now()
+	s.refusedMu.Lock()
+	s.refused++
+	if !s.refusedLog.IsZero() && now.Sub(s.refusedLog) < time.Minute {
+		s.refusedMu.Unlock()
+		return
+	}
+	n := s.refused
+	s.refused, s.refusedLog = 0, now
+	s.refusedMu.Unlock()
+	if len(host) > 100 {
+		host = host[:100] + "..."
+	}
+	s.log.Warn("refused requests for a foreign host name (DNS rebinding?); add it to http.hosts if it is yours", "host", host, "refused", n)
 }
 
 // hostAllowed: the Host header names a loopback name (localhost,
@@ -411,6 +438,7 @@ type StateJSON struct {
 	Lamp     PatternJSON    `json:"lamp"`
 	LEDs     []PatternJSON  `json:"leds"`
 	Why      string         `json:"why"`
+	Problems []string       `json:"problems,omitempty"`
 	Accounts []AccountJSON  `json:"accounts"`
 	Display  DisplayJSON    `json:"display"`
 	Hook     HookJSON       `json:"hook"`
@@ -481,6 +509,9 @@ func (s *Server) state() StateJSON {
 		outAt = now
 	}
 	st := StateJSON{Title: s.opt.Title, NowMS: now.UnixMilli(), Seq: snap.Seq, Why: out.Why, FXS: out.FXS}
+	if s.opt.Problems != nil {
+		st.Problems = s.opt.Problems()
+	}
 	labelOf := map[string]string{}
 	for _, a := range snap.Accounts {
 		l := a.Label

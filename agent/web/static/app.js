@@ -74,6 +74,10 @@
     offset = s.now_ms - Date.now();
     $("lampdesc").textContent = s.lamp.describe;
     $("why").textContent = s.why || "";
+    // What does not work as configured (a device that did not open, ...).
+    const probs = s.problems || [];
+    $("problems").hidden = probs.length === 0;
+    $("problems").replaceChildren(...probs.map((p) => el("li", {}, "problem: " + p)));
     // LEDs
     const leds = $("leds");
     if (leds.childElementCount !== (s.leds || []).length) {
