@@ -92,6 +92,14 @@ type Options struct {
 	DisplayInfo hal.DisplayInfo
 	Device      Device // optional (the simulator)
 	Demo        Demo   // optional: the demo controls
+	// Manual applies a manual set or clear (POST /api/mwi); nil: the
+	// endpoint is absent. *agent.Agent's Manual method fits.
+	Manual func(state.ManualRequest) ([]string, error)
+	// Diag returns the per-account troubleshooting view (GET /api/diag);
+	// nil: absent.
+	Diag func() any
+	// Metrics serves /metrics; nil: absent.
+	Metrics http.Handler
 	// ToneWAV returns a tone ("dial" or "stutter") as a WAV file.
 	ToneWAV func(name string) ([]byte, error)
 	// Token, if set, is needed for everything but the page shell and the
@@ -155,6 +163,15 @@ func New(opt Options) (*Server, error) {
 	s.mux.HandleFunc("GET /display.png", s.displayPNG)
 	s.mux.HandleFunc("GET /tone/{name}", s.tone)
 	s.mux.HandleFunc("POST /api/hook", s.postHook)
+	if opt.Manual != nil {
+		s.mux.HandleFunc("POST /api/mwi", s.postManual)
+	}
+	if opt.Diag != nil {
+		s.mux.HandleFunc("GET /api/diag", s.getDiag)
+	}
+	if opt.Metrics != nil {
+		s.mux.Handle("GET /metrics", opt.Metrics)
+	}
 	if opt.Demo != nil {
 		s.mux.HandleFunc("POST /api/demo/mailbox/{user}/{action}", s.postMailbox)
 		s.mux.HandleFunc("POST /api/demo/server", s.postServer)
@@ -428,6 +445,12 @@ type AccountJSON struct {
 	Source    string `json:"source"`
 	Updated   string `json:"updated,omitempty"`
 	Since     string `json:"since,omitempty"`
+	// Unconfirmed: the last known state read back at start, not yet
+	// confirmed by the server; AgeS is its age in seconds and
+	// RestoredFrom the source it had when it was saved.
+	Unconfirmed  bool     `json:"unconfirmed,omitempty"`
+	AgeS         *float64 `json:"age_s,omitempty"`
+	RestoredFrom string   `json:"restored_from,omitempty"`
 }
 
 // StateJSON is GET /api/state.
@@ -528,6 +551,11 @@ func (s *Server) state() StateJSON {
 		}
 		if !a.Since.IsZero() {
 			j.Since = a.Since.Format(time.RFC3339)
+		}
+		if a.Unconfirmed() {
+			j.Unconfirmed, j.RestoredFrom = true, a.RestoredFrom.String()
+			age := now.Sub(a.Updated).Round(time.Second).Seconds()
+			j.AgeS = &age
 		}
 		st.Accounts = append(st.Accounts, j)
 	}
