@@ -6,6 +6,8 @@
 #   - its configfs.ko, and gpio-sim.ko built out of tree from the
 #     same-version linux-source-6.1 with linux-headers (+ -common) and
 #     linux-kbuild-6.1 (Debian does not ship gpio-sim; see docs/gpio.md),
+#   - the sound modules of the same kernel for the ALSA loopback card
+#     (snd-aloop and what modules.dep says it needs, in load order),
 #   - busybox from busybox-static for that architecture.
 #
 # Usage: scripts/vm/build.sh ARCH...      prints one ready directory per ARCH
@@ -64,7 +66,7 @@ for arch in "${arches[@]}"; do flavour "$arch" >/dev/null; done
 if [ "${MWI_VM_REFRESH:-0}" != 1 ] && [ -s "$cache/current" ]; then
 	cur=$(cat "$cache/current")
 	all=1
-	for arch in "${arches[@]}"; do [ -e "$cache/$cur/$arch/ready" ] || all=0; done
+	for arch in "${arches[@]}"; do [ -e "$cache/$cur/$arch/ready-snd" ] || all=0; done
 	if [ $all = 1 ]; then
 		for arch in "${arches[@]}"; do echo "$cache/$cur/$arch"; done
 		exit 0
@@ -135,7 +137,7 @@ fi
 for arch in "${arches[@]}"; do
 	fl=$(flavour "$arch")
 	out=$vdir/$arch
-	if [ -e "$out/ready" ]; then echo "$out"; continue; fi
+	if [ -e "$out/ready-snd" ]; then echo "$out"; continue; fi
 	t0=$(date +%s)
 	img=$(image_pkg "$abi" "$arch")
 	fetch "$img:$arch=$version" "linux-headers-$abi-$fl:$arch=$version" "busybox-static:$arch"
@@ -144,9 +146,22 @@ for arch in "${arches[@]}"; do
 	# Debian's per-flavour Makefile includes the -common one by absolute path.
 	sed -i "s#^include /usr/src/#include $root/usr/src/#" "$root/usr/src/linux-headers-$abi-$fl/Makefile"
 	dpkg-deb --fsys-tarfile "$(deb "$img" "$arch" "$version")" |
-		tar -x -C "$out/x" --wildcards './boot/vmlinuz-*' './lib/modules/*/kernel/fs/configfs/configfs.ko'
+		tar -x -C "$out/x" --wildcards './boot/vmlinuz-*' './lib/modules/*/kernel/fs/configfs/configfs.ko' \
+			'./lib/modules/*/modules.dep' './lib/modules/*/kernel/sound/soundcore.ko*' \
+			'./lib/modules/*/kernel/sound/core/*.ko*' './lib/modules/*/kernel/sound/drivers/snd-aloop.ko*'
 	mv "$out"/x/boot/vmlinuz-* "$out/vmlinuz"
 	mv "$(find "$out/x" -name configfs.ko)" "$out/configfs.ko"
+	# The ALSA loopback card (snd-aloop) and what it needs, in load order,
+	# for the audio-timing test (docs/gpio.md): modules.dep names them.
+	mkdir -p "$out/snd"
+	mdir=$(dirname "$(find "$out/x" -name modules.dep)")
+	deps=$(sed -n 's#^kernel/sound/drivers/snd-aloop\.ko[^:]*:##p' "$mdir/modules.dep")
+	n=0
+	for m in $(echo "$deps" | tr ' ' '\n' | tac) kernel/sound/drivers/snd-aloop.ko; do
+		f=$(ls "$mdir/${m%.ko*}".ko* | head -1)
+		case $f in *.xz) xz -dc "$f" >"$out/snd/$n-$(basename "${f%.xz}")" ;; *) cp "$f" "$out/snd/$n-$(basename "$f")" ;; esac
+		n=$((n + 1))
+	done
 	bb=$(ls "$cache/dl/busybox-static_"*"_$arch.deb" | sort -V | tail -1)
 	dpkg-deb --fsys-tarfile "$bb" | tar -xO ./bin/busybox >"$out/busybox"
 	chmod +x "$out/busybox"
@@ -169,7 +184,7 @@ for arch in "${arches[@]}"; do
 	fi
 	cp "$b/gpio-sim.ko" "$out/gpio-sim.ko"
 	printf 'version=%s\nabi=%s\nflavour=%s\n' "$version" "$abi" "$fl" >"$out/info"
-	touch "$out/ready"
+	touch "$out/ready-snd"
 	log "$arch ready in $(( $(date +%s) - t0 )) s: $out"
 	echo "$out"
 done
