@@ -81,6 +81,17 @@ const (
 
 var _ hal.Line = (*Line)(nil)
 
+// NewLine drives a SLIC through the given pins: rm and fr are required; pd
+// (open-drain: true = released, false = pulled low) and hv may be nil;
+// hook (may be nil) guards ringing and HV against an off-hook handset.
+// OpenLine is NewLine on kernel GPIO lines.
+func NewLine(rm, fr, pd, hv Pin, ringHz int, hook *Hook, opt Options) (*Line, error) {
+	if rm == nil || fr == nil {
+		return nil, errors.New("gpiocdev: line: rm and fr are required")
+	}
+	return newLine(rm, fr, pd, hv, ringHz, opt.Clock, hook)
+}
+
 func newLine(rm, fr, pd, hv pin, hz int, clk Clock, hook *Hook) (*Line, error) {
 	if clk == nil {
 		clk = realClock{}

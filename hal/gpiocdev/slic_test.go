@@ -2,7 +2,6 @@ package gpiocdev
 
 import (
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -10,45 +9,14 @@ import (
 	"github.com/mwi-agent/mwi-agent/hal/haltest"
 )
 
-// modelPin is an output line watched by the Ag1171 model. PD is an
-// open-drain line (openPD): true = released, false = pulled low.
-type modelPin struct {
-	m      *haltest.Ag1171
-	which  haltest.AgPin
-	pd     bool
-	mu     sync.Mutex
-	level  bool
-	closed bool
-}
-
-func (p *modelPin) Set(on bool) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		return errors.New("model pin closed")
-	}
-	p.level = on
-	if p.pd {
-		d := haltest.PDReleased
-		if !on {
-			d = haltest.PDDrivenLow
-		}
-		p.m.SetPD(d)
-		return nil
-	}
-	p.m.Set(p.which, on)
-	return nil
-}
-func (p *modelPin) Get() (bool, error) { p.mu.Lock(); defer p.mu.Unlock(); return p.level, nil }
-func (p *modelPin) Close() error       { p.mu.Lock(); defer p.mu.Unlock(); p.closed = true; return nil }
-func (p *modelPin) get() bool          { v, _ := p.Get(); return v }
+func get(p *haltest.ModelPin) bool { v, _ := p.Get(); return v }
 
 // slicRig is a Line on model-watched pins, with a hook switch whose SHK
 // output the model sees too.
 type slicRig struct {
 	clk            *haltest.FakeClock
 	m              *haltest.Ag1171
-	rm, fr, pd, hv *modelPin
+	rm, fr, pd, hv *haltest.ModelPin
 	shk            *fakePin
 	hook           *Hook
 	line           *Line
@@ -59,13 +27,12 @@ func newSlicRig(t *testing.T, hz int) *slicRig {
 	clk := haltest.NewFakeClock(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
 	m := haltest.NewAg1171(clk, haltest.Ag1171Config{RingHz: hz})
 	r := &slicRig{clk: clk, m: m,
-		rm: &modelPin{m: m, which: haltest.AgRM}, fr: &modelPin{m: m, which: haltest.AgFR},
-		pd: &modelPin{m: m, pd: true}, hv: &modelPin{m: m, which: haltest.AgHV}, shk: &fakePin{}}
+		rm: m.Pin(haltest.AgRM), fr: m.Pin(haltest.AgFR), pd: m.PDPin(), hv: m.Pin(haltest.AgHV), shk: &fakePin{}}
 	var err error
 	if r.hook, err = newHook("SHK", r.shk, clk, 10*time.Millisecond, false); err != nil {
 		t.Fatal(err)
 	}
-	if r.line, err = newLine(r.rm, r.fr, r.pd, r.hv, hz, clk, r.hook); err != nil {
+	if r.line, err = NewLine(r.rm, r.fr, r.pd, r.hv, hz, r.hook, Options{Clock: clk}); err != nil {
 		t.Fatal(err)
 	}
 	return r
@@ -81,27 +48,27 @@ func (r *slicRig) lift(off bool) {
 func TestLineRingsAtFrequencyAndTrips(t *testing.T) {
 	for _, hz := range []int{20, 25} {
 		r := newSlicRig(t, hz)
-		if !r.fr.get() || r.rm.get() || !r.pd.get() {
-			t.Fatalf("initial: fr %v rm %v pd released %v; want forward, not ringing, PD released", r.fr.get(), r.rm.get(), r.pd.get())
+		if !get(r.fr) || get(r.rm) || !get(r.pd) {
+			t.Fatalf("initial: fr %v rm %v pd released %v; want forward, not ringing, PD released", get(r.fr), get(r.rm), get(r.pd))
 		}
 		_ = r.line.SetPolarity(hal.PolarityReversed)
 		if err := r.line.SetRing(true); err != nil {
 			t.Fatal(err)
 		}
 		r.clk.Advance(1500 * time.Millisecond)
-		if !r.rm.get() {
+		if !get(r.rm) {
 			t.Fatal("RM low while ringing")
 		}
 		// Off-hook during ringing: ring trip at the next half cycle, RM
 		// RingStopHold later, then the reversed polarity again.
 		r.lift(true)
 		r.clk.Advance(time.Second / time.Duration(2*hz))
-		if !r.rm.get() || !r.fr.get() {
-			t.Fatalf("ring trip: rm %v fr %v; want F/R high first, RM still high", r.rm.get(), r.fr.get())
+		if !get(r.rm) || !get(r.fr) {
+			t.Fatalf("ring trip: rm %v fr %v; want F/R high first, RM still high", get(r.rm), get(r.fr))
 		}
 		r.clk.Advance(RingStopHold)
-		if r.rm.get() || r.fr.get() {
-			t.Fatalf("after ring trip: rm %v fr %v; want not ringing, reversed", r.rm.get(), r.fr.get())
+		if get(r.rm) || get(r.fr) {
+			t.Fatalf("after ring trip: rm %v fr %v; want not ringing, reversed", get(r.rm), get(r.fr))
 		}
 		if err := r.line.SetRing(true); !errors.Is(err, ErrOffHook) {
 			t.Fatalf("SetRing off-hook = %v, want ErrOffHook", err)
@@ -113,7 +80,7 @@ func TestLineRingsAtFrequencyAndTrips(t *testing.T) {
 		if err := r.line.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if r.pd.get() || r.hv.get() || !r.fr.get() || !r.rm.closed || !r.fr.closed || !r.pd.closed || !r.hv.closed {
+		if get(r.pd) || get(r.hv) || !get(r.fr) || !r.rm.Closed() || !r.fr.Closed() || !r.pd.Closed() || !r.hv.Closed() {
 			t.Fatal("Close must pull PD low, HV off, forward, and release every line")
 		}
 		if err := r.line.SetRing(true); !errors.Is(err, hal.ErrClosed) {
@@ -131,13 +98,13 @@ func TestLineRingStopOrderOnReversedLine(t *testing.T) {
 	_ = r.line.SetRing(true)
 	r.clk.Advance(262 * time.Millisecond) // F/R low after 10 edges... stop mid-cycle
 	_ = r.line.SetRing(false)
-	if !r.fr.get() || !r.rm.get() {
-		t.Fatalf("stop: fr %v rm %v; want F/R high at once, RM still high", r.fr.get(), r.rm.get())
+	if !get(r.fr) || !get(r.rm) {
+		t.Fatalf("stop: fr %v rm %v; want F/R high at once, RM still high", get(r.fr), get(r.rm))
 	}
 	_ = r.line.SetPolarity(hal.PolarityReversed) // asked for while stopping: applied after RM drops
 	r.clk.Advance(RingStopHold)
-	if r.rm.get() || r.fr.get() {
-		t.Fatalf("after stop: rm %v fr %v; want RM low, reversed", r.rm.get(), r.fr.get())
+	if get(r.rm) || get(r.fr) {
+		t.Fatalf("after stop: rm %v fr %v; want RM low, reversed", get(r.rm), get(r.fr))
 	}
 	r.m.Check(t)
 }
@@ -151,7 +118,7 @@ func TestLineRingDutyCycle(t *testing.T) {
 	last := false
 	for i := 0; i < 30000; i++ { // 30 s in 1 ms steps
 		r.clk.Advance(time.Millisecond)
-		if v := r.rm.get(); v != last {
+		if v := get(r.rm); v != last {
 			if v {
 				rises = append(rises, r.clk.Now().Sub(t0))
 			}
@@ -179,7 +146,7 @@ func TestLineRingPulsesAndRestart(t *testing.T) {
 		_ = r.line.SetRing(false)
 		r.clk.Advance(time.Second)
 	}
-	if r.rm.get() {
+	if get(r.rm) {
 		t.Fatal("still ringing")
 	}
 	r.m.Check(t)
@@ -197,8 +164,8 @@ func TestLineCloseWhileRinging(t *testing.T) {
 	if d := time.Since(start); d < RingStopHold {
 		t.Fatalf("Close while ringing took %v: RM must drop %v after F/R", d, RingStopHold)
 	}
-	if r.rm.get() || !r.fr.get() || r.pd.get() {
-		t.Fatalf("after Close: rm %v fr %v pd released %v", r.rm.get(), r.fr.get(), r.pd.get())
+	if get(r.rm) || !get(r.fr) || get(r.pd) {
+		t.Fatalf("after Close: rm %v fr %v pd released %v", get(r.rm), get(r.fr), get(r.pd))
 	}
 	// The model sees no time pass on the fake clock during Close's real
 	// wait, so it reports the stop order; nothing else.
@@ -215,8 +182,8 @@ func TestConformanceLineAg1171Model(t *testing.T) {
 		t.Cleanup(func() { r.clk.Advance(time.Second); r.m.Check(t) })
 		state := func() (haltest.LineState, error) {
 			r.clk.Advance(RingStopHold) // let a stop finish
-			s := haltest.LineState{Ring: r.rm.get(), HighVoltage: r.hv.get()}
-			if !r.fr.get() && !r.rm.get() {
+			s := haltest.LineState{Ring: get(r.rm), HighVoltage: get(r.hv)}
+			if !get(r.fr) && !get(r.rm) {
 				s.Polarity = hal.PolarityReversed
 			}
 			return s, nil

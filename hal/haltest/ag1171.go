@@ -1,6 +1,7 @@
 package haltest
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -166,7 +167,8 @@ func (m *Ag1171) Set(pin AgPin, high bool) { m.add(agEvent{kind: evPin, pin: pin
 func (m *Ag1171) SetPD(d PDDrive) { m.add(agEvent{kind: evPD, pd: d}) }
 
 // Data records the start (true) or end (false) of on-hook data audio on
-// the line (the first and last FSK sample).
+// the line (the first and last FSK sample). Observations may be fed late
+// with the *At forms: the model orders everything by time.
 func (m *Ag1171) Data(on bool) { m.add(agEvent{kind: evData, level: on}) }
 
 // SetAt, SetPDAt and DataAt record an observation made at a known time
@@ -196,7 +198,7 @@ func (m *Ag1171) Trace() string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var b strings.Builder
-	for _, e := range m.events {
+	for _, e := range m.sorted() {
 		fmt.Fprintf(&b, "%10v ", e.at.Sub(m.start))
 		switch e.kind {
 		case evPin:
@@ -249,7 +251,7 @@ func (m *Ag1171) Broken() []Rule {
 // returns the broken rules in time order.
 func (m *Ag1171) Violations() []Violation {
 	m.mu.Lock()
-	evs := append([]agEvent(nil), m.events...)
+	evs := m.sorted()
 	m.mu.Unlock()
 	end := m.clk.Now()
 	for _, e := range evs {
@@ -486,3 +488,84 @@ func (r *replay) duty() {
 		}
 	}
 }
+
+// Change is one recorded level change of a pin.
+type Change struct {
+	At   time.Time
+	High bool
+}
+
+// Changes lists the recorded changes of pin, in time order (a level fed
+// twice in a row is one change).
+func (m *Ag1171) Changes(pin AgPin) []Change {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Change
+	for _, e := range m.sorted() {
+		if e.kind != evPin || e.pin != pin {
+			continue
+		}
+		if n := len(out); n > 0 && out[n-1].High == e.level {
+			continue
+		}
+		out = append(out, Change{At: e.at, High: e.level})
+	}
+	return out
+}
+
+// sorted returns the events in time order (stable: same-time events keep
+// the order they were fed in). Call with m.mu held.
+func (m *Ag1171) sorted() []agEvent {
+	evs := append([]agEvent(nil), m.events...)
+	sort.SliceStable(evs, func(i, j int) bool { return evs[i].at.Before(evs[j].at) })
+	return evs
+}
+
+// ModelPin is an output line whose levels the model watches: a backend
+// under test drives it like a GPIO line (Set, Get, Close; true = high).
+// The PD pin is open-drain: Set(true) releases it, Set(false) pulls it low.
+type ModelPin struct {
+	m      *Ag1171
+	pin    AgPin
+	pd     bool
+	mu     sync.Mutex
+	level  bool
+	closed bool
+}
+
+// Pin returns a line feeding pin (RM, F/R or HV) of the model.
+func (m *Ag1171) Pin(pin AgPin) *ModelPin { return &ModelPin{m: m, pin: pin} }
+
+// PDPin returns an open-drain line feeding the model's PD pin.
+func (m *Ag1171) PDPin() *ModelPin { return &ModelPin{m: m, pd: true} }
+
+// Set drives the line.
+func (p *ModelPin) Set(on bool) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return fmt.Errorf("haltest: model pin %v: %w", p.pin, errClosedPin)
+	}
+	p.level = on
+	if p.pd {
+		d := PDReleased
+		if !on {
+			d = PDDrivenLow
+		}
+		p.m.SetPD(d)
+		return nil
+	}
+	p.m.Set(p.pin, on)
+	return nil
+}
+
+var errClosedPin = errors.New("line released")
+
+// Get returns the level last set.
+func (p *ModelPin) Get() (bool, error) { p.mu.Lock(); defer p.mu.Unlock(); return p.level, nil }
+
+// Close releases the line.
+func (p *ModelPin) Close() error { p.mu.Lock(); defer p.mu.Unlock(); p.closed = true; return nil }
+
+// Closed reports whether the line was released.
+func (p *ModelPin) Closed() bool { p.mu.Lock(); defer p.mu.Unlock(); return p.closed }

@@ -147,21 +147,29 @@ for arch in "${arches[@]}"; do
 	sed -i "s#^include /usr/src/#include $root/usr/src/#" "$root/usr/src/linux-headers-$abi-$fl/Makefile"
 	dpkg-deb --fsys-tarfile "$(deb "$img" "$arch" "$version")" |
 		tar -x -C "$out/x" --wildcards './boot/vmlinuz-*' './lib/modules/*/kernel/fs/configfs/configfs.ko' \
-			'./lib/modules/*/modules.dep' './lib/modules/*/kernel/sound/soundcore.ko*' \
-			'./lib/modules/*/kernel/sound/core/*.ko*' './lib/modules/*/kernel/sound/drivers/snd-aloop.ko*'
+			'./lib/modules/*/kernel/sound/soundcore.ko*' './lib/modules/*/kernel/sound/core/*.ko*' \
+			'./lib/modules/*/kernel/sound/drivers/snd-aloop.ko*'
 	mv "$out"/x/boot/vmlinuz-* "$out/vmlinuz"
 	mv "$(find "$out/x" -name configfs.ko)" "$out/configfs.ko"
-	# The ALSA loopback card (snd-aloop) and what it needs, in load order,
-	# for the audio-timing test (docs/gpio.md): modules.dep names them.
+	# The ALSA loopback card (snd-aloop) and the modules it needs, in load
+	# order (from each module's "depends", as modprobe would), for the
+	# audio-timing test (docs/gpio.md). The image has no modules.dep.
 	mkdir -p "$out/snd"
-	mdir=$(dirname "$(find "$out/x" -name modules.dep)")
-	deps=$(sed -n 's#^kernel/sound/drivers/snd-aloop\.ko[^:]*:##p' "$mdir/modules.dep")
-	n=0
-	for m in $(echo "$deps" | tr ' ' '\n' | tac) kernel/sound/drivers/snd-aloop.ko; do
-		f=$(ls "$mdir/${m%.ko*}".ko* | head -1)
-		case $f in *.xz) xz -dc "$f" >"$out/snd/$n-$(basename "${f%.xz}")" ;; *) cp "$f" "$out/snd/$n-$(basename "$f")" ;; esac
-		n=$((n + 1))
-	done
+	order=()
+	add_mod() {
+		local name=$1 f d s
+		for s in "${order[@]}"; do [ "$s" = "$name" ] && return 0; done
+		f=$(find "$out/x" \( -name "$name.ko*" -o -name "${name//_/-}.ko*" \) | head -1)
+		[ -n "$f" ] || { log "$arch: module $name (needed by snd-aloop) is not in $img"; exit 1; }
+		for d in $(modinfo -F depends "$f" | tr ',' ' '); do add_mod "$d"; done
+		order+=("$name")
+		case $f in
+		*.xz) xz -dc "$f" >"$out/snd/${#order[@]}-$name.ko" ;;
+		*) cp "$f" "$out/snd/${#order[@]}-$name.ko" ;;
+		esac
+	}
+	add_mod snd-aloop
+	log "$arch: sound modules ${order[*]}"
 	bb=$(ls "$cache/dl/busybox-static_"*"_$arch.deb" | sort -V | tail -1)
 	dpkg-deb --fsys-tarfile "$bb" | tar -xO ./bin/busybox >"$out/busybox"
 	chmod +x "$out/busybox"

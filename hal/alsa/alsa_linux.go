@@ -1,0 +1,182 @@
+//go:build linux
+
+package alsa
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	ga "github.com/gen2brain/alsa"
+	"github.com/mwi-agent/mwi-agent/hal"
+)
+
+// Sink plays mono 16-bit PCM on one ALSA playback device.
+type Sink struct {
+	name     string
+	mu       sync.Mutex
+	pcm      *ga.PCM
+	rate     int
+	channels int
+	latency  time.Duration
+	buf      []int16
+	closed   bool
+}
+
+var _ hal.TimedSink = (*Sink)(nil)
+
+// CardNumber resolves a card number or id ("Loopback", "Headphones") with
+// /proc/asound.
+func CardNumber(card string) (int, error) {
+	if n, err := strconv.Atoi(card); err == nil && n >= 0 {
+		return n, nil
+	}
+	target, err := os.Readlink(filepath.Join("/proc/asound", card))
+	if err == nil {
+		if n, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(target), "card")); err == nil {
+			return n, nil
+		}
+	}
+	cards, _ := os.ReadFile("/proc/asound/cards")
+	have := strings.TrimSpace(string(cards))
+	if have == "" || strings.Contains(have, "no soundcards") {
+		have = "this machine has no sound card"
+	}
+	return 0, fmt.Errorf("alsa: no sound card %q (/proc/asound/cards: %s)", card, oneLine(have))
+}
+
+func oneLine(s string) string {
+	var parts []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			parts = append(parts, l)
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Open opens device for playback (see the package comment for names).
+func Open(device string, opt Options) (*Sink, error) {
+	opt = opt.withDefaults()
+	d, err := ParseDevice(device)
+	if err != nil {
+		return nil, err
+	}
+	card, err := CardNumber(d.Card)
+	if err != nil {
+		return nil, err
+	}
+	period := uint32(opt.Rate) * uint32(opt.Period/time.Microsecond) / 1e6
+	var pcm *ga.PCM
+	var errs []string
+	channels := 1
+	for _, ch := range []int{1, 2} { // mono, or both channels of a stereo-only card
+		cfg := ga.Config{
+			Channels:       uint32(ch),
+			Rate:           uint32(opt.Rate),
+			Format:         ga.SNDRV_PCM_FORMAT_S16_LE,
+			PeriodSize:     period,
+			PeriodCount:    uint32(opt.Periods),
+			StartThreshold: 1, // play at once: the first sample written starts the stream
+		}
+		pcm, err = ga.PcmOpen(uint(card), uint(d.Device), ga.PCM_OUT, &cfg)
+		if err == nil {
+			channels = ch
+			break
+		}
+		errs = append(errs, fmt.Sprintf("%d channel(s): %v", ch, err))
+	}
+	if pcm == nil {
+		return nil, fmt.Errorf("alsa: opening %q (card %d, device %d) for 16-bit playback: %s", device, card, d.Device, strings.Join(errs, "; "))
+	}
+	c := pcm.Config()
+	s := &Sink{name: device, pcm: pcm, rate: int(c.Rate), channels: channels}
+	s.latency = time.Duration(pcm.BufferSize()) * time.Second / time.Duration(s.rate)
+	return s, nil
+}
+
+// Rate is the sample rate the card runs at.
+func (s *Sink) Rate() int { return s.rate }
+
+// Latency is the buffer: the most audio written but not yet heard.
+func (s *Sink) Latency() time.Duration { return s.latency }
+
+// Channels is 1, or 2 on a card without mono.
+func (s *Sink) Channels() int { return s.channels }
+
+// Write plays pcm, blocking while the buffer is full. An underrun (the
+// writer was late) restarts the stream at once.
+func (s *Sink) Write(pcm []int16) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0, fmt.Errorf("alsa: %s: %w", s.name, hal.ErrClosed)
+	}
+	if len(pcm) == 0 {
+		return 0, nil
+	}
+	data := pcm
+	if s.channels == 2 {
+		if cap(s.buf) < 2*len(pcm) {
+			s.buf = make([]int16, 2*len(pcm))
+		}
+		data = s.buf[:2*len(pcm)]
+		for i, v := range pcm {
+			data[2*i], data[2*i+1] = v, v
+		}
+	}
+	n, err := s.pcm.Write(data)
+	if err != nil {
+		return n, fmt.Errorf("alsa: %s: %w", s.name, err)
+	}
+	return n, nil
+}
+
+// Drain blocks until everything written has been played.
+func (s *Sink) Drain() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("alsa: %s: %w", s.name, hal.ErrClosed)
+	}
+	switch s.pcm.State() {
+	case ga.SNDRV_PCM_STATE_RUNNING, ga.SNDRV_PCM_STATE_PREPARED:
+	default:
+		return nil // nothing queued
+	}
+	if err := s.pcm.Drain(); err != nil {
+		return fmt.Errorf("alsa: %s: drain: %w", s.name, err)
+	}
+	return nil
+}
+
+// Flush drops what has not been played, at once.
+func (s *Sink) Flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("alsa: %s: %w", s.name, hal.ErrClosed)
+	}
+	if s.pcm.State() != ga.SNDRV_PCM_STATE_RUNNING && s.pcm.State() != ga.SNDRV_PCM_STATE_PREPARED {
+		return nil
+	}
+	if err := s.pcm.Stop(); err != nil {
+		return fmt.Errorf("alsa: %s: flush: %w", s.name, err)
+	}
+	return nil
+}
+
+// Close drops what is queued and closes the device.
+func (s *Sink) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	return s.pcm.Close()
+}
