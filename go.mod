@@ -5,7 +5,7 @@ go 1.25.0
 require (
 	github.com/chromedp/chromedp v0.11.2
 	github.com/coreos/go-systemd/v22 v22.5.0
-	github.com/emiago/sipgo v1.7.2
+	github.com/emiago/sipgo v1.7.3
 	github.com/gen2brain/alsa v0.5.0
 	github.com/goccy/go-yaml v1.18.0
 	github.com/google/uuid v1.6.0
