@@ -123,7 +123,7 @@ var all = []Board{
 			SHK:        LineRef{Name: "GPIO6"},
 			PD:         LineRef{Name: "GPIO26"},
 			RingHz:     20,
-			AudioDev:   "default",
+			AudioDev:   "hw:Headphones,0", // the Pi's analog out; opened directly by hal/alsa
 			Signalling: []Signalling{SigPolarity, SigFSK, SigStutter},
 		},
 		Country:    "us",

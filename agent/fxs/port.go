@@ -293,6 +293,7 @@ func (p *Port) play(ctx context.Context, pcm []int16) error {
 		c = timedChunk
 	}
 	n := p.rate * int(c/time.Millisecond) / 1000
+	t0, played := p.clk.Now(), 0
 	for len(pcm) > 0 {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -305,7 +306,11 @@ func (p *Port) play(ctx context.Context, pcm []int16) error {
 		if timed {
 			continue
 		}
-		if err := p.sleep(ctx, time.Duration(len(b))*time.Second/time.Duration(p.rate)); err != nil {
+		// Paced against the start, not the last write: a late wake-up is
+		// made up by the next one instead of stretching the audio.
+		played += len(b)
+		due := t0.Add(time.Duration(played) * time.Second / time.Duration(p.rate))
+		if err := p.sleep(ctx, due.Sub(p.clk.Now())); err != nil {
 			return err
 		}
 	}

@@ -3,12 +3,14 @@
 package alsa
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	ga "github.com/gen2brain/alsa"
@@ -24,6 +26,8 @@ type Sink struct {
 	channels int
 	latency  time.Duration
 	buf      []int16
+	xruns    int
+	lastErr  error
 	closed   bool
 }
 
@@ -83,7 +87,10 @@ func Open(device string, opt Options) (*Sink, error) {
 			PeriodCount:    uint32(opt.Periods),
 			StartThreshold: 1, // play at once: the first sample written starts the stream
 		}
-		pcm, err = ga.PcmOpen(uint(card), uint(d.Device), ga.PCM_OUT, &cfg)
+		// PCM_NORESTART: an underrun comes back as EPIPE and Write
+		// recovers from it (the library's own recovery, v0.5.0, retries
+		// without re-preparing the stream and spins forever).
+		pcm, err = ga.PcmOpen(uint(card), uint(d.Device), ga.PCM_OUT|ga.PCM_NORESTART, &cfg)
 		if err == nil {
 			channels = ch
 			break
@@ -129,11 +136,34 @@ func (s *Sink) Write(pcm []int16) (int, error) {
 			data[2*i], data[2*i+1] = v, v
 		}
 	}
-	n, err := s.pcm.Write(data)
-	if err != nil {
-		return n, fmt.Errorf("alsa: %s: %w", s.name, err)
+	written := 0
+	for tries := 0; written < len(data)/s.channels; tries++ {
+		n, err := s.pcm.Write(data[written*s.channels:])
+		written += n
+		if err == nil {
+			continue
+		}
+		if tries < 10 && (errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ESTRPIPE) || errors.Is(err, syscall.EIO) || errors.Is(err, syscall.EBADFD)) {
+			// Underrun (the writer was late), or a stream the driver
+			// stopped: prepare and go on; the write starts it again.
+			s.xruns++
+			s.lastErr = err
+			if perr := s.pcm.Prepare(); perr != nil {
+				return written, fmt.Errorf("alsa: %s: recovering from an underrun: %w", s.name, perr)
+			}
+			continue
+		}
+		return written, fmt.Errorf("alsa: %s: %w", s.name, err)
 	}
-	return n, nil
+	return written, nil
+}
+
+// Xruns counts the underruns (and driver stops) Write recovered from, and
+// the last such error.
+func (s *Sink) Xruns() (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.xruns, s.lastErr
 }
 
 // Drain blocks until everything written has been played.
@@ -149,6 +179,9 @@ func (s *Sink) Drain() error {
 		return nil // nothing queued
 	}
 	if err := s.pcm.Drain(); err != nil {
+		if errors.Is(err, syscall.EPIPE) {
+			return nil // ran dry just before: everything was played
+		}
 		return fmt.Errorf("alsa: %s: drain: %w", s.name, err)
 	}
 	return nil

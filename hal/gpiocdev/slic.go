@@ -31,6 +31,9 @@ const (
 	// dutyRecheck is how often a ringing request held back by the duty
 	// cycle looks again.
 	dutyRecheck = 50 * time.Millisecond
+	// polaritySettle is the gap between RM dropping and a reversed line
+	// going back to reversed.
+	polaritySettle = 10 * time.Millisecond
 )
 
 // Line drives an Ag1171-style SLIC: RM (ring mode, active = ring), F/R
@@ -210,6 +213,7 @@ func (l *Line) SetRing(on bool) error {
 		case ringPaused:
 			l.cancelTimerLocked()
 			l.phase = ringIdle
+			return l.setFR(l.pol == hal.PolarityForward)
 		}
 		return nil
 	}
@@ -353,20 +357,22 @@ func (l *Line) beginStopLocked() error {
 	err := l.setFR(true)
 	l.phase = ringStopping
 	l.afterLocked(RingStopHold, func() {
-		_ = l.finishStopLocked()
+		_ = l.setRM(false)
+		l.phase = ringIdle
 		if l.want {
 			_ = l.tryStartLocked()
+			return
+		}
+		if l.pol != hal.PolarityForward {
+			// Reverse again once the SLIC has left ring mode, not at the
+			// same instant.
+			l.afterLocked(polaritySettle, func() {
+				if !l.rmHigh {
+					_ = l.setFR(l.pol == hal.PolarityForward)
+				}
+			})
 		}
 	})
-	return err
-}
-
-func (l *Line) finishStopLocked() error {
-	err := l.setRM(false)
-	l.phase = ringIdle
-	if l.pol != hal.PolarityForward {
-		err = errors.Join(err, l.setFR(false))
-	}
 	return err
 }
 

@@ -66,7 +66,7 @@ func TestLineRingsAtFrequencyAndTrips(t *testing.T) {
 		if !get(r.rm) || !get(r.fr) {
 			t.Fatalf("ring trip: rm %v fr %v; want F/R high first, RM still high", get(r.rm), get(r.fr))
 		}
-		r.clk.Advance(RingStopHold)
+		r.clk.Advance(RingStopHold + polaritySettle)
 		if get(r.rm) || get(r.fr) {
 			t.Fatalf("after ring trip: rm %v fr %v; want not ringing, reversed", get(r.rm), get(r.fr))
 		}
@@ -103,6 +103,10 @@ func TestLineRingStopOrderOnReversedLine(t *testing.T) {
 	}
 	_ = r.line.SetPolarity(hal.PolarityReversed) // asked for while stopping: applied after RM drops
 	r.clk.Advance(RingStopHold)
+	if get(r.rm) || !get(r.fr) {
+		t.Fatalf("after stop: rm %v fr %v; want RM low, still forward", get(r.rm), get(r.fr))
+	}
+	r.clk.Advance(polaritySettle)
 	if get(r.rm) || get(r.fr) {
 		t.Fatalf("after stop: rm %v fr %v; want RM low, reversed", get(r.rm), get(r.fr))
 	}

@@ -75,7 +75,7 @@ func (o *simObserver) read(all bool) {
 	for _, p := range []struct {
 		off int
 		pin haltest.AgPin
-	}{{offSHK, haltest.AgSHK}, {offFR, haltest.AgFR}, {offRM, haltest.AgRM}, {offHV, haltest.AgHV}} {
+	}{{offSHK, haltest.AgSHK}, {offRM, haltest.AgRM}, {offFR, haltest.AgFR}, {offHV, haltest.AgHV}} {
 		off, pin := p.off, p.pin
 		if !all && off != offFR && off != offRM {
 			continue
@@ -217,6 +217,7 @@ func TestVMAg1171ModelCatchesOldBackend(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ls.Close()
+	o.observe()
 	o.run(clk, 100*time.Millisecond)
 	_ = ls.SetValues([]int{1, 1, 0}) // ring
 	fr := 1
@@ -229,6 +230,7 @@ func TestVMAg1171ModelCatchesOldBackend(t *testing.T) {
 	_ = ls.SetValues([]int{0, 1, 0}) // RM and F/R at the same instant
 	o.run(clk, 100*time.Millisecond)
 	_ = ls.SetValues([]int{0, 1, 1}) // "power down" at close
+	o.observe()
 	o.run(clk, 10*time.Millisecond)
 	got := m.Broken()
 	want := []haltest.Rule{haltest.RulePDHigh, haltest.RulePDDeadLine, haltest.RuleRingStopOrder}

@@ -194,12 +194,28 @@ func (m *Ag1171) add(e agEvent) {
 
 // Trace lists what the model was fed, one line per change, for failure
 // messages.
-func (m *Ag1171) Trace() string {
+func (m *Ag1171) Trace() string { return m.trace(nil) }
+
+// trace lists everything, or only what happened within 100 ms of the
+// given times (and at most 60 lines each).
+func (m *Ag1171) trace(near []time.Duration) string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var b strings.Builder
+	shown := 0
 	for _, e := range m.sorted() {
-		fmt.Fprintf(&b, "%10v ", e.at.Sub(m.start))
+		at := e.at.Sub(m.start)
+		if near != nil {
+			keep := false
+			for _, n := range near {
+				keep = keep || (at >= n-100*time.Millisecond && at <= n+100*time.Millisecond)
+			}
+			if !keep || shown >= 60*len(near) {
+				continue
+			}
+			shown++
+		}
+		fmt.Fprintf(&b, "%10v ", at)
 		switch e.kind {
 		case evPin:
 			fmt.Fprintf(&b, "%v=%v\n", e.pin, b2i(e.level))
@@ -227,10 +243,14 @@ func (m *Ag1171) Check(t testing.TB) {
 		return
 	}
 	var b strings.Builder
-	for _, v := range vs {
+	var near []time.Duration
+	for i, v := range vs {
 		b.WriteString("\n  " + v.String())
+		if i < 5 {
+			near = append(near, v.At)
+		}
 	}
-	t.Errorf("Ag1171 model: %d rule(s) broken:%s\ntrace:\n%s", len(vs), b.String(), m.Trace())
+	t.Errorf("Ag1171 model: %d rule(s) broken:%s\ntrace (within 100 ms of the first ones):\n%s", len(vs), b.String(), m.trace(near))
 }
 
 // Broken reports which rules were broken, each once, in rule order.

@@ -49,7 +49,7 @@ set +e
 timeout -k 5 "${MWI_VM_TIMEOUT:-300}" "${qemu[@]}" -m 512 -smp 1 -no-reboot \
 	-display none -monitor none -serial stdio -net none \
 	-kernel "$dir/vmlinuz" -initrd "$tmp/initrd" -append "$append" </dev/null |
-	tr -d '\r' | tee "$tmp/console.log" | grep -v '^MWI-VM-FILE '
+	tr -d '\r' | tee "$tmp/console.log" | grep --line-buffered -v '^MWI-VM-FILE '
 set -e
 # Files a test sent back over the console ("MWI-VM-FILE NAME BASE64" lines,
 # e.g. captured audio for minimodem on the host) go to $MWI_VM_OUT.
