@@ -1,7 +1,6 @@
 package fxs
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -36,17 +35,7 @@ func newModelRig(t *testing.T, cfg Config) *modelRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := sim.New(sim.Options{Clock: clk, Hook: true})
-	snk := &recSink{clk: clk}
-	p, err := New(cfg, Devices{Line: line, Hook: b.Hook, Audio: snk}, Options{Clock: clk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { p.Run(ctx); close(done) }()
-	r := &rig{port: p, sim: b, clk: clk, snk: snk, stop: func() { cancel(); <-done }}
-	t.Cleanup(r.stop)
+	r := startRig(t, cfg, clk, sim.New(sim.Options{Clock: clk, Hook: true}), line)
 	return &modelRig{rig: r, m: m}
 }
 

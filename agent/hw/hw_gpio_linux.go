@@ -14,7 +14,7 @@ import (
 
 // The gpio backend: every GPIO line of the board through the Linux GPIO
 // character device, for an FXS port the hal/alsa sink on the board's ALSA
-// device (a 40 ms buffer on the kernel device: audio in step with the line), and the board's I2C display through periph (hw_display.go: a
+// device (an 80 ms buffer on the kernel device: audio in step with the line), and the board's I2C display through periph (hw_display.go: a
 // display that cannot be opened is a warning, the lamp runs without it).
 // On other systems no gpio backend registers, and Open says the backend is
 // not available in this build.

@@ -12,7 +12,7 @@ import (
 type Options struct {
 	Rate    int           // samples per second wanted; 0 = 8000
 	Period  time.Duration // one period; 0 = 10 ms
-	Periods int           // periods in the buffer; 0 = 4 (40 ms at 10 ms)
+	Periods int           // periods in the buffer; 0 = 8 (80 ms at 10 ms)
 }
 
 func (o Options) withDefaults() Options {
@@ -23,7 +23,9 @@ func (o Options) withDefaults() Options {
 		o.Period = 10 * time.Millisecond
 	}
 	if o.Periods <= 0 {
-		o.Periods = 4
+		// The buffer bounds how late a writer may be, not the skew: the
+		// port drains before each line step and flushes on off-hook.
+		o.Periods = 8
 	}
 	return o
 }

@@ -1,7 +1,7 @@
 // Package alsa is the FXS port's audio backend: a hal.TimedSink that writes
 // 16-bit PCM straight to an ALSA kernel PCM device (/dev/snd/pcmC*D*p)
 // through github.com/gen2brain/alsa (pure Go, no cgo, no alsa-lib), with a
-// short, known buffer: 4 periods of 10 ms by default. Playback starts with
+// short, known buffer: 8 periods of 10 ms by default. Playback starts with
 // the first sample written, Write blocks while the buffer is full, Drain
 // returns once everything written has been played and Flush drops what
 // has not. That puts the audio on the line's timeline: the FXS port drains
