@@ -96,6 +96,13 @@ func startCapture(t *testing.T, rate int) *capture {
 	return c
 }
 
+// snapshot copies what was captured so far.
+func (c *capture) snapshot() ([]int16, time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]int16(nil), c.buf...), c.t0
+}
+
 func (c *capture) finish(t *testing.T) ([]int16, time.Time) {
 	t.Helper()
 	close(c.stop)
@@ -156,16 +163,32 @@ type lineEvent struct {
 func startPoller(t *testing.T, lines ...int) *linePoller {
 	t.Helper()
 	p := &linePoller{dir: simPiDir(t), stop: make(chan struct{}), done: make(chan struct{})}
-	last := map[int]bool{}
-	read := func(n int) bool {
-		b, _ := os.ReadFile(fmt.Sprintf("%s/sim_gpio%d/value", p.dir, n))
-		return strings.TrimSpace(string(b)) == "1"
+	// The value files stay open and are read with pread: one system call
+	// per look, so that the poller sees a change soon after it happens.
+	files := map[int]*os.File{}
+	for _, n := range lines {
+		f, err := os.Open(fmt.Sprintf("%s/sim_gpio%d/value", p.dir, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[n] = f
 	}
+	b := make([]byte, 4)
+	read := func(n int) bool {
+		k, _ := files[n].ReadAt(b, 0)
+		return k > 0 && b[0] == '1'
+	}
+	last := map[int]bool{}
 	for _, n := range lines {
 		last[n] = read(n)
 	}
 	go func() {
 		defer close(p.done)
+		defer func() {
+			for _, f := range files {
+				f.Close()
+			}
+		}()
 		for {
 			select {
 			case <-p.stop:
@@ -263,7 +286,8 @@ func TestVMAudioSkewAloop(t *testing.T) {
 	for _, c := range cases {
 		// An underrun (the TCG guest did not run the writer for longer
 		// than the buffer) leaves a gap in the audio: that transmission
-		// measures the host's load, not the sink; it is sent again.
+		// measures the host's load, not the sink; it is sent again (at
+		// most 6 times; the attempts are printed).
 		for attempt := 1; ; attempt++ {
 			now := time.Now()
 			cfg := fxs.Config{Format: c.fmt, Standard: c.std, Alert: c.alert}
@@ -276,12 +300,34 @@ func TestVMAudioSkewAloop(t *testing.T) {
 			}
 			end := time.Now()
 			time.Sleep(600 * time.Millisecond)
+			// What a starved guest spoils: an underrun, or audio that came
+			// out in more pieces than the sequence has.
+			problem := ""
 			if x1, err := sink.Xruns(); x1 > x0 {
-				fmt.Printf("MWI-SKEW alert=%s: attempt %d had %d underrun(s) (%v) on the TCG guest; sending again\n", c.alert, attempt, x1-x0, err)
-				if attempt < 5 {
+				problem = fmt.Sprintf("%d underrun(s) (%v)", x1-x0, err)
+			} else {
+				pcm, t0 := capt.snapshot()
+				var bs []burst
+				for _, b := range bursts(pcm, rate) {
+					bt := t0.Add(time.Duration(b.start) * time.Second / time.Duration(rate))
+					if !bt.Before(start.Add(-50*time.Millisecond)) && bt.Before(end.Add(50*time.Millisecond)) {
+						bs = append(bs, b)
+					}
+				}
+				want := 1
+				if c.alert == tone.AlertLineReversal || c.alert == tone.AlertDTAS {
+					want = 2
+				}
+				if len(bs) != want {
+					problem = fmt.Sprintf("%d audio bursts captured, the sequence has %d", len(bs), want)
+				}
+			}
+			if problem != "" {
+				fmt.Printf("MWI-SKEW alert=%s: attempt %d: %s on the TCG guest; sending again\n", c.alert, attempt, problem)
+				if attempt < 6 {
 					continue
 				}
-				t.Errorf("%s: underruns in %d attempts in a row", c.alert, attempt)
+				t.Errorf("%s: %d attempts in a row spoiled (%s)", c.alert, attempt, problem)
 			}
 			txs = append(txs, tx{c, seq, msg, start, end})
 			break

@@ -148,8 +148,11 @@ func (s *Sink) Write(pcm []int16) (int, error) {
 			// stopped: prepare and go on; the write starts it again.
 			s.xruns++
 			s.lastErr = err
+			// DROP first: a driver that stopped the stream with EIO may
+			// still call it running, and PREPARE refuses a running stream.
+			_ = s.pcm.Stop()
 			if perr := s.pcm.Prepare(); perr != nil {
-				return written, fmt.Errorf("alsa: %s: recovering from an underrun: %w", s.name, perr)
+				return written, fmt.Errorf("alsa: %s: recovering from %v: %w", s.name, err, perr)
 			}
 			continue
 		}
