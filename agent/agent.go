@@ -498,7 +498,7 @@ func (a *Agent) reload(specs []spec, us uaSpec) error {
 		return errors.New("agent: reload: loop not answering")
 	}
 	if uaChanged {
-		err = errors.Join(err, errors.New("agent: listener, TLS or keepalive settings changed: restart to apply them"))
+		err = errors.Join(err, errors.New("agent: listener, TLS, keepalive, liveness or restart_check settings changed: restart to apply them"))
 	}
 	return err
 }

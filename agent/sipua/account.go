@@ -27,7 +27,8 @@ type account struct {
 	cfg   AccountConfig
 	log   *slog.Logger
 	clock Clock
-	exec  func(t txReq) // runs a transaction; its result comes back as an input
+	exec  func(t txReq)  // runs a transaction; its result comes back as an input
+	rnd   func() float64 // jitter source (nil: math/rand)
 
 	in       chan input
 	killc    chan struct{}
@@ -47,10 +48,13 @@ type account struct {
 	sub       leg[SubState]
 	dlg       dialog // the subscription's remote side
 	pendingMB *Mailbox
-	inFlight  int // transactions started and not yet answered
+	notifyExp time.Duration // the NOTIFY being handled: Subscription-State expires=, -1 if absent
+	inFlight  int           // transactions started and not yet answered
+	budget    window        // the account's request budget (governor.go)
 
 	timerN   timerSlot
 	lapse    timerSlot
+	lapseAt  time.Time
 	keep     timerSlot
 	stopT    timerSlot
 	stopping bool
@@ -63,9 +67,11 @@ type account struct {
 	sentCode int    // status last reported
 	sentWhy  string // reason last reported
 
-	srcMu    sync.Mutex // serverAddrs cache (read on sipgo goroutines)
-	srcAddrs []netip.Addr
-	srcAt    time.Time
+	gv          gateView
+	unreachable bool      // the server's prober says it does not answer
+	flowLost    bool      // the prober closed our dead TCP/TLS connection
+	resolveT    timerSlot // start-up: waiting for the server's name to resolve
+	resolveAt   time.Time
 }
 
 // dialog is the remote side of the subscription dialog (RFC 6665 / RFC
@@ -78,6 +84,7 @@ type dialog struct {
 	haveRemoteCSeq bool
 	confirmed      bool
 	contact        sip.Uri // our Contact when it was created
+	notifyGrant    bool    // a NOTIFY's expires= came after the last SUBSCRIBE went out: newer than its 2xx
 }
 
 // finalNotifyWait is how long an answered un-SUBSCRIBE waits for the
@@ -91,11 +98,13 @@ type input interface{ applyTo(a *account) }
 // txReq is one transaction the worker wants run.
 type txReq struct {
 	leg      legKind
-	gen      int
+	gen      int  // -1: best effort, answer ignored
 	fresh    bool // answers a challenge received just before
 	req      *sip.Request
 	contact  sip.Uri
-	stopping bool // un-REGISTER/un-SUBSCRIBE: bounded by StopTimeout
+	stopping bool          // un-REGISTER/un-SUBSCRIBE: bounded by StopTimeout
+	at       time.Time     // not before (the account's budget)
+	timeout  time.Duration // 0: the transaction layer's (Timer B/F, 32 s)
 }
 
 // txResult is a transaction's final answer (or failure).
@@ -176,6 +185,8 @@ func newAccount(u *UA, cfg AccountConfig) (*account, error) {
 	a.reg.localTag = sip.GenerateTagN(16)
 	a.reg.cseq = firstCSeq()
 	a.health = state.HealthDisabled
+	a.gv.unsolBudget = tokenBucket{rate: u.opts.UnsolicitedRate, burst: max(unsolicitedBurst, 5*u.opts.UnsolicitedRate)}
+	a.u.dns.get(hostOf(a.dest)) // start resolving now, off the worker's goroutine
 	return a, nil
 }
 
@@ -199,78 +210,6 @@ func (a *account) users() []string {
 	return out
 }
 
-// allowedSource: configured prefixes, or else the server's (and proxy's)
-// resolved addresses.
-func (a *account) allowedSource(ip netip.Addr) bool {
-	if !ip.IsValid() {
-		return false
-	}
-	if len(a.cfg.UnsolicitedFrom) > 0 {
-		for _, p := range a.allowed {
-			if p.Contains(ip) {
-				return true
-			}
-		}
-		return false
-	}
-	for _, x := range a.serverAddrs() {
-		if x == ip {
-			return true
-		}
-	}
-	return false
-}
-
-// serverAddrs are the server's and outbound proxy's resolved addresses,
-// cached for a minute so that a stream of unsolicited NOTIFYs does not
-// cost a DNS query each (this runs on sipgo's handler goroutines).
-func (a *account) serverAddrs() []netip.Addr {
-	a.srcMu.Lock()
-	defer a.srcMu.Unlock()
-	if a.srcAddrs != nil && time.Since(a.srcAt) < time.Minute {
-		return a.srcAddrs
-	}
-	out := []netip.Addr{}
-	for _, hp := range []string{a.cfg.Server, a.cfg.Proxy, a.dest} {
-		if hp == "" {
-			continue
-		}
-		host, _, err := net.SplitHostPort(hp)
-		if err != nil {
-			host = hp
-		}
-		host = strings.Trim(host, "[]")
-		if ip, err := netip.ParseAddr(host); err == nil {
-			out = append(out, ip.Unmap())
-			continue
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-		cancel()
-		if err != nil {
-			a.log.Warn("sipua: resolving the server for unsolicited NOTIFY checks", "host", host, "err", err)
-			continue
-		}
-		for _, x := range addrs {
-			out = append(out, x.Unmap())
-		}
-	}
-	a.srcAddrs, a.srcAt = out, time.Now()
-	return out
-}
-
-// deliver hands a NOTIFY to the worker (called from a sipgo goroutine).
-func (a *account) deliver(n *notifyIn) {
-	t := time.NewTimer(2 * time.Second)
-	defer t.Stop()
-	select {
-	case a.in <- n:
-	case <-a.killc:
-	case <-t.C:
-		a.log.Warn("sipua: worker busy, NOTIFY dropped after answering it")
-	}
-}
-
 func (a *account) kill() { a.killOnce.Do(func() { close(a.killc) }) }
 
 // ---- the worker loop -------------------------------------------------------
@@ -279,12 +218,14 @@ func (a *account) kill() { a.killOnce.Do(func() { close(a.killc) }) }
 type timerKind uint8
 
 const (
-	tmReg    timerKind = iota // registration refresh or retry
-	tmSub                     // subscription refresh or retry
-	tmTimerN                  // no NOTIFY after the 2xx
-	tmLapse                   // the subscription's grant ran out
-	tmKeep                    // CRLF keepalive
-	tmStop                    // shutdown bound
+	tmReg     timerKind = iota // registration refresh or retry
+	tmSub                      // subscription refresh or retry
+	tmTimerN                   // no NOTIFY after the 2xx
+	tmLapse                    // the subscription's grant ran out
+	tmKeep                     // CRLF keepalive
+	tmStop                     // shutdown bound
+	tmUnsol                    // no unsolicited NOTIFY within UnsolicitedHorizon
+	tmResolve                  // start-up: the server's name not resolved yet
 	numTimers
 )
 
@@ -300,6 +241,10 @@ func (a *account) slot(k timerKind) *timerSlot {
 		return &a.lapse
 	case tmKeep:
 		return &a.keep
+	case tmUnsol:
+		return &a.gv.unsolT
+	case tmResolve:
+		return &a.resolveT
 	}
 	return &a.stopT
 }
@@ -308,6 +253,16 @@ func (a *account) run(ctx context.Context) {
 	a.txCtx, a.txCancel = context.WithCancel(context.Background())
 	defer a.txCancel()
 	defer a.stopTimers()
+	unwatch := a.u.watchServer(a, func(ev liveEvent) {
+		t := time.NewTimer(time.Second)
+		defer t.Stop()
+		select {
+		case a.in <- ev:
+		case <-a.killc:
+		case <-t.C:
+		}
+	})
+	defer unwatch()
 	a.begin()
 	done := ctx.Done()
 	for !a.finished() {
@@ -331,13 +286,30 @@ func (a *account) run(ctx context.Context) {
 			a.fire(tmKeep)
 		case <-a.stopT.c():
 			a.fire(tmStop)
+		case <-a.gv.unsolT.c():
+			a.fire(tmUnsol)
+		case <-a.resolveT.c():
+			a.fire(tmResolve)
 		}
 	}
 }
 
-// begin starts the legs the account wants.
+// resolveWait bounds how long an account waits at start for its server's
+// name to resolve (off its goroutine) before it sends anyway.
+const resolveWait = 5 * time.Second
+
+// begin starts the legs the account wants, once the server's name is
+// resolved: the UDP Contact is the local address toward the server, and
+// finding it must not block the worker on DNS.
 func (a *account) begin() {
 	a.report(nil)
+	if a.resolveAt.IsZero() {
+		a.resolveAt = a.clock.Now()
+	}
+	if _, ok := a.destAddrs(); !ok && a.clock.Now().Sub(a.resolveAt) < resolveWait {
+		a.resolveT.arm(a.clock, 20*time.Millisecond)
+		return
+	}
 	switch {
 	case a.cfg.Register:
 		a.regEvent(EvStart, Outcome{})
@@ -384,6 +356,14 @@ func (a *account) fire(k timerKind) {
 	case tmKeep:
 		a.keepalive()
 		a.keep.arm(a.clock, a.u.opts.Keepalive)
+	case tmUnsol:
+		a.gv.unsolOld = true
+		a.log.Warn("sipua: no unsolicited NOTIFY confirmed the mailbox state within unsolicited_horizon; it is stale", "horizon", a.cfg.UnsolicitedHorizon)
+		a.report(nil)
+	case tmResolve:
+		if !a.stopping {
+			a.begin()
+		}
 	case tmStop:
 		a.subEvent(EvStopDone, Outcome{})
 		a.regEvent(EvStopDone, Outcome{})
@@ -415,7 +395,7 @@ func (a *account) stopTimers() {
 func (a *account) regEvent(e Event, o Outcome) {
 	l := &a.reg
 	for _, act := range l.step(NextReg, e, a.log) {
-		if l.common(act, o, a.clock, &a.u.opts) {
+		if l.common(act, o, a.clock, &a.u.opts, a.rnd) {
 			continue
 		}
 		switch act {
@@ -485,14 +465,14 @@ func (a *account) grantedRegistration(res *sip.Response, o Outcome, ours sip.Uri
 		}
 		if v, ok := c.Params.Get("expires"); ok {
 			if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-				return time.Duration(n) * time.Second
+				return clampGrant(seconds(n))
 			}
 		}
 	}
 	if o.Expires >= 0 {
-		return o.Expires
+		return clampGrant(o.Expires)
 	}
-	return a.reg.expiry
+	return clampGrant(a.reg.expiry)
 }
 
 // learnVia applies received/rport from a UDP response: when the server
@@ -528,12 +508,13 @@ func sameHostPort(x, y sip.Uri) bool {
 }
 
 func (a *account) sendRegister(fresh bool, expires time.Duration) {
-	req := a.registerRequest(expires)
+	cseq, gen := a.reg.next()
+	req := a.registerRequest(expires, cseq)
 	contact := a.contact // after registerRequest: it picks the UDP Contact
 	if a.reg.state == RegUnregistering && a.regContact.Host != "" {
 		contact = a.regContact
 	}
-	a.transact(txReq{leg: legReg, gen: a.reg.gen, fresh: fresh, req: req, contact: contact, stopping: expires == 0})
+	a.transact(txReq{leg: legReg, gen: gen, fresh: fresh, req: req, contact: contact, stopping: expires == 0})
 }
 
 // ---- subscription ----------------------------------------------------------
@@ -542,7 +523,11 @@ func (a *account) subEvent(e Event, o Outcome) {
 	var follow []Event
 	l := &a.sub
 	for _, act := range l.step(NextSub, e, a.log) {
-		if l.common(act, o, a.clock, &a.u.opts) {
+		if act == ActRefreshTimer { // sooner than the grant asks: the restart check
+			l.timer.arm(a.clock, a.subRefreshDelay())
+			continue
+		}
+		if l.common(act, o, a.clock, &a.u.opts, a.rnd) {
 			continue
 		}
 		switch act {
@@ -557,7 +542,18 @@ func (a *account) subEvent(e Event, o Outcome) {
 			}
 			a.sendSubscribe(true, exp)
 		case ActLapseTimer:
-			a.lapse.arm(a.clock, l.granted)
+			a.armLapse()
+		case ActNotifyRefresh:
+			if a.notifyExp >= 0 {
+				l.timer.arm(a.clock, a.subRefreshDelay())
+				a.armLapse()
+			}
+		case ActNotifyLapse:
+			if a.notifyExp >= 0 {
+				a.armLapse()
+			}
+		case ActDropDialog:
+			a.dropDialog()
 		case ActTimerN:
 			a.timerN.arm(a.clock, a.u.opts.TimerN)
 		case ActMailbox:
@@ -598,6 +594,12 @@ func (a *account) subEvent(e Event, o Outcome) {
 	}
 }
 
+// armLapse arms the lapse timer at the subscription's grant.
+func (a *account) armLapse() {
+	a.lapse.arm(a.clock, a.sub.granted)
+	a.lapseAt = a.clock.Now().Add(a.sub.granted)
+}
+
 // newDialog forgets the subscription dialog: the next SUBSCRIBE starts a
 // new one (new Call-ID and tag, no To-tag).
 func (a *account) newDialog() {
@@ -613,9 +615,36 @@ func (a *account) newDialog() {
 }
 
 func (a *account) sendSubscribe(fresh bool, expires time.Duration) {
-	req := a.subscribeRequest(expires)
-	a.transact(txReq{leg: legSub, gen: a.sub.gen, fresh: fresh, req: req, contact: a.contact, stopping: expires == 0})
+	cseq, gen := a.sub.next()
+	a.dlg.notifyGrant = false
+	req := a.subscribeRequest(expires, cseq)
+	t := txReq{leg: legSub, gen: gen, fresh: fresh, req: req, contact: a.contact, stopping: expires == 0}
+	if a.dlg.confirmed && !t.stopping && a.lapse.t != nil {
+		// An in-dialog refresh must fail early enough that a new dialog
+		// still fits before the grant lapses (the remote target may be
+		// dead): its timeout ends refreshMargin before the lapse.
+		left := a.lapseAt.Sub(a.clock.Now()) - refreshMargin
+		t.timeout = min(max(left, minRefreshTimeout), maxTxTimeout)
+	}
+	a.transact(t)
 }
+
+// dropDialog un-SUBSCRIBEs the dialog best effort — only when the budget
+// allows it now, answer ignored — and forgets it.
+func (a *account) dropDialog() {
+	if a.dlg.confirmed && !a.budget.earliest(a.clock.Now()).After(a.clock.Now()) {
+		a.sub.cseq++
+		req := a.subscribeRequest(0, a.sub.cseq)
+		a.transact(txReq{leg: legSub, gen: -1, req: req, contact: a.contact, timeout: minRefreshTimeout})
+	}
+	a.newDialog()
+}
+
+const (
+	refreshMargin     = 5 * time.Second  // an in-dialog refresh gives up this long before the lapse
+	minRefreshTimeout = 4 * time.Second  // but waits at least this long for an answer
+	maxTxTimeout      = 32 * time.Second // the transaction layer's own bound (64*T1)
+)
 
 func (a *account) onSubResult(r txResult) {
 	o, ok := a.sub.outcome(r)
@@ -642,10 +671,15 @@ func (a *account) onSubResult(r txResult) {
 				}
 			}
 			d.confirmed = true
+			a.u.setRemoteTag(a.sub.callID, d.remoteTag)
 		}
-		a.sub.granted = a.sub.expiry
-		if o.Expires >= 0 {
-			a.sub.granted = o.Expires
+		switch {
+		case d.notifyGrant:
+			// A NOTIFY overtook this 2xx and granted: the NOTIFY is newer.
+		case o.Expires >= 0:
+			a.sub.granted = clampGrant(o.Expires)
+		default:
+			a.sub.granted = clampGrant(a.sub.expiry)
 		}
 		if a.sub.granted == 0 {
 			o.Event, o.Reason = EvTerminatedNow, "subscription granted 0 s"
@@ -655,23 +689,36 @@ func (a *account) onSubResult(r txResult) {
 	a.subEvent(o.Event, o)
 }
 
+// onNotify applies a NOTIFY and answers it: 2xx only once it is applied
+// (or known to be superseded by what is), 481 for a dialog that is not
+// ours, 400 for an unusable body.
 func (a *account) onNotify(n *notifyIn) {
+	if !n.claim() {
+		return // its handler gave up waiting and answered 500: the server resends
+	}
 	if n.unsolicited {
-		a.log.Debug("sipua: unsolicited NOTIFY")
-		a.report(n.mailbox)
+		a.onUnsolicited(n)
 		return
 	}
 	d := &a.dlg
 	a.log.Debug("sipua: NOTIFY", "state", n.subState.State, "reason", n.subState.Reason, "cseq", n.cseq, "usable", n.mailbox != nil, "current", n.callID == a.sub.callID)
-	if n.callID != a.sub.callID {
-		return // a dialog we already left
+	if n.callID != a.sub.callID || (d.confirmed && n.fromTag != d.remoteTag) {
+		n.reply(refusalCode, refusalReason) // a dialog we left, or not the notifier
+		return
+	}
+	if n.mailbox == nil {
+		defer n.reply(400, "Bad Request (unusable message-summary body)")
+	} else {
+		defer n.reply(200, "OK")
 	}
 	if d.haveRemoteCSeq && n.cseq <= d.remoteCSeq {
 		a.log.Debug("sipua: old NOTIFY ignored", "cseq", n.cseq, "last", d.remoteCSeq)
 		return
 	}
 	d.remoteCSeq, d.haveRemoteCSeq = n.cseq, true
-	if !d.confirmed { // NOTIFY before the 2xx: it creates the dialog
+	ss := n.subState
+	if !d.confirmed { // NOTIFY before the 2xx (or after a lost one): it creates the dialog
+		a.sub.granted = clampGrant(a.sub.expiry)
 		d.remoteTag = n.fromTag
 		if n.contact != nil {
 			d.remoteTarget = *n.contact
@@ -681,20 +728,27 @@ func (a *account) onNotify(n *notifyIn) {
 		d.routeSet = n.recordRoute
 		d.contact = a.contact
 		d.confirmed = true
+		a.u.setRemoteTag(a.sub.callID, d.remoteTag)
 	} else if n.contact != nil {
 		d.remoteTarget = *n.contact
 	}
 	a.timerN.stop()
-	ss := n.subState
 	e := ss.Event()
 	o := Outcome{}
 	if ss.RetryAfter > 0 {
 		o.RetryAfter = ss.RetryAfter
 	}
-	if e == EvNotify && a.sub.state == SubSending {
-		a.sub.granted = a.sub.expiry
-		if ss.Expires > 0 {
-			a.sub.granted = ss.Expires
+	a.notifyExp = -1
+	if e == EvNotify && ss.Expires >= 0 {
+		// Subscription-State expires= reschedules the refresh, shorter or
+		// longer; 0 is "the server will not keep it": a failure.
+		if ss.Expires == 0 {
+			e = EvTerminatedNow
+			ss.Reason = "active with expires=0"
+		} else {
+			a.notifyExp = ss.Expires
+			a.sub.granted = clampGrant(ss.Expires)
+			d.notifyGrant = true
 		}
 	}
 	if e != EvNotify {
@@ -711,6 +765,7 @@ func (a *account) onNotify(n *notifyIn) {
 		a.pendingMB = nil
 	}
 	a.subEvent(e, o)
+	a.notifyExp = -1
 }
 
 func orText(s, def string) string {
@@ -726,6 +781,15 @@ func orText(s, def string) string {
 // production, the fake server in the property tests).
 func (a *account) transact(t txReq) {
 	a.inFlight++
+	t.at = a.clock.Now()
+	if !t.stopping {
+		t.at = a.budget.reserve(t.at)
+	}
+	if !t.at.After(a.clock.Now()) {
+		t.at = time.Time{}
+	} else {
+		a.log.Info("sipua: request budget spent, request delayed", "method", t.req.Method, "until", t.at)
+	}
 	a.exec(t)
 }
 
@@ -742,13 +806,23 @@ func (a *account) runTx(t txReq) {
 	go func() {
 		defer cancel()
 		r := txResult{leg: t.leg, gen: t.gen, fresh: t.fresh, contact: t.contact}
-		select {
-		case a.u.slots <- struct{}{}:
-			defer func() { <-a.u.slots }()
-		case <-ctx.Done():
-			r.err = ctx.Err()
+		if !t.at.IsZero() {
+			if r.err = sleep(ctx, a.clock, t.at.Sub(a.clock.Now())); r.err != nil {
+				a.post(r)
+				return
+			}
+		}
+		release, err := a.u.serverGate(a.network, a.dest).acquire(ctx, a.clock)
+		if err != nil {
+			r.err = err
 			a.post(r)
 			return
+		}
+		defer release()
+		if t.timeout > 0 {
+			var cancelT context.CancelFunc
+			ctx, cancelT = context.WithTimeout(ctx, t.timeout)
+			defer cancelT()
 		}
 		if a.network != "udp" {
 			if err := a.streamContact(ctx, t.req, &r.contact); err != nil {
@@ -779,6 +853,7 @@ func (a *account) streamContact(ctx context.Context, req *sip.Request, contact *
 		return err
 	}
 	defer conn.TryClose()
+	a.setFlow(conn)
 	ap, err := netip.ParseAddrPort(conn.LocalAddr().String())
 	if err != nil {
 		return err
@@ -790,21 +865,17 @@ func (a *account) streamContact(ctx context.Context, req *sip.Request, contact *
 // keepalive sends a CRLF keepalive (RFC 5626 section 4.4.1 style) to the
 // server from the socket the account uses.
 func (a *account) keepalive() {
+	aps, ok := a.destAddrs() // from the cache: no DNS on the worker
+	if !ok {
+		return
+	}
 	if a.network == "udp" {
-		ua, err := net.ResolveUDPAddr("udp", a.dest)
-		if err == nil {
-			_, err = a.u.udp.WriteTo([]byte("\r\n\r\n"), ua)
-		}
-		if err != nil {
+		if _, err := a.u.udp.WriteTo([]byte("\r\n\r\n"), net.UDPAddrFromAddrPort(aps[0])); err != nil {
 			a.log.Debug("sipua: keepalive", "err", err)
 		}
 		return
 	}
-	ta, err := net.ResolveTCPAddr("tcp", a.dest)
-	if err != nil {
-		return
-	}
-	conn, err := a.u.sua.TransportLayer().GetConnection(a.network, ta.String())
+	conn, err := a.u.sua.TransportLayer().GetConnection(a.network, aps[0].String())
 	if err != nil || conn == nil {
 		// The connection is gone (server restart, NAT timeout): the server
 		// cannot reach us until we connect again, so do it now. The new
@@ -845,7 +916,8 @@ func (a *account) setStatus(what string, status int, reason string) {
 // report sends an update when health, status or reason changed, or when
 // there is mailbox information.
 func (a *account) report(mb *Mailbox) {
-	h := health(a.cfg.Register, a.cfg.Subscribe, a.reg.state, a.sub.state, a.stale, a.health)
+	a.gv.subActive.Store(a.sub.state == SubActive || a.sub.state == SubRefreshing)
+	h := health(a.cfg.Register, a.cfg.Subscribe, a.reg.state, a.sub.state, a.stale || a.unsolicitedStale(), a.unreachable, a.health)
 	if a.started && mb == nil && h == a.health && a.sentCode == a.status && a.sentWhy == a.reason {
 		return
 	}

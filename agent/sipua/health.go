@@ -4,10 +4,14 @@ import "github.com/mwi-agent/mwi-agent/agent/state"
 
 // health is an account's health from its legs' states: a pure function,
 // tested as a table (health_test.go). last is the health reported before;
-// a stopped leg keeps it.
-func health(register, subscribe bool, reg RegState, sub SubState, stale bool, last state.Health) state.Health {
+// a stopped leg keeps it. unreachable: the server's liveness probe gets no
+// answer — whatever the legs last heard, nothing can be vouched for.
+func health(register, subscribe bool, reg RegState, sub SubState, stale, unreachable bool, last state.Health) state.Health {
 	if !register && !subscribe {
 		return state.HealthDisabled
+	}
+	if unreachable {
+		return state.HealthUnreachable
 	}
 	if stale {
 		return state.HealthStale

@@ -45,7 +45,12 @@ func TestHealth(t *testing.T) {
 		{"register only, stopped keeps last", reg, none, RegStopped, SubStopped, false, state.HealthRegistered, state.HealthRegistered},
 		{"register only, refused", reg, none, RegRefused, SubStopped, false, state.HealthRegistered, state.HealthRejected},
 	} {
-		if got := health(tt.register, tt.subscribe, tt.r, tt.s, tt.stale, tt.last); got != tt.want {
+		if tt.register || tt.subscribe {
+			if got := health(tt.register, tt.subscribe, tt.r, tt.s, tt.stale, true, tt.last); got != state.HealthUnreachable {
+				t.Errorf("%s, server not answering: health %v, want unreachable", tt.name, got)
+			}
+		}
+		if got := health(tt.register, tt.subscribe, tt.r, tt.s, tt.stale, false, tt.last); got != tt.want {
 			t.Errorf("%s: health(%v, %v, %v, %v, stale=%v, last=%v) = %v, want %v", tt.name, tt.register, tt.subscribe, tt.r, tt.s, tt.stale, tt.last, got, tt.want)
 		}
 	}
