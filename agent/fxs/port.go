@@ -400,38 +400,75 @@ func (p *Port) runSequence(ctx context.Context, seq tone.AlertSequence, plan lin
 			return err
 		}
 	}
+	// With a TimedSink, silences next to audio are played as silence: a
+	// run of silence and audio goes out as one stream, timed by the card's
+	// sample clock instead of timer wake-ups, and is drained before the
+	// next line step. That keeps "line step → first sample" and "last
+	// sample → line step" at what the sequence asks for.
+	_, timed := p.dev.Audio.(hal.TimedSink)
+	var pend []int16
+	flushAudio := func() error {
+		if len(pend) == 0 {
+			return nil
+		}
+		err := p.play(ctx, pend)
+		pend = nil
+		return err
+	}
+	silence := func(d time.Duration) []int16 {
+		return make([]int16, int(d*time.Duration(p.rate)/time.Second))
+	}
 	for _, st := range seq {
 		var err error
 		switch st.Action {
+		case tone.ActSilence:
+			if timed {
+				pend = append(pend, silence(st.Duration)...)
+				continue
+			}
+			err = p.sleep(ctx, st.Duration)
+		case tone.ActAudio, tone.ActData:
+			if timed {
+				pend = append(pend, st.PCM...)
+				continue
+			}
+			err = p.play(ctx, st.PCM)
 		case tone.ActPolarity:
+			if err = flushAudio(); err != nil {
+				return err
+			}
 			pol := plan.to
 			if st.Reversed {
 				pol = flip(plan.from)
 			}
 			err = setPol(pol)
 		case tone.ActRing:
+			if err = flushAudio(); err != nil {
+				return err
+			}
 			if err = p.dev.Line.SetRing(true); err == nil {
 				err = p.sleep(ctx, st.Duration)
 				if e := p.dev.Line.SetRing(false); err == nil {
 					err = e
 				}
 			}
-		case tone.ActSilence:
-			err = p.sleep(ctx, st.Duration)
-		case tone.ActAudio, tone.ActData:
-			err = p.play(ctx, st.PCM)
 		}
 		if err != nil {
 			return err
 		}
 	}
 	if cur != plan.to {
-		if err := p.sleep(ctx, tone.DataToRestore); err != nil {
+		if timed {
+			pend = append(pend, silence(tone.DataToRestore)...)
+		} else if err := p.sleep(ctx, tone.DataToRestore); err != nil {
 			return err
 		}
-		if err := setPol(plan.to); err != nil {
-			return err
-		}
+	}
+	if err := flushAudio(); err != nil {
+		return err
+	}
+	if err := setPol(plan.to); err != nil {
+		return err
 	}
 	if plan.hvTo {
 		return p.dev.Line.SetHighVoltage(true)
