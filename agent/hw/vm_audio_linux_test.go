@@ -394,13 +394,16 @@ func TestVMAudioSkewAloop(t *testing.T) {
 			msg := tone.MWIMessage(c.fmt, true, tone.MsgOptions{Time: now})
 			x0, _ := sink.Xruns()
 			start := time.Now()
-			if err := fxs.Transmit(context.Background(), dev, seq, rate); err != nil {
-				t.Fatalf("%v: %v", c.alert, err)
-			}
+			terr := fxs.Transmit(context.Background(), dev, seq, rate)
 			x = tx{c, seq, msg, start, time.Now()}
 			time.Sleep(600 * time.Millisecond)
 			var problems []string
-			if x1, err := sink.Xruns(); x1 > x0 {
+			if terr != nil {
+				// Linux 6.1 gives a write or drain 100 ms (or 1.1 buffers)
+				// for the card to move before it says EIO ("DMA or IRQ
+				// trouble"): a guest starved that long by its host.
+				problems = []string{terr.Error()}
+			} else if x1, err := sink.Xruns(); x1 > x0 {
 				problems = []string{fmt.Sprintf("%d underrun(s) (%v)", x1-x0, err)}
 			} else {
 				pcm, t0 := capt.snapshot()
