@@ -7,11 +7,13 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -46,8 +48,9 @@ type capture struct {
 	pcm  *ga.PCM
 	rate int
 	mu   sync.Mutex
-	buf  []int16
-	t0   time.Time // estimated wall time of sample 0
+	buf      []int16
+	t0       time.Time // estimated wall time of sample 0
+	overruns int
 	stop chan struct{}
 	done chan error
 }
@@ -59,7 +62,9 @@ func startCapture(t *testing.T, rate int) *capture {
 		t.Fatal(err)
 	}
 	period := uint32(rate / 100) // 10 ms
-	p, err := ga.PcmOpen(uint(card), 1, ga.PCM_IN, &ga.Config{Channels: 1, Rate: uint32(rate), Format: ga.SNDRV_PCM_FORMAT_S16_LE, PeriodSize: period, PeriodCount: 32})
+	// A 2 s capture buffer; PCM_NORESTART because the library's own
+	// recovery spins on EPIPE (an overrun) instead of preparing again.
+	p, err := ga.PcmOpen(uint(card), 1, ga.PCM_IN|ga.PCM_NORESTART, &ga.Config{Channels: 1, Rate: uint32(rate), Format: ga.SNDRV_PCM_FORMAT_S16_LE, PeriodSize: period, PeriodCount: 200})
 	if err != nil {
 		t.Fatalf("opening the loopback capture side: %v", err)
 	}
@@ -79,8 +84,20 @@ func startCapture(t *testing.T, rate int) *capture {
 			n, err := p.Read(chunk)
 			now := time.Now()
 			if err != nil {
-				c.done <- err
-				return
+				if !errors.Is(err, syscall.EPIPE) {
+					c.done <- err
+					return
+				}
+				// Overrun: the reader was starved for 2 s; samples are
+				// lost, so the timeline starts again from here.
+				c.mu.Lock()
+				c.buf, c.t0 = nil, time.Time{}
+				c.overruns++
+				c.mu.Unlock()
+				if err := p.Prepare(); err == nil {
+					err = p.Start()
+				}
+				continue
 			}
 			c.mu.Lock()
 			c.buf = append(c.buf, chunk[:n]...)
@@ -96,11 +113,10 @@ func startCapture(t *testing.T, rate int) *capture {
 	return c
 }
 
-// snapshot copies what was captured so far.
-func (c *capture) snapshot() ([]int16, time.Time) {
+func (c *capture) snapshot() ([]int16, time.Time, int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]int16(nil), c.buf...), c.t0
+	return append([]int16(nil), c.buf...), c.t0, c.overruns
 }
 
 func (c *capture) finish(t *testing.T) ([]int16, time.Time) {
@@ -393,6 +409,7 @@ func TestVMAudioSkewAloop(t *testing.T) {
 			seq := fxs.Sequence(cfg, true, rate, now)
 			msg := tone.MWIMessage(c.fmt, true, tone.MsgOptions{Time: now})
 			x0, _ := sink.Xruns()
+			_, _, o0 := capt.snapshot()
 			start := time.Now()
 			terr := fxs.Transmit(context.Background(), dev, seq, rate)
 			x = tx{c, seq, msg, start, time.Now()}
@@ -405,8 +422,9 @@ func TestVMAudioSkewAloop(t *testing.T) {
 				problems = []string{terr.Error()}
 			} else if x1, err := sink.Xruns(); x1 > x0 {
 				problems = []string{fmt.Sprintf("%d underrun(s) (%v)", x1-x0, err)}
+			} else if pcm, t0, o1 := capt.snapshot(); o1 > o0 {
+				problems = []string{"the capture side overran"}
 			} else {
-				pcm, t0 := capt.snapshot()
 				ws, got, problems = analyze(x, pcm, t0, poll.snapshot())
 			}
 			if len(problems) == 0 {
