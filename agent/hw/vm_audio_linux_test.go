@@ -45,14 +45,14 @@ func needAloop(t *testing.T) {
 // capture records the loopback's capture side with the wall-clock time of
 // every read.
 type capture struct {
-	pcm  *ga.PCM
-	rate int
-	mu   sync.Mutex
+	pcm      *ga.PCM
+	rate     int
+	mu       sync.Mutex
 	buf      []int16
 	t0       time.Time // estimated wall time of sample 0
 	overruns int
-	stop chan struct{}
-	done chan error
+	stop     chan struct{}
+	done     chan error
 }
 
 func startCapture(t *testing.T, rate int) *capture {
