@@ -257,6 +257,46 @@ func simPiDir(t *testing.T) string {
 	return ""
 }
 
+// heartbeat measures how late the guest runs a 5 ms timer: a TCG guest on
+// a busy host is sometimes not run for tens of milliseconds, and nothing
+// measured then says anything about the sink.
+type heartbeat struct {
+	mu   sync.Mutex
+	late time.Duration // the worst lateness since the last reset
+	stop chan struct{}
+}
+
+func startHeartbeat() *heartbeat {
+	h := &heartbeat{stop: make(chan struct{})}
+	go func() {
+		for {
+			t0 := time.Now()
+			select {
+			case <-h.stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			late := time.Since(t0) - 5*time.Millisecond
+			h.mu.Lock()
+			h.late = max(h.late, late)
+			h.mu.Unlock()
+		}
+	}()
+	return h
+}
+
+func (h *heartbeat) reset() time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	l := h.late
+	h.late = 0
+	return l
+}
+
+// starvedAfter is the timer lateness above which an attempt measured the
+// host rather than the sink.
+const starvedAfter = 15 * time.Millisecond
+
 // window is one interval the standard bounds, with what the sequence asked.
 type window struct {
 	name     string
@@ -392,14 +432,18 @@ func TestVMAudioSkewAloop(t *testing.T) {
 		return ws, got, problems
 	}
 	dev := fxs.Devices{Line: d.Line, Hook: d.Hook, Audio: d.Audio}
+	hb := startHeartbeat()
+	defer close(hb.stop)
 	spoiled := 0
+	var inconclusive []string
 	for _, c := range cases {
-		// The guest is a TCG emulation on a shared host: when it does not
-		// run the writer for longer than the buffer (an underrun), or runs
-		// the poller late, a transmission measures the host's load, not
-		// the sink. Such an attempt is printed with what was wrong and the
-		// transmission sent again, at most 6 times; the figures printed
-		// are the accepted attempt's.
+		// The guest is a TCG emulation on a shared host. An attempt during
+		// which the guest was starved (a 5 ms timer more than 15 ms late,
+		// an underrun, the kernel's EIO after 100 ms without progress, a
+		// capture overrun) measured the host, not the sink: it is printed
+		// and sent again, at most 8 times; if every attempt was starved the
+		// alert is inconclusive and the test skips, saying so. An attempt
+		// that ran on time and measured wrong fails the test.
 		var ws []window
 		var got []int16
 		var x tx
@@ -410,30 +454,44 @@ func TestVMAudioSkewAloop(t *testing.T) {
 			msg := tone.MWIMessage(c.fmt, true, tone.MsgOptions{Time: now})
 			x0, _ := sink.Xruns()
 			_, _, o0 := capt.snapshot()
+			hb.reset()
 			start := time.Now()
 			terr := fxs.Transmit(context.Background(), dev, seq, rate)
 			x = tx{c, seq, msg, start, time.Now()}
 			time.Sleep(600 * time.Millisecond)
-			var problems []string
+			late := hb.reset()
+			var starved []string
+			if late > starvedAfter {
+				starved = append(starved, fmt.Sprintf("a 5 ms timer ran %v late", late.Round(time.Millisecond)))
+			}
 			if terr != nil {
 				// Linux 6.1 gives a write or drain 100 ms (or 1.1 buffers)
-				// for the card to move before it says EIO ("DMA or IRQ
-				// trouble"): a guest starved that long by its host.
-				problems = []string{terr.Error()}
-			} else if x1, err := sink.Xruns(); x1 > x0 {
-				problems = []string{fmt.Sprintf("%d underrun(s) (%v)", x1-x0, err)}
-			} else if pcm, t0, o1 := capt.snapshot(); o1 > o0 {
-				problems = []string{"the capture side overran"}
-			} else {
+				// for the card to move before it says EIO.
+				starved = append(starved, terr.Error())
+			}
+			if x1, err := sink.Xruns(); x1 > x0 {
+				starved = append(starved, fmt.Sprintf("%d underrun(s) (%v)", x1-x0, err))
+			}
+			pcm, t0, o1 := capt.snapshot()
+			if o1 > o0 {
+				starved = append(starved, "the capture side overran")
+			}
+			var problems []string
+			if terr == nil && o1 == o0 {
 				ws, got, problems = analyze(x, pcm, t0, poll.snapshot())
 			}
-			if len(problems) == 0 {
+			if len(starved) == 0 && len(problems) == 0 {
+				break
+			}
+			if len(starved) == 0 {
+				t.Errorf("%s: attempt %d ran on time and measured wrong: %s", c.alert, attempt, strings.Join(problems, "; "))
 				break
 			}
 			spoiled++
-			fmt.Printf("MWI-SKEW alert=%s: attempt %d spoiled on the TCG guest, sending again: %s\n", c.alert, attempt, strings.Join(problems, "; "))
-			if attempt == 6 {
-				t.Errorf("%s: 6 attempts in a row spoiled; the last: %s", c.alert, strings.Join(problems, "; "))
+			fmt.Printf("MWI-SKEW alert=%s: attempt %d: the guest was starved (%s); sending again\n", c.alert, attempt, strings.Join(starved, "; "))
+			if attempt == 8 {
+				inconclusive = append(inconclusive, c.alert.String())
+				ws, got = nil, nil
 				break
 			}
 		}
@@ -483,7 +541,10 @@ func TestVMAudioSkewAloop(t *testing.T) {
 		t.Errorf("audio went on %v after the lift, want at most %v", stop, skewTolerance)
 	}
 	xr, xerr := sink.Xruns()
-	fmt.Printf("MWI-SKEW sink underruns recovered during the run (TCG guest): %d (last: %v); attempts spoiled and sent again: %d\n", xr, xerr, spoiled)
+	fmt.Printf("MWI-SKEW sink underruns recovered during the run (TCG guest): %d (last: %v); attempts the starved guest spoiled and sent again: %d\n", xr, xerr, spoiled)
+	if len(inconclusive) > 0 {
+		t.Skipf("skew of %v not measurable: the TCG guest was starved in all 8 attempts (the host is too busy); the other alerts were measured above", inconclusive)
+	}
 }
 
 // emitFile sends a file to the host over the console as "MWI-VM-FILE NAME

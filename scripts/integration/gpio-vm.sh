@@ -67,7 +67,9 @@ for i in "${!arches[@]}"; do
 			fail=1
 		fi
 	done
-	if [ $n -lt 4 ]; then
+	if grep -q -- '--- SKIP: TestVMAudioSkewAloop' "$tmp/$arch/console.log"; then
+		echo "gpio-vm: $arch: audio skew test skipped some alerts (the guest was starved; see above): $n of 4 decoded by minimodem"
+	elif [ $n -lt 4 ]; then
 		echo "gpio-vm: $arch: FAIL: $n of 4 captured transmissions decoded by minimodem"
 		fail=1
 	fi
