@@ -13,6 +13,10 @@
 #   GOGC=50 scripts/load-kamailio.sh    # runtime settings pass through
 #   MWI_CGO=1 scripts/load-kamailio.sh  # build with cgo (default: static,
 #                                       # stripped, as a release build)
+#   MWI_LOAD_BIN=/tmp/mwi-agent scripts/load-kamailio.sh  # that binary
+#   MWI_LOAD_LOG=1 scripts/load-kamailio.sh  # the agent's log on stderr
+#   MWI_LOAD_MQTT=1 scripts/load-kamailio.sh  # also publish to a mosquitto
+#                                       # started on a free loopback port
 #
 # Needs kamailio, kamailio-presence-modules, kamailio-sqlite-modules,
 # sqlite3 (scripts/deps/sip.apt) and Go. Starts Kamailio with
@@ -27,14 +31,24 @@ sizes=("$@")
 
 work=$(mktemp -d)
 shm=$(mktemp -d /dev/shm/mwi-load-XXXXXX 2>/dev/null || mktemp -d)
-kpid="" apid=""
+kpid="" apid="" mpid=""
 cleanup() {
 	[ -n "$apid" ] && kill -KILL "$apid" 2>/dev/null || true
+	[ -n "$mpid" ] && kill -KILL "$mpid" 2>/dev/null || true
 	[ -n "$kpid" ] && kill -KILL -- "-$kpid" 2>/dev/null || true
 	wait 2>/dev/null || true
 	rm -rf "$work" "$shm"
 }
 trap cleanup EXIT
+
+if [ "${MWI_LOAD_MQTT:-0}" = 1 ]; then
+	command -v mosquitto >/dev/null || { echo "load-kamailio: mosquitto not found (see scripts/deps/obs.apt)" >&2; exit 1; }
+	mport=$((20000 + RANDOM % 30000))
+	printf 'listener %d 127.0.0.1\nallow_anonymous true\n' "$mport" >"$work/mosquitto.conf"
+	[ "$(id -u)" = 0 ] && echo "user root" >>"$work/mosquitto.conf"
+	mosquitto -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 &
+	mpid=$!
+fi
 
 for p in kamailio sqlite3 go; do
 	command -v "$p" >/dev/null || { echo "load-kamailio: $p not found (see scripts/deps/sip.apt)" >&2; exit 1; }
@@ -42,7 +56,11 @@ done
 
 # A release-style build: static (no libc mapped), stripped. The binary's
 # mapped pages count in RSS, so its size matters.
-CGO_ENABLED=${MWI_CGO:-0} go build -trimpath -ldflags "-s -w" -o "$work/mwi-agent" ./agent/cmd/mwi-agent
+if [ -n "${MWI_LOAD_BIN:-}" ]; then
+	cp "$MWI_LOAD_BIN" "$work/mwi-agent" # compare builds: a binary built elsewhere
+else
+	CGO_ENABLED=${MWI_CGO:-0} go build -trimpath -ldflags "-s -w" -o "$work/mwi-agent" ./agent/cmd/mwi-agent
+fi
 
 for f in standard-create.sql presence-create.sql; do
 	sqlite3 "$shm/kamailio.sqlite" <"/usr/share/kamailio/db_sqlite/$f"
@@ -81,6 +99,7 @@ for n in "${sizes[@]}"; do
 		echo "  listen: \"\""
 		echo "listen:"
 		echo "  udp: \"127.0.0.1:0\""
+		[ -n "$mpid" ] && printf 'mqtt:\n  broker: tcp://127.0.0.1:%d\n  device_id: load\n' "$mport"
 		echo "accounts:"
 		for i in $(seq 1 "$n"); do
 			u=$((10000 + i))
@@ -115,6 +134,7 @@ for n in "${sizes[@]}"; do
 	kill -TERM "$apid"
 	wait "$apid" || true
 	apid=""
+	[ "${MWI_LOAD_LOG:-0}" = 1 ] && cat "$log" >&2
 	t3=$(date +%s.%N)
 	printf '%-9s %-14s %-12s %-10s %-10s %-10s %-8s %-8s %s\n' "$n" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}')" "$inagent" "$cpu" "$hwm" "$rss" "$rssfile" "$rssanon" \
 		"$(awk -v a="$t2" -v b="$t3" 'BEGIN{printf "%.3f", b-a}')"

@@ -1,6 +1,7 @@
 package indicate
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/mwi-agent/mwi-agent/agent/state"
@@ -55,7 +56,11 @@ type Outputs struct {
 	LEDFor  []string      // account name on each LED, "" when unused
 	Display View          // accounts in snapshot order
 	FXS     []FXS         // len == Policy.FXSPorts
-	Why     string        // one line for logs and the status page
+	// Stutter: a handset lifted now should hear stutter dial tone (the
+	// lamp accounts' last known state has messages waiting); the FXS ports
+	// and the status page's handset follow it.
+	Stutter bool
+	Why     string // one line for logs and the status page
 }
 
 // status is what one account contributes.
@@ -157,7 +162,7 @@ func Compute(s state.Snapshot, p Policy) Outputs {
 	}
 
 	var lampSts []status
-	anyUnknown, lastYes := false, false
+	anyUnknown, lastYes, restored := false, false, false
 	for _, a := range s.Accounts {
 		st := accountStatus(a)
 		ap, ok := byName[a.Name]
@@ -169,42 +174,51 @@ func Compute(s state.Snapshot, p Policy) Outputs {
 			if a.Waiting == state.WaitingYes {
 				lastYes = true
 			}
+			restored = restored || a.Unconfirmed()
 		}
 		if i, ok := ledOf[a.Name]; ok {
 			out.LEDs[i] = pattern(st, p)
 		}
-		out.Display.Accounts = append(out.Display.Accounts, accountView(a))
+		out.Display.Accounts = append(out.Display.Accounts, accountView(a, s.At))
 	}
 	lamp := combine(lampSts)
 	out.Lamp = pattern(lamp, p)
 	out.Display.Title = p.Title
+	out.Stutter = lastYes
 	for i := 0; i < p.FXSPorts; i++ {
 		out.FXS = append(out.FXS, FXS{MWI: lastYes, Stutter: lastYes, Unknown: anyUnknown})
 	}
 	out.Why = [...]string{"nothing waiting", "cannot know: an account's mailbox state is unknown or stale",
 		"cannot know: messages waited when the account went stale", "messages waiting", "urgent messages waiting"}[lamp]
+	if restored && (lamp == stUnknown || lamp == stStaleYes) {
+		out.Why = "cannot know: last known state from before the start, not yet confirmed by the server"
+	}
 	if len(lampSts) == 0 {
 		out.Why = "no account drives the lamp"
 	}
 	return out
 }
 
-func accountView(a state.Account) AccountView {
-	t := a.Total()
+// accountView: a persisted (last known, unconfirmed) state shows the
+// stale glyph and "?" envelope, and its age after the label ("Office 3h").
+func accountView(a state.Account, now time.Time) AccountView {
+	c := a.Shown()
 	v := AccountView{
 		Label:     a.Label,
-		New:       a.Voice().New,
-		Old:       a.Voice().Old,
-		UrgentNew: a.Voice().UrgentNew,
+		New:       c.New,
+		Old:       c.Old,
+		UrgentNew: c.UrgentNew,
 		Fax:       a.Classes[state.ClassFax].New,
 		Text:      a.Classes[state.ClassText].New,
 		Waiting:   DisplayWaiting(a.Waiting), // same order: unknown, no, yes
 	}
-	if _, ok := a.Classes[state.ClassVoice]; !ok {
-		v.New, v.Old, v.UrgentNew = t.New, t.Old, t.UrgentNew
-	}
 	if v.Label == "" {
 		v.Label = a.Name
+	}
+	if a.Unconfirmed() {
+		v.Label += " " + ShortAge(now.Sub(a.Updated))
+		v.Health = DisplayHealthStale
+		return v
 	}
 	switch a.Health {
 	case state.HealthRegistering, state.HealthSubscribing:
@@ -221,4 +235,19 @@ func accountView(a state.Account) AccountView {
 		v.Health = DisplayHealthOK
 	}
 	return v
+}
+
+// ShortAge formats an age for a small display: "45s", "12m", "3h", "4d".
+func ShortAge(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "0s"
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d/time.Hour))
+	}
+	return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mwi-agent/mwi-agent/agent"
 	"github.com/mwi-agent/mwi-agent/agent/config"
+	"github.com/mwi-agent/mwi-agent/agent/state"
 )
 
 // With no flags, status finds the running agent through the packaged
@@ -24,7 +25,7 @@ func TestStatusDefaultsToPackagedConfig(t *testing.T) {
 	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Load(file)
+	cfg, err := config.LoadResolved(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,5 +74,24 @@ func TestStatusDefaultsToPackagedConfig(t *testing.T) {
 	out.Reset()
 	if err := runStatus(ctx, []string{"--socket", sock}, &out, &errb); err != nil || !strings.Contains(out.String(), "desk-1001") {
 		t.Fatalf("status --socket: %v\n%s", err, out.String())
+	}
+}
+
+// `mwi-agent status` counts like the page and the display: voice messages
+// when the server reports them by class (a waiting fax is not "3 new").
+func TestStatusShowsVoiceFirst(t *testing.T) {
+	var b bytes.Buffer
+	printStatus(&b, state.Snapshot{Accounts: []state.Account{
+		{Name: "desk", Label: "Desk", Waiting: state.WaitingYes, Health: state.HealthSubscribed,
+			Classes: map[string]state.Counts{state.ClassVoice: {New: 1, Old: 4}, state.ClassFax: {New: 2}}},
+		{Name: "total-only", Label: "Other", Waiting: state.WaitingYes, Health: state.HealthSubscribed,
+			Classes: map[string]state.Counts{state.ClassFax: {New: 2}, state.ClassText: {New: 3}}},
+	}}, time.Now())
+	lines := strings.Split(b.String(), "\n")
+	if f := strings.Fields(lines[1]); f[0] != "desk" || f[2] != "yes" || f[3] != "1" || f[4] != "4" {
+		t.Errorf("voice account row %q, want NEW 1 OLD 4", lines[1])
+	}
+	if f := strings.Fields(lines[2]); f[3] != "5" {
+		t.Errorf("no-voice account row %q, want the total (5 new)", lines[2])
 	}
 }

@@ -2,9 +2,8 @@
 // The phone page. State arrives as server-sent events; the lamp and LEDs are
 // animated locally with the same timing rule as hal.Pattern.At.
 (function () {
-  const q = new URLSearchParams(location.search);
-  const token = q.get("token");
-  const withTok = (u) => token ? u + (u.includes("?") ? "&" : "?") + "token=" + encodeURIComponent(token) : u;
+  // With http.token set, the page is reached after logging in: the session
+  // cookie goes with every request; the token is never in a URL.
   const $ = (id) => document.getElementById(id);
   const demo = document.body.dataset.demo === "true";
   let state = null;
@@ -55,10 +54,17 @@
   }
 
   function mailboxBadge(a) {
+    if (a.unconfirmed) return el("span", { class: "badge unknown" }, "? last known " + (a.waiting === "yes" ? a.new + " new" : "no new") + ", unconfirmed, " + age(a.age_s) + " old");
     if (!a.known) return el("span", { class: "badge unknown" }, a.waiting === "yes" ? "? was waiting" : "? unknown");
     if (a.urgent_new > 0) return el("span", { class: "badge urgent" }, a.new + " new (" + a.urgent_new + " urgent)");
     if (a.waiting === "yes") return el("span", { class: "badge yes" }, a.new + " new");
     return el("span", { class: "badge" }, "no new" + (a.old ? " · " + a.old + " old" : ""));
+  }
+  function age(s) {
+    if (s < 60) return Math.round(s) + " s";
+    if (s < 3600) return Math.round(s / 60) + " min";
+    if (s < 172800) return Math.round(s / 3600) + " h";
+    return Math.round(s / 86400) + " d";
   }
   function healthBadge(a) {
     const good = a.health === "subscribed" || a.health === "registered";
@@ -75,6 +81,10 @@
     offset = s.now_ms - Date.now();
     $("lampdesc").textContent = s.lamp.describe;
     $("why").textContent = s.why || "";
+    // What does not work as configured (a device that did not open, ...).
+    const probs = s.problems || [];
+    $("problems").hidden = probs.length === 0;
+    $("problems").replaceChildren(...probs.map((p) => el("li", {}, "problem: " + p)));
     // LEDs
     const leds = $("leds");
     if (leds.childElementCount !== (s.leds || []).length) {
@@ -88,14 +98,14 @@
     // display
     if (s.display.present && s.display.version !== displayVersion) {
       displayVersion = s.display.version;
-      $("display").src = withTok("display.png?v=" + encodeURIComponent(displayVersion));
+      $("display").src = "display.png?v=" + encodeURIComponent(displayVersion);
       $("display").dataset.version = displayVersion;
     }
     // accounts
     $("accounts").replaceChildren(...(s.accounts || []).map((a) =>
       el("tr", { "data-account": a.name },
         el("td", {}, el("b", {}, a.label), el("div", { class: "aor" }, a.aor)),
-        el("td", {}, mailboxBadge(a)),
+        el("td", {}, mailboxBadge(a), el("div", { class: "aor source" }, a.source === "none" ? "" : "source: " + a.source)),
         el("td", {}, healthBadge(a)))));
     // hook and tone
     const hs = $("handset");
@@ -131,7 +141,7 @@
     const a = $("tone");
     a.dataset.tone = t;
     if (!t) { a.pause(); a.removeAttribute("src"); a.load(); return; }
-    a.src = withTok("tone/" + t + ".wav");
+    a.src = "tone/" + t + ".wav";
     a.play().catch(() => {});
   }
 
@@ -171,7 +181,7 @@
 
   async function post(url, body) {
     try {
-      const r = await fetch(withTok(url), { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+      const r = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
       // The change arrives as a server-sent event; the response is not
       // rendered, so an older picture can never overwrite a newer one.
       if (!r.ok) console.warn(url, r.status, await r.text());
@@ -185,7 +195,7 @@
   $("srvbtn").onclick = () => post("api/demo/server", { running: $("srvbtn").dataset.running !== "1" });
 
   function connect() {
-    const es = new EventSource(withTok("api/events"));
+    const es = new EventSource("api/events");
     es.addEventListener("state", (ev) => { $("conn").textContent = "live"; $("conn").className = "conn ok"; render(JSON.parse(ev.data)); });
     es.onerror = () => { $("conn").textContent = "reconnecting…"; $("conn").className = "conn"; };
   }
