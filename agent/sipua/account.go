@@ -616,6 +616,7 @@ func (a *account) newDialog() {
 	l.timer.stop()
 	a.timerN.stop()
 	a.dlg = dialog{}
+	l.gen++ // an answer still on its way belongs to the old dialog: dropped
 	l.callID, l.localTag, l.cseq = uuid.NewString(), sip.GenerateTagN(16), firstCSeq()
 	a.u.addDialog(l.callID, &dialogRoute{acct: a, localTag: l.localTag})
 }
