@@ -40,6 +40,7 @@ cleanup() {
 	rm -rf "$work" "$shm"
 }
 trap cleanup EXIT
+trap 'exit 143' INT TERM # run cleanup (stop Kamailio, Mosquitto, the agent) when killed too
 
 if [ "${MWI_LOAD_MQTT:-0}" = 1 ]; then
 	command -v mosquitto >/dev/null || { echo "load-kamailio: mosquitto not found (see scripts/deps/obs.apt)" >&2; exit 1; }
