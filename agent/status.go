@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -49,23 +50,38 @@ func (a *Agent) ServeStatus(ctx context.Context, path string) error {
 	return err
 }
 
-// ReadStatus fetches a snapshot from a running agent's status socket.
+// ReadStatus fetches a snapshot from a running agent's status socket. It
+// speaks one HTTP/1.1 request on the socket itself: an http.Client would
+// link the whole client transport (proxies, connection pools) into the
+// binary for one local GET.
 func ReadStatus(ctx context.Context, path string) (state.Snapshot, error) {
-	c := &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", path)
-		},
-	}}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", path)
+	if err != nil {
+		return state.Snapshot{}, fmt.Errorf("agent: status: is mwi-agent running? %w", err)
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://mwi-agent/", nil)
 	if err != nil {
 		return state.Snapshot{}, err
 	}
-	res, err := c.Do(req)
+	req.Close = true
+	if err := req.Write(conn); err != nil {
+		return state.Snapshot{}, fmt.Errorf("agent: status: %w", err)
+	}
+	res, err := http.ReadResponse(bufio.NewReader(conn), req)
 	if err != nil {
-		return state.Snapshot{}, fmt.Errorf("agent: status: is mwi-agent running? %w", err)
+		return state.Snapshot{}, fmt.Errorf("agent: status: %w", err)
 	}
 	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return state.Snapshot{}, fmt.Errorf("agent: status: %s", res.Status)
+	}
 	var s state.Snapshot
 	if err := json.NewDecoder(res.Body).Decode(&s); err != nil {
 		return state.Snapshot{}, fmt.Errorf("agent: status: %w", err)
