@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -19,7 +20,10 @@ import (
 const StatusSocket = "mwi-agent.sock"
 
 // ServeStatus serves the current snapshot as JSON (GET /) on a unix socket
-// at path until ctx ends. The socket is created mode 0600: local only.
+// at path until ctx ends. The socket is mode 0660: the agent's user and
+// its group (the packaged service: group mwi-agent, whose members may run
+// "mwi-agent status"; the state directory is 0750). The snapshot holds no
+// secrets.
 func (a *Agent) ServeStatus(ctx context.Context, path string) error {
 	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
 		_ = os.Remove(path) // left over from a previous run
@@ -28,7 +32,7 @@ func (a *Agent) ServeStatus(ctx context.Context, path string) error {
 	if err != nil {
 		return fmt.Errorf("agent: status socket: %w", err)
 	}
-	_ = os.Chmod(path, 0o600)
+	_ = os.Chmod(path, 0o660)
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
@@ -57,6 +61,9 @@ func (a *Agent) ServeStatus(ctx context.Context, path string) error {
 func ReadStatus(ctx context.Context, path string) (state.Snapshot, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", path)
+	if errors.Is(err, fs.ErrPermission) {
+		return state.Snapshot{}, fmt.Errorf("agent: status: %w", err)
+	}
 	if err != nil {
 		return state.Snapshot{}, fmt.Errorf("agent: status: is mwi-agent running? %w", err)
 	}

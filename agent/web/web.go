@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/mwi-agent/mwi-agent/agent/demo"
@@ -134,6 +135,9 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net
 		return fmt.Errorf("web: http.listen %q is not a loopback address: set http.token", addr)
 	}
 	ln, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("web: http.listen %q: the port is taken by another program; the agent runs without its status page (set http.listen to a free address, or \"\" for none, and restart): %w", addr, err)
+	}
 	if err != nil {
 		return fmt.Errorf("web: %w", err)
 	}

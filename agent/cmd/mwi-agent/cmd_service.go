@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 
 	"github.com/mwi-agent/mwi-agent/agent"
 	"github.com/mwi-agent/mwi-agent/agent/config"
@@ -32,7 +34,11 @@ func serviceHook(ctx context.Context, a *agent.Agent, cfg *config.Config, log *s
 	_ = n.Status(fmt.Sprintf("running, %d accounts", len(cfg.Accounts)))
 	log.Info("service: ready")
 	go func() {
-		if err := n.RunWatchdog(ctx, a.Ping); err != nil && ctx.Err() == nil {
+		err := n.RunWatchdog(ctx, a.Ping)
+		if errors.Is(err, service.ErrWatchdogAbort) {
+			os.Exit(134) // as the abort would have; systemd restarts the service
+		}
+		if err != nil && ctx.Err() == nil {
 			log.Error("service: watchdog", "err", err)
 		}
 	}()
