@@ -13,13 +13,20 @@ import (
 
 	"github.com/mwi-agent/mwi-agent/agent/sipua"
 	"github.com/mwi-agent/mwi-agent/agent/state"
+	"github.com/mwi-agent/mwi-agent/hal/clock"
 )
 
 // Options are the agent's injected dependencies.
 type Options struct {
 	Logger *slog.Logger
-	Clock  sipua.Clock // nil: the wall clock
+	Clock  clock.Clock // nil: the wall clock
 }
+
+// sipClock adapts a clock.Clock to sipua.Clock (same methods; the timer
+// type is named in each package).
+type sipClock struct{ clock.Clock }
+
+func (c sipClock) NewTimer(d time.Duration) sipua.Timer { return c.Clock.NewTimer(d) }
 
 // ShutdownTimeout bounds Run's clean shutdown (un-SUBSCRIBE, un-REGISTER).
 const ShutdownTimeout = 5 * time.Second
@@ -41,7 +48,7 @@ type uaSpec struct {
 // every account; SIP workers send it updates; readers get snapshots.
 type Agent struct {
 	log   *slog.Logger
-	clock sipua.Clock
+	clock clock.Clock
 
 	mu      sync.Mutex // guards specs/uaspec before Run, pub, watchers, running
 	specs   []spec
@@ -59,9 +66,7 @@ func newAgent(specs []spec, us uaSpec, opts Options) *Agent {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	if opts.Clock == nil {
-		opts.Clock = sipua.RealClock{}
-	}
+	opts.Clock = clock.Or(opts.Clock)
 	a := &Agent{
 		log: opts.Logger, clock: opts.Clock, specs: specs, uaspec: us,
 		watch: map[chan struct{}]struct{}{}, cmds: make(chan func(*loop)),
@@ -247,7 +252,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	loopDone := make(chan struct{})
 	opts := us.opts
 	opts.Logger = a.log
-	opts.Clock = a.clock
+	opts.Clock = sipClock{a.clock}
 	opts.OnUpdate = func(u sipua.Update) {
 		select {
 		case updates <- u:
@@ -493,7 +498,7 @@ func (a *Agent) reload(specs []spec, us uaSpec) error {
 		return errors.New("agent: reload: loop not answering")
 	}
 	if uaChanged {
-		err = errors.Join(err, errors.New("agent: listener, TLS or keepalive settings changed: restart to apply them"))
+		err = errors.Join(err, errors.New("agent: listener, TLS, keepalive, liveness or restart_check settings changed: restart to apply them"))
 	}
 	return err
 }

@@ -38,9 +38,11 @@ func fromConfig(cfg *config.Config) ([]spec, uaSpec, error) {
 		return nil, uaSpec{}, fmt.Errorf("agent: no configuration")
 	}
 	us := uaSpec{opts: sipua.Options{
-		UserAgent: cfg.UserAgent,
-		ListenUDP: cfg.Listen.UDP,
-		Keepalive: cfg.Keepalive,
+		UserAgent:    cfg.UserAgent,
+		ListenUDP:    cfg.Listen.UDP,
+		Keepalive:    cfg.Keepalive,
+		Liveness:     cfg.Liveness,
+		RestartCheck: cfg.RestartCheck,
 	}}
 	needUDP, needTLS := false, false
 	var specs []spec
@@ -60,7 +62,8 @@ func fromConfig(cfg *config.Config) ([]spec, uaSpec, error) {
 				Server: server, Transport: tp, Proxy: proxyAddr(a.OutboundProxy, tp),
 				Register: a.Register, RegisterExpiry: a.RegisterExpiry,
 				Subscribe: a.Subscribe, Mailbox: a.MailboxURI(), SubscribeExpiry: a.SubscribeExpiry,
-				Unsolicited: unsol, UnsolicitedFrom: append([]string(nil), a.UnsolicitedFrom...),
+				Unsolicited: unsol, UnsolicitedAlways: strings.EqualFold(a.Unsolicited, "always"), UnsolicitedFrom: append([]string(nil), a.UnsolicitedFrom...),
+				UnsolicitedHorizon: a.UnsolicitedHorizon,
 			},
 		})
 	}
@@ -78,11 +81,17 @@ func fromConfig(cfg *config.Config) ([]spec, uaSpec, error) {
 	return specs, us, nil
 }
 
+// proxyAddr turns outbound_proxy (host[:port] or a SIP URI such as
+// sip:proxy.example.com:5080;lr) into host:port; URI parameters are not
+// part of the address.
 func proxyAddr(p, tp string) string {
 	if p == "" {
 		return ""
 	}
 	p = strings.TrimPrefix(strings.TrimPrefix(p, "sip:"), "sips:")
+	if i := strings.IndexAny(p, ";?"); i >= 0 {
+		p = p[:i]
+	}
 	if _, _, err := net.SplitHostPort(p); err == nil {
 		return p
 	}
@@ -94,7 +103,8 @@ func proxyAddr(p, tp string) string {
 }
 
 // tlsConfig: the system roots plus ca_file; verification on unless
-// insecure_skip_verify.
+// insecure_skip_verify; a client certificate (mutual TLS) when cert_file
+// and key_file are set.
 func tlsConfig(c config.TLSConfig) (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: c.ServerName, InsecureSkipVerify: c.InsecureSkipVerify}
 	if c.CAFile != "" {
@@ -110,6 +120,13 @@ func tlsConfig(c config.TLSConfig) (*tls.Config, error) {
 			return nil, fmt.Errorf("agent: tls.ca_file: no PEM certificate in %s", c.CAFile)
 		}
 		tc.RootCAs = pool
+	}
+	if c.CertFile != "" || c.KeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("agent: tls.cert_file/key_file: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
 	}
 	return tc, nil
 }

@@ -25,8 +25,11 @@ type Config struct {
 	UserAgent      string          `yaml:"user_agent"` // default "mwi-agent/<version>"
 	StateDir       string          `yaml:"state_dir"`  // default $XDG_STATE_HOME/mwi-agent or ./state
 	Listen         ListenConfig    `yaml:"listen"`
-	Keepalive      time.Duration   `yaml:"keepalive"` // CRLF keepalive interval, 0 = off
+	Keepalive      time.Duration   `yaml:"keepalive"`     // CRLF keepalive interval, 0 = off
+	Liveness       time.Duration   `yaml:"liveness"`      // server liveness probe interval (UDP OPTIONS, TCP/TLS CRLF ping), 0 = off
+	RestartCheck   time.Duration   `yaml:"restart_check"` // prove each subscription still exists this often (in-dialog refresh), 0 = off; stretched with accounts per server
 	TLS            TLSConfig       `yaml:"tls"`
+	DNS            DNSConfig       `yaml:"dns"`
 	Board          string          `yaml:"board"` // boards.Lookup name
 	BoardOverrides BoardOverrides  `yaml:"board_overrides"`
 	HTTP           HTTPConfig      `yaml:"http"`
@@ -51,6 +54,16 @@ type TLSConfig struct {
 	CAFile             string `yaml:"ca_file"` // extra CA bundle (PEM)
 	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
 	ServerName         string `yaml:"server_name"`
+	// CertFile and KeyFile are a client certificate for mutual TLS (PEM);
+	// both or neither.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// DNSConfig selects the DNS servers used to locate SIP servers (RFC 3263:
+// NAPTR, SRV, A/AAAA). Empty Servers = the system's resolv.conf.
+type DNSConfig struct {
+	Servers []string `yaml:"servers"` // host[:port], port 53 by default
 }
 
 // BoardOverrides replaces parts of the selected board's definition; nil or
@@ -112,26 +125,38 @@ type Account struct {
 	Subscribe       bool          `yaml:"subscribe"`
 	Mailbox         string        `yaml:"mailbox"` // URI to SUBSCRIBE; default the AOR
 	SubscribeExpiry time.Duration `yaml:"subscribe_expiry"`
-	Unsolicited     string        `yaml:"unsolicited"`      // accept|reject
+	Unsolicited     string        `yaml:"unsolicited"`      // accept (while not subscribed)|always|reject
 	UnsolicitedFrom []string      `yaml:"unsolicited_from"` // IPs/CIDRs; default the server's addresses
-	Lamp            bool          `yaml:"lamp"`             // drives the main message lamp
-	LED             int           `yaml:"led"`              // 1-based board LED; 0 = next free
+	// UnsolicitedHorizon: an account fed only by unsolicited NOTIFYs goes
+	// stale when none confirmed its state for this long; 0 = never.
+	UnsolicitedHorizon time.Duration `yaml:"unsolicited_horizon"`
+	Lamp               bool          `yaml:"lamp"` // drives the main message lamp
+	LED                int           `yaml:"led"`  // 1-based board LED; 0 = next free
 }
 
 // Default expiries for REGISTER and SUBSCRIBE.
 const DefaultExpiry = 3600 * time.Second
 
+// Defaults of the trust timers (docs/sip.md "Knowing the server is there").
+const (
+	DefaultLiveness           = 20 * time.Second
+	DefaultRestartCheck       = 45 * time.Second
+	DefaultUnsolicitedHorizon = 2 * time.Hour
+)
+
 // Default returns the defaults, with no accounts.
 func Default() *Config {
 	return &Config{
-		LogLevel:  "info",
-		UserAgent: "mwi-agent/" + version(),
-		StateDir:  defaultStateDir(),
-		Keepalive: 30 * time.Second,
-		Board:     "sim",
-		HTTP:      HTTPConfig{Listen: "127.0.0.1:8080"},
-		Indicator: IndicatorConfig{UnknownPattern: true, UrgentPattern: true},
-		Tones:     ToneConfig{LevelDBm0: -13},
+		LogLevel:     "info",
+		UserAgent:    "mwi-agent/" + version(),
+		StateDir:     defaultStateDir(),
+		Keepalive:    30 * time.Second,
+		Liveness:     DefaultLiveness,
+		RestartCheck: DefaultRestartCheck,
+		Board:        "sim",
+		HTTP:         HTTPConfig{Listen: "127.0.0.1:8080"},
+		Indicator:    IndicatorConfig{UnknownPattern: true, UrgentPattern: true},
+		Tones:        ToneConfig{LevelDBm0: -13},
 		FXS: FXSConfig{
 			Signalling:  []string{"polarity", "fsk", "stutter"},
 			FSKFormat:   "mdmf",
@@ -147,12 +172,13 @@ func Default() *Config {
 // fills the fields that depend on the AOR.
 func defaultAccount() Account {
 	return Account{
-		Register:        true,
-		RegisterExpiry:  DefaultExpiry,
-		Subscribe:       true,
-		SubscribeExpiry: DefaultExpiry,
-		Unsolicited:     "accept",
-		Lamp:            true,
+		Register:           true,
+		RegisterExpiry:     DefaultExpiry,
+		Subscribe:          true,
+		SubscribeExpiry:    DefaultExpiry,
+		Unsolicited:        "accept",
+		UnsolicitedHorizon: DefaultUnsolicitedHorizon,
+		Lamp:               true,
 	}
 }
 
@@ -171,8 +197,8 @@ func defaultStateDir() string {
 }
 
 // Load reads the file at path, parses it, applies defaults and validates
-// it. A relative password_file or tls.ca_file is taken relative to the
-// file's directory (tls.ca_file is rewritten to that path). Like Parse, it
+// it. A relative password_file or tls.ca_file, cert_file, key_file is taken
+// relative to the file's directory (the tls paths are rewritten). Like Parse, it
 // returns the configuration as far as it could be read together with any
 // validation error; use it only when the error is nil.
 func Load(path string) (*Config, error) {
@@ -223,8 +249,10 @@ func parse(data []byte, dir string) (*Config, error) {
 		}
 	}
 
-	if dir != "" && cfg.TLS.CAFile != "" && !filepath.IsAbs(cfg.TLS.CAFile) {
-		cfg.TLS.CAFile = filepath.Join(dir, cfg.TLS.CAFile)
+	for _, f := range []*string{&cfg.TLS.CAFile, &cfg.TLS.CertFile, &cfg.TLS.KeyFile} {
+		if dir != "" && *f != "" && !filepath.IsAbs(*f) {
+			*f = filepath.Join(dir, *f)
+		}
 	}
 	for i := range cfg.Accounts {
 		a := &cfg.Accounts[i]

@@ -37,7 +37,7 @@ func TestParseMinimalAppliesDefaults(t *testing.T) {
 		Name: "1001-pbx.example.com", Label: "1001", AOR: "sip:1001@pbx.example.com",
 		Username: "1001", Password: "pw", Server: "pbx.example.com", Transport: "udp",
 		Register: true, RegisterExpiry: time.Hour, Subscribe: true, SubscribeExpiry: time.Hour,
-		Unsolicited: "accept", Lamp: true,
+		Unsolicited: "accept", UnsolicitedHorizon: DefaultUnsolicitedHorizon, Lamp: true,
 	}}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("got  %#v\nwant %#v", cfg, want)
@@ -134,7 +134,7 @@ accounts:
 	want := Account{Name: "desk", Label: "Desk", AOR: "sips:1001@pbx.example.com", Username: "9001", Password: "p:w#1",
 		Server: "[2001:db8::1]", Transport: "tls", OutboundProxy: "sip:proxy.example.com:5080;lr",
 		Register: false, RegisterExpiry: 0, Subscribe: true, Mailbox: "sip:*97@pbx.example.com", SubscribeExpiry: 10 * time.Minute,
-		Unsolicited: "reject", UnsolicitedFrom: []string{"192.0.2.1", "198.51.100.0/24"}, Lamp: false, LED: 2}
+		Unsolicited: "reject", UnsolicitedFrom: []string{"192.0.2.1", "198.51.100.0/24"}, UnsolicitedHorizon: DefaultUnsolicitedHorizon, Lamp: false, LED: 2}
 	if !reflect.DeepEqual(a, want) {
 		t.Errorf("account\n got %#v\nwant %#v", a, want)
 	}
@@ -205,7 +205,10 @@ func TestErrorMessages(t *testing.T) {
 		{"udp account without udp listener", "listen: {udp: \"\"}\n" + acct,
 			[]string{`listen.udp: must be set when an account uses udp ("0.0.0.0:0" picks a free port)`}},
 		{"negative keepalive", "keepalive: -5s\n", []string{`keepalive: must not be negative: "-5s"`}},
+		{"trust timers too short", "liveness: 2s\nrestart_check: 3s\n", []string{`liveness: must be 0 (off) or at least 5s: "2s"`, `restart_check: must be 0 (off) or at least 10s: "3s"`}},
 		{"missing ca file", "tls: {ca_file: /nonexistent/ca.pem}\n", []string{`tls.ca_file: cannot read: no such file or directory, in "/nonexistent/ca.pem"`}},
+		{"client certificate without key", "tls: {cert_file: /nonexistent/c.pem}\n", []string{`tls.cert_file: cannot read: no such file or directory, in "/nonexistent/c.pem"`, `tls.key_file: missing: tls.cert_file needs it`}},
+		{"dns servers", "dns: {servers: [\"127.0.0.1:5353\", \"[::1]\", ns.example.com, \"10.0.0.1:\"]}\n", []string{`dns.servers[2]: not an IP address: "ns.example.com"`, `dns.servers[3]: missing port number in "10.0.0.1:"`}},
 		{"unknown board", "board: rpi9\n", []string{`board: unknown board (known: devboard-leds, rpi-ata, sim): "rpi9"`}},
 		{"board override reuses a line", "board_overrides: {hook: {name: LAMP}}\n", []string{`board_overrides: sim: hook: line LAMP already used by lamp`}},
 		{"http token", "http: {listen: \"0.0.0.0:8080\"}\n", []string{`http.token: required when http.listen "0.0.0.0:8080" is not a loopback address`}},
@@ -235,7 +238,7 @@ func TestErrorMessages(t *testing.T) {
 				`accounts[0].register_expiry: must be whole seconds: "1.5s"`,
 				`accounts[0].subscribe_expiry: must be at least 1s: "0s"`,
 				`accounts[0].mailbox: not a sip: or sips: URI in "vm@pbx"`,
-				`accounts[0].unsolicited: want accept or reject, not "maybe"`,
+				`accounts[0].unsolicited: want accept, always or reject, not "maybe"`,
 				`accounts[0].unsolicited_from[0]: not an IP address or CIDR block: "pbx.example.com"`,
 				`accounts[0].unsolicited_from[1]: not a CIDR block: "10.0.0.0/33"`,
 				`accounts[0].led: must not be negative: "-1"`}},

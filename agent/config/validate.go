@@ -181,13 +181,38 @@ func (c *Config) Validate() error {
 	v.listen("listen.tcp", c.Listen.TCP)
 	v.listen("listen.tls", c.Listen.TLS)
 	v.duration("keepalive", c.Keepalive, 0)
-	if c.TLS.CAFile != "" {
-		if _, err := os.Stat(c.TLS.CAFile); err != nil {
+	v.duration("liveness", c.Liveness, 0)
+	if c.Liveness > 0 && c.Liveness < 5*time.Second {
+		v.add("liveness", c.Liveness.String(), "must be 0 (off) or at least 5s:")
+	}
+	v.duration("restart_check", c.RestartCheck, 0)
+	if c.RestartCheck > 0 && c.RestartCheck < 10*time.Second {
+		v.add("restart_check", c.RestartCheck.String(), "must be 0 (off) or at least 10s:")
+	}
+	for _, f := range []struct{ key, name string }{{"tls.ca_file", c.TLS.CAFile}, {"tls.cert_file", c.TLS.CertFile}, {"tls.key_file", c.TLS.KeyFile}} {
+		if f.name == "" {
+			continue
+		}
+		if _, err := os.Stat(f.name); err != nil {
 			var pe *os.PathError
 			if errors.As(err, &pe) {
 				err = pe.Err
 			}
-			v.add("tls.ca_file", c.TLS.CAFile, "cannot read: "+err.Error()+", in")
+			v.add(f.key, f.name, "cannot read: "+err.Error()+", in")
+		}
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		if c.TLS.CertFile == "" {
+			v.add("tls.cert_file", "", "missing: tls.key_file needs it")
+		} else {
+			v.add("tls.key_file", "", "missing: tls.cert_file needs it")
+		}
+	}
+	for i, s := range c.DNS.Servers {
+		if _, _, err := splitHostPort(s, false); err != nil {
+			v.add(fmt.Sprintf("dns.servers[%d]", i), s, err.Error()+" in")
+		} else if h, _, _ := splitHostPort(s, false); net.ParseIP(h) == nil {
+			v.add(fmt.Sprintf("dns.servers[%d]", i), s, "not an IP address:")
 		}
 	}
 
@@ -323,7 +348,8 @@ func validateAccount(v *validator, p string, a *Account) {
 			v.add(p+".mailbox", redactURI(a.Mailbox), err.Error()+" in")
 		}
 	}
-	v.oneOf(p+".unsolicited", a.Unsolicited, "accept", "reject")
+	v.oneOf(p+".unsolicited", a.Unsolicited, "accept", "always", "reject")
+	v.duration(p+".unsolicited_horizon", a.UnsolicitedHorizon, 0)
 	for j, src := range a.UnsolicitedFrom {
 		f := fmt.Sprintf("%s.unsolicited_from[%d]", p, j)
 		if strings.Contains(src, "/") {

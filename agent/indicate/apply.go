@@ -19,17 +19,22 @@ type Renderer func(v View, info hal.DisplayInfo) hal.Frame
 
 // Applier writes Outputs to devices, touching only what changed since the
 // last successful write. A failed write is retried on the next Apply.
-// It is safe for concurrent use.
+// It is safe for concurrent use: applies are serialized, and Last, Err and
+// Writes never wait for a device write or an OnApply callback.
 type Applier struct {
 	dev    hal.Devices
 	render Renderer
 	log    *slog.Logger
 
-	mu      sync.Mutex
+	applyMu sync.Mutex // serializes Apply (device writes and callbacks)
 	lamp    *hal.Pattern
 	leds    []*hal.Pattern
 	view    *View
+
+	mu      sync.Mutex // guards what readers see
 	last    Outputs
+	lastAt  time.Time
+	lastErr error
 	writes  int
 	onApply []func(Outputs)
 }
@@ -43,9 +48,9 @@ func NewApplier(dev hal.Devices, render Renderer, log *slog.Logger) *Applier {
 	return &Applier{dev: dev, render: render, log: log, leds: make([]*hal.Pattern, len(dev.LEDs))}
 }
 
-// OnApply registers f to be called (synchronously, in order) with every
-// applied Outputs, e.g. to hand FXS outputs to the line controller or to
-// push them to the status page.
+// OnApply registers f to be called (synchronously, in order, one Apply at
+// a time) with every applied Outputs, e.g. to hand FXS outputs to the line
+// controller or to push them to the status page.
 func (a *Applier) OnApply(f func(Outputs)) {
 	a.mu.Lock()
 	a.onApply = append(a.onApply, f)
@@ -59,6 +64,23 @@ func (a *Applier) Last() Outputs {
 	return a.last
 }
 
+// LastChanged returns the Outputs most recently applied and when the lamp
+// last changed its pattern (the start of its cadence); zero before the
+// first apply.
+func (a *Applier) LastChanged() (Outputs, time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.last, a.lastAt
+}
+
+// Err returns the device errors of the most recent Apply (nil when every
+// write succeeded).
+func (a *Applier) Err() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.lastErr
+}
+
 // Writes counts device writes made so far (for tests and metrics).
 func (a *Applier) Writes() int {
 	a.mu.Lock()
@@ -70,11 +92,12 @@ func (a *Applier) Writes() int {
 // everything (a periodic refresh heals glitches on real hardware). It
 // returns every device error joined.
 func (a *Applier) Apply(out Outputs, force bool) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.applyMu.Lock()
+	defer a.applyMu.Unlock()
 	var errs []error
+	writes := 0
 	if a.dev.Lamp != nil && (force || a.lamp == nil || !a.lamp.Equal(out.Lamp)) {
-		a.writes++
+		writes++
 		if err := a.dev.Lamp.SetPattern(out.Lamp); err != nil {
 			a.lamp = nil
 			errs = append(errs, fmt.Errorf("indicate: lamp: %w", err))
@@ -89,7 +112,7 @@ func (a *Applier) Apply(out Outputs, force bool) error {
 			continue
 		}
 		if force || a.leds[i] == nil || !a.leds[i].Equal(out.LEDs[i]) {
-			a.writes++
+			writes++
 			if err := led.SetPattern(out.LEDs[i]); err != nil {
 				a.leds[i] = nil
 				errs = append(errs, fmt.Errorf("indicate: led %d: %w", i+1, err))
@@ -101,7 +124,7 @@ func (a *Applier) Apply(out Outputs, force bool) error {
 		}
 	}
 	if a.dev.Display != nil && a.render != nil && (force || a.view == nil || !reflect.DeepEqual(*a.view, out.Display)) {
-		a.writes++
+		writes++
 		if err := a.dev.Display.Show(a.render(out.Display, a.dev.Display.Info())); err != nil {
 			a.view = nil
 			errs = append(errs, fmt.Errorf("indicate: display: %w", err))
@@ -111,11 +134,19 @@ func (a *Applier) Apply(out Outputs, force bool) error {
 			a.view = &v
 		}
 	}
-	a.last = out
-	for _, f := range a.onApply {
+	err := errors.Join(errs...)
+	a.mu.Lock()
+	if a.lastAt.IsZero() || !a.last.Lamp.Equal(out.Lamp) {
+		a.lastAt = time.Now()
+	}
+	a.last, a.lastErr = out, err
+	a.writes += writes
+	cbs := a.onApply
+	a.mu.Unlock()
+	for _, f := range cbs {
 		f(out)
 	}
-	return errors.Join(errs...)
+	return err
 }
 
 // Watcher is the part of *agent.Agent that Drive needs.

@@ -44,6 +44,8 @@ func TestLampPolicy(t *testing.T) {
 		{"never heard yet", []state.Account{acct("a", unk, state.HealthSubscribing, 0, 0, 0)}, def, PatternUnknown},
 		{"subscription lost after messages waited", []state.Account{acct("a", yes, stale, 1, 0, 0)}, def, PatternUnknown},
 		{"subscription lost with nothing waiting", []state.Account{acct("a", no, stale, 0, 0, 0)}, def, PatternUnknown},
+		{"server unreachable after messages waited", []state.Account{acct("a", yes, state.HealthUnreachable, 1, 0, 0)}, def, PatternUnknown},
+		{"server unreachable with nothing waiting: never off", []state.Account{acct("a", no, state.HealthUnreachable, 0, 0, 0)}, def, PatternUnknown},
 		{"server unreachable, never known", []state.Account{acct("a", unk, state.HealthUnreachable, 0, 0, 0)}, def, PatternUnknown},
 		{"auth failed", []state.Account{acct("a", unk, state.HealthAuthFailed, 0, 0, 0)}, def, PatternUnknown},
 		{"one unknown, other empty: cannot say no", []state.Account{acct("a", no, ok, 0, 0, 0), acct("b", unk, state.HealthUnreachable, 0, 0, 0)}, def, PatternUnknown},

@@ -20,15 +20,16 @@ import (
 )
 
 // account is one account's worker: it owns the registration and the
-// subscription state machines and every piece of SIP state they need.
+// subscription — one leg each — and every piece of SIP state they need.
 // Nothing here is touched by another goroutine except through a.in.
 type account struct {
 	u     *UA
 	cfg   AccountConfig
 	log   *slog.Logger
 	clock Clock
+	exec  func(t txReq) // runs a transaction; its result comes back as an input
 
-	in       chan any // *notifyIn, txResult
+	in       chan input
 	killc    chan struct{}
 	killOnce sync.Once
 	txCtx    context.Context
@@ -42,63 +43,66 @@ type account struct {
 	contact    sip.Uri // what we currently believe our Contact is (UDP)
 	regContact sip.Uri // Contact of the last successful REGISTER
 
-	reg          RegState
-	regCallID    string
-	regTag       string
-	regCSeq      uint32
-	regAuth      authState
-	regExpiry    time.Duration // requested
-	regGranted   time.Duration
-	regAttempts  int
-	regGen       int
-	regStaleRuns int
-	regTimer     timerSlot
+	reg       leg[RegState]
+	sub       leg[SubState]
+	dlg       dialog // the subscription's remote side
+	pendingMB *Mailbox
+	inFlight  int // transactions started and not yet answered
 
-	sub          SubState
-	dlg          dialog
-	subAuth      authState
-	subExpiry    time.Duration
-	subGranted   time.Duration
-	subAttempts  int
-	subGen       int
-	subStaleRuns int
-	subTimer     timerSlot
-	timerN       timerSlot
-	lapse        timerSlot
-	pendingMB    *Mailbox
-
+	timerN   timerSlot
+	lapse    timerSlot
 	keep     timerSlot
 	stopT    timerSlot
+	stopping bool
+
 	stale    bool
 	health   state.Health
 	status   int
 	reason   string
 	started  bool
-	lastSent [2]any
+	sentCode int    // status last reported
+	sentWhy  string // reason last reported
 
-	srcMu    sync.Mutex // serverAddrs cache (read on sipgo goroutines)
-	srcAddrs []netip.Addr
-	srcAt    time.Time
+	gv          gateView
+	unreachable bool      // the server's prober says it does not answer
+	flowLost    bool      // the prober closed our dead TCP/TLS connection
+	resolveT    timerSlot // start-up: waiting for the server's name to resolve
+	resolveAt   time.Time
 }
 
-// dialog is the subscription dialog (RFC 6665 / RFC 3261 section 12).
+// dialog is the remote side of the subscription dialog (RFC 6665 / RFC
+// 3261 section 12); the local side (Call-ID, tag, CSeq) is the sub leg's.
 type dialog struct {
-	callID, localTag, remoteTag string
-	remoteTarget                sip.Uri
-	routeSet                    []sip.Uri
-	localCSeq                   uint32
-	remoteCSeq                  uint32
-	haveRemoteCSeq              bool
-	confirmed                   bool
-	contact                     sip.Uri // our Contact when it was created
+	remoteTag      string
+	remoteTarget   sip.Uri
+	routeSet       []sip.Uri
+	remoteCSeq     uint32
+	haveRemoteCSeq bool
+	confirmed      bool
+	contact        sip.Uri // our Contact when it was created
 }
 
 // finalNotifyWait is how long an answered un-SUBSCRIBE waits for the
 // notifier's final NOTIFY, so that it is answered 200 rather than 481.
 const finalNotifyWait = 500 * time.Millisecond
 
+// input is what other goroutines hand a worker over its channel: a
+// transaction's result, a NOTIFY, a retry request.
+type input interface{ applyTo(a *account) }
+
+// txReq is one transaction the worker wants run.
+type txReq struct {
+	leg      legKind
+	gen      int
+	fresh    bool // answers a challenge received just before
+	req      *sip.Request
+	contact  sip.Uri
+	stopping bool // un-REGISTER/un-SUBSCRIBE: bounded by StopTimeout
+}
+
+// txResult is a transaction's final answer (or failure).
 type txResult struct {
-	sub     bool
+	leg     legKind
 	gen     int
 	fresh   bool
 	res     *sip.Response
@@ -106,13 +110,31 @@ type txResult struct {
 	contact sip.Uri
 }
 
+func (r txResult) applyTo(a *account) {
+	a.inFlight--
+	if r.leg == legSub {
+		a.onSubResult(r)
+	} else {
+		a.onRegResult(r)
+	}
+}
+
+func (n *notifyIn) applyTo(a *account) { a.onNotify(n) }
+
+// retryNow asks a worker to retry at once what it gave up on for a long
+// time (refused, rejected, auth failed): a configuration reload.
+type retryNow struct{}
+
+func (retryNow) applyTo(a *account) { a.retry() }
+
 func newAccount(u *UA, cfg AccountConfig) (*account, error) {
 	a := &account{
 		u: u, cfg: cfg, clock: u.opts.Clock,
 		log:   u.log.With("account", cfg.Name),
-		in:    make(chan any, 16),
+		in:    make(chan input, 16),
 		killc: make(chan struct{}),
 	}
+	a.exec = a.runTx
 	if err := sip.ParseUri(cfg.AOR, &a.aor); err != nil {
 		return nil, fmt.Errorf("sipua: account %s: aor %q: %w", cfg.Name, cfg.AOR, err)
 	}
@@ -149,14 +171,21 @@ func newAccount(u *UA, cfg AccountConfig) (*account, error) {
 		return nil, err
 	}
 	a.allowed = allowed
-	a.regExpiry = orDefault(cfg.RegisterExpiry, 3600*time.Second)
-	a.subExpiry = orDefault(cfg.SubscribeExpiry, 3600*time.Second)
-	a.regCallID = uuid.NewString()
-	a.regTag = sip.GenerateTagN(16)
-	a.regCSeq = uint32(time.Now().UnixNano()%30000) + 1
+	a.reg.kind, a.sub.kind = legReg, legSub
+	a.reg.expiry = orDefault(cfg.RegisterExpiry, 3600*time.Second)
+	a.sub.expiry = orDefault(cfg.SubscribeExpiry, 3600*time.Second)
+	a.reg.callID = uuid.NewString()
+	a.reg.localTag = sip.GenerateTagN(16)
+	a.reg.cseq = firstCSeq()
 	a.health = state.HealthDisabled
+	a.gv.unsolBudget = tokenBucket{rate: u.opts.UnsolicitedRate, burst: max(unsolicitedBurst, 5*u.opts.UnsolicitedRate)}
+	a.u.dns.get(hostOf(a.dest)) // start resolving now, off the worker's goroutine
 	return a, nil
 }
+
+// firstCSeq starts a Call-ID's CSeq somewhere in 1..30000 (RFC 3261 asks
+// for less than 2^31; a varying start helps reading captures).
+func firstCSeq() uint32 { return uint32(time.Now().UnixNano()%30000) + 1 }
 
 func orDefault(d, def time.Duration) time.Duration {
 	if d <= 0 {
@@ -174,85 +203,106 @@ func (a *account) users() []string {
 	return out
 }
 
-// allowedSource: configured prefixes, or else the server's (and proxy's)
-// resolved addresses.
-func (a *account) allowedSource(ip netip.Addr) bool {
-	if !ip.IsValid() {
-		return false
-	}
-	if len(a.cfg.UnsolicitedFrom) > 0 {
-		for _, p := range a.allowed {
-			if p.Contains(ip) {
-				return true
-			}
-		}
-		return false
-	}
-	for _, x := range a.serverAddrs() {
-		if x == ip {
-			return true
-		}
-	}
-	return false
-}
-
-// serverAddrs are the server's and outbound proxy's resolved addresses,
-// cached for a minute so that a stream of unsolicited NOTIFYs does not
-// cost a DNS query each (this runs on sipgo's handler goroutines).
-func (a *account) serverAddrs() []netip.Addr {
-	a.srcMu.Lock()
-	defer a.srcMu.Unlock()
-	if a.srcAddrs != nil && time.Since(a.srcAt) < time.Minute {
-		return a.srcAddrs
-	}
-	out := []netip.Addr{}
-	for _, hp := range []string{a.cfg.Server, a.cfg.Proxy, a.dest} {
-		if hp == "" {
-			continue
-		}
-		host, _, err := net.SplitHostPort(hp)
-		if err != nil {
-			host = hp
-		}
-		host = strings.Trim(host, "[]")
-		if ip, err := netip.ParseAddr(host); err == nil {
-			out = append(out, ip.Unmap())
-			continue
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-		cancel()
-		if err != nil {
-			a.log.Warn("sipua: resolving the server for unsolicited NOTIFY checks", "host", host, "err", err)
-			continue
-		}
-		for _, x := range addrs {
-			out = append(out, x.Unmap())
-		}
-	}
-	a.srcAddrs, a.srcAt = out, time.Now()
-	return out
-}
-
-// deliver hands a NOTIFY to the worker (called from a sipgo goroutine).
-func (a *account) deliver(n *notifyIn) {
-	t := time.NewTimer(2 * time.Second)
-	defer t.Stop()
-	select {
-	case a.in <- n:
-	case <-a.killc:
-	case <-t.C:
-		a.log.Warn("sipua: worker busy, NOTIFY dropped after answering it")
-	}
-}
-
 func (a *account) kill() { a.killOnce.Do(func() { close(a.killc) }) }
+
+// ---- the worker loop -------------------------------------------------------
+
+// timerKind names the worker's timers.
+type timerKind uint8
+
+const (
+	tmReg     timerKind = iota // registration refresh or retry
+	tmSub                      // subscription refresh or retry
+	tmTimerN                   // no NOTIFY after the 2xx
+	tmLapse                    // the subscription's grant ran out
+	tmKeep                     // CRLF keepalive
+	tmStop                     // shutdown bound
+	tmUnsol                    // no unsolicited NOTIFY within UnsolicitedHorizon
+	tmResolve                  // start-up: the server's name not resolved yet
+	numTimers
+)
+
+func (a *account) slot(k timerKind) *timerSlot {
+	switch k {
+	case tmReg:
+		return &a.reg.timer
+	case tmSub:
+		return &a.sub.timer
+	case tmTimerN:
+		return &a.timerN
+	case tmLapse:
+		return &a.lapse
+	case tmKeep:
+		return &a.keep
+	case tmUnsol:
+		return &a.gv.unsolT
+	case tmResolve:
+		return &a.resolveT
+	}
+	return &a.stopT
+}
 
 func (a *account) run(ctx context.Context) {
 	a.txCtx, a.txCancel = context.WithCancel(context.Background())
 	defer a.txCancel()
 	defer a.stopTimers()
+	unwatch := a.u.watchServer(a, func(ev liveEvent) {
+		t := time.NewTimer(time.Second)
+		defer t.Stop()
+		select {
+		case a.in <- ev:
+		case <-a.killc:
+		case <-t.C:
+		}
+	})
+	defer unwatch()
+	a.begin()
+	done := ctx.Done()
+	for !a.finished() {
+		select {
+		case <-done:
+			done = nil
+			a.stop()
+		case <-a.killc:
+			return
+		case m := <-a.in:
+			m.applyTo(a)
+		case <-a.reg.timer.c():
+			a.fire(tmReg)
+		case <-a.sub.timer.c():
+			a.fire(tmSub)
+		case <-a.timerN.c():
+			a.fire(tmTimerN)
+		case <-a.lapse.c():
+			a.fire(tmLapse)
+		case <-a.keep.c():
+			a.fire(tmKeep)
+		case <-a.stopT.c():
+			a.fire(tmStop)
+		case <-a.gv.unsolT.c():
+			a.fire(tmUnsol)
+		case <-a.resolveT.c():
+			a.fire(tmResolve)
+		}
+	}
+}
+
+// resolveWait bounds how long an account waits at start for its server's
+// name to resolve (off its goroutine) before it sends anyway.
+const resolveWait = 5 * time.Second
+
+// begin starts the legs the account wants, once the server's name is
+// resolved: the UDP Contact is the local address toward the server, and
+// finding it must not block the worker on DNS.
+func (a *account) begin() {
 	a.report(nil)
+	if a.resolveAt.IsZero() {
+		a.resolveAt = a.clock.Now()
+	}
+	if _, ok := a.destAddrs(); !ok && a.clock.Now().Sub(a.resolveAt) < resolveWait {
+		a.resolveT.arm(a.clock, 20*time.Millisecond)
+		return
+	}
 	switch {
 	case a.cfg.Register:
 		a.regEvent(EvStart, Outcome{})
@@ -260,128 +310,101 @@ func (a *account) run(ctx context.Context) {
 		a.subEvent(EvStart, Outcome{})
 	}
 	if !a.cfg.Register {
-		a.reg = RegStopped
+		a.reg.state = RegStopped
 	}
 	if !a.cfg.Subscribe {
-		a.sub = SubStopped
+		a.sub.state = SubStopped
 	}
 	if a.u.opts.Keepalive > 0 {
 		a.keep.arm(a.clock, a.u.opts.Keepalive)
 	}
-	done := ctx.Done()
-	stopping := false
-	for {
-		if stopping && a.reg == RegStopped && a.sub == SubStopped {
-			return
+}
+
+// stop begins the shutdown: un-SUBSCRIBE, un-REGISTER, bounded.
+func (a *account) stop() {
+	a.stopping = true
+	a.stopT.arm(a.clock, a.u.opts.StopTimeout)
+	a.keep.stop()
+	a.subEvent(EvStop, Outcome{})
+	a.regEvent(EvStop, Outcome{})
+}
+
+func (a *account) finished() bool {
+	return a.stopping && a.reg.state == RegStopped && a.sub.state == SubStopped
+}
+
+// fire handles a timer that went off.
+func (a *account) fire(k timerKind) {
+	a.slot(k).t = nil
+	switch k {
+	case tmReg:
+		a.regEvent(EvTimer, Outcome{})
+	case tmSub:
+		a.subEvent(EvTimer, Outcome{})
+	case tmTimerN:
+		a.setStatus("subscribe", 0, "no NOTIFY within Timer N")
+		a.subEvent(EvTimerN, Outcome{})
+	case tmLapse:
+		a.subEvent(EvLapse, Outcome{})
+	case tmKeep:
+		a.keepalive()
+		a.keep.arm(a.clock, a.u.opts.Keepalive)
+	case tmUnsol:
+		a.gv.unsolOld = true
+		a.log.Warn("sipua: no unsolicited NOTIFY confirmed the mailbox state within unsolicited_horizon; it is stale", "horizon", a.cfg.UnsolicitedHorizon)
+		a.report(nil)
+	case tmResolve:
+		if !a.stopping {
+			a.begin()
 		}
-		select {
-		case <-done:
-			done, stopping = nil, true
-			a.stopT.arm(a.clock, a.u.opts.StopTimeout)
-			a.keep.stop()
-			a.subEvent(EvStop, Outcome{})
-			a.regEvent(EvStop, Outcome{})
-		case <-a.killc:
-			return
-		case m := <-a.in:
-			switch m := m.(type) {
-			case txResult:
-				if m.sub {
-					a.onSubResult(m)
-				} else {
-					a.onRegResult(m)
-				}
-			case *notifyIn:
-				a.onNotify(m)
-			case retryNow:
-				a.retry()
-			}
-		case <-a.regTimer.c():
-			a.regTimer.t = nil
-			a.regEvent(EvTimer, Outcome{})
-		case <-a.subTimer.c():
-			a.subTimer.t = nil
-			a.subEvent(EvTimer, Outcome{})
-		case <-a.timerN.c():
-			a.timerN.t = nil
-			a.setStatus("subscribe", 0, "no NOTIFY within Timer N")
-			a.subEvent(EvTimerN, Outcome{})
-		case <-a.lapse.c():
-			a.lapse.t = nil
-			a.subEvent(EvLapse, Outcome{})
-		case <-a.keep.c():
-			a.keepalive()
-			a.keep.arm(a.clock, a.u.opts.Keepalive)
-		case <-a.stopT.c():
-			a.stopT.t = nil
-			a.subEvent(EvStopDone, Outcome{})
-			a.regEvent(EvStopDone, Outcome{})
-			a.reg, a.sub = RegStopped, SubStopped
-		}
+	case tmStop:
+		a.subEvent(EvStopDone, Outcome{})
+		a.regEvent(EvStopDone, Outcome{})
+		a.reg.state, a.sub.state = RegStopped, SubStopped
 	}
 }
 
-// retryNow asks a worker to retry at once what it gave up on for a long
-// time (refused, rejected, auth failed): a configuration reload.
-type retryNow struct{}
-
 func (a *account) retry() {
-	switch a.reg {
+	switch a.reg.state {
 	case RegRefused, RegAuthFailed:
-		a.regTimer.stop()
+		a.reg.timer.stop()
 		a.regEvent(EvTimer, Outcome{})
 	}
-	switch a.sub {
+	switch a.sub.state {
 	case SubRejected, SubAuthFailed:
-		a.subTimer.stop()
+		a.sub.timer.stop()
 		a.subEvent(EvTimer, Outcome{})
 	}
 }
 
 func (a *account) stopTimers() {
-	for _, t := range []*timerSlot{&a.regTimer, &a.subTimer, &a.timerN, &a.lapse, &a.keep, &a.stopT} {
-		t.stop()
+	for k := range numTimers {
+		a.slot(k).stop()
 	}
 }
 
 // ---- registration ----------------------------------------------------------
 
 func (a *account) regEvent(e Event, o Outcome) {
-	prev := a.reg
-	next, actions := NextReg(a.reg, e)
-	a.reg = next
-	if prev != next || len(actions) > 0 {
-		a.log.Debug("sipua: registration", "from", prev, "event", e, "to", next, "actions", actions)
-	}
-	for _, act := range actions {
+	l := &a.reg
+	for _, act := range l.step(NextReg, e, a.log) {
+		if l.common(act, o, a.clock, &a.u.opts) {
+			continue
+		}
 		switch act {
 		case ActSend:
-			a.sendRegister(false, a.regExpiry)
+			a.sendRegister(false, l.expiry)
 		case ActSendAuth:
-			exp := a.regExpiry
-			if a.reg == RegUnregistering {
+			exp := l.expiry
+			if l.state == RegUnregistering {
 				exp = 0
 			}
 			a.sendRegister(true, exp)
-		case ActUseMinExpires:
-			a.regExpiry = o.MinExpires
-		case ActRefreshTimer:
-			a.regTimer.arm(a.clock, RefreshDelay(a.regGranted))
-		case ActBackoffTimer:
-			a.regTimer.arm(a.clock, a.u.opts.Backoff.Delay(a.regAttempts, o.RetryAfter, nil))
-		case ActSlowTimer:
-			a.regTimer.arm(a.clock, max(a.u.opts.SlowRetry, o.RetryAfter))
-		case ActLongTimer:
-			a.regTimer.arm(a.clock, max(a.u.opts.LongRetry, o.RetryAfter))
-		case ActResetAttempts:
-			a.regAttempts = 0
-		case ActCountAttempt:
-			a.regAttempts++
 		case ActSendStop:
-			a.regTimer.stop()
+			l.timer.stop()
 			a.sendRegister(false, 0)
 		case ActDone:
-			a.regTimer.stop()
+			l.timer.stop()
 		case ActSignalRegistered:
 			a.onRegistered()
 		}
@@ -392,7 +415,7 @@ func (a *account) regEvent(e Event, o Outcome) {
 func (a *account) onRegistered() {
 	switch {
 	case !a.cfg.Subscribe:
-	case a.sub == SubIdle:
+	case a.sub.state == SubIdle:
 		a.subEvent(EvStart, Outcome{})
 	case a.dlg.confirmed && a.dlg.contact.Host != "" && !sameHostPort(a.dlg.contact, a.regContact):
 		a.log.Info("sipua: contact changed, subscribing again", "old", a.dlg.contact.HostPort(), "new", a.regContact.HostPort())
@@ -401,19 +424,18 @@ func (a *account) onRegistered() {
 }
 
 func (a *account) onRegResult(r txResult) {
-	if r.gen != a.regGen {
+	o, ok := a.reg.outcome(r)
+	if !ok {
 		return
 	}
-	o := Classify(r.res, r.err, r.fresh)
-	o = a.challenge(&a.regAuth, &a.regStaleRuns, r, o)
 	changed := false
 	if o.Event == EvOK {
 		a.regContact = r.contact
-		a.regGranted = a.grantedRegistration(r.res, o, r.contact)
+		a.reg.granted = a.grantedRegistration(r.res, o, r.contact)
 		changed = a.learnVia(r.res)
-		if a.reg == RegUnregistering {
+		if a.reg.state == RegUnregistering {
 			a.log.Info("sipua: unregistered")
-		} else if a.regGranted == 0 {
+		} else if a.reg.granted == 0 {
 			// The server dropped our binding; register again shortly.
 			o.Event = EvTransient
 			o.Reason = "registrar granted 0 s"
@@ -424,32 +446,6 @@ func (a *account) onRegResult(r txResult) {
 	if changed {
 		a.regEvent(EvContactChanged, o)
 	}
-}
-
-// challenge learns a 401/407's challenge; a challenge we cannot answer is
-// a refusal; three stale challenges in a row count as auth failed.
-func (a *account) challenge(as *authState, staleRuns *int, r txResult, o Outcome) Outcome {
-	switch o.Event {
-	case EvChallenge, EvChallengeStale:
-		if err := as.learn(r.res); err != nil {
-			o.Event, o.Reason = EvRefused, err.Error()
-			return o
-		}
-		if o.Event == EvChallengeStale {
-			*staleRuns++
-			if *staleRuns > 3 {
-				o.Event = EvChallengeRepeat
-			}
-		} else {
-			*staleRuns = 0
-		}
-	case EvChallengeRepeat:
-		*staleRuns = 0
-		o.Reason += ": credentials refused"
-	default:
-		*staleRuns = 0
-	}
-	return o
 }
 
 // grantedRegistration: our Contact's expires parameter in the 2xx, else the
@@ -469,7 +465,7 @@ func (a *account) grantedRegistration(res *sip.Response, o Outcome, ours sip.Uri
 	if o.Expires >= 0 {
 		return o.Expires
 	}
-	return a.regExpiry
+	return a.reg.expiry
 }
 
 // learnVia applies received/rport from a UDP response: when the server
@@ -505,62 +501,42 @@ func sameHostPort(x, y sip.Uri) bool {
 }
 
 func (a *account) sendRegister(fresh bool, expires time.Duration) {
-	req := sip.NewRequest(sip.REGISTER, a.registrar)
-	a.regCSeq++
-	contact := a.contact
-	if a.reg == RegUnregistering && a.regContact.Host != "" {
+	req := a.registerRequest(expires)
+	contact := a.contact // after registerRequest: it picks the UDP Contact
+	if a.reg.state == RegUnregistering && a.regContact.Host != "" {
 		contact = a.regContact
 	}
-	a.baseHeaders(req, sip.Uri{Scheme: a.aor.Scheme, User: a.aor.User, Host: a.aor.Host, Port: a.aor.Port}, a.regTag, "", a.regCallID, a.regCSeq)
-	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(expires/time.Second))))
-	req.SetDestination(a.dest)
-	if err := a.regAuth.apply(req, a.cfg.Username, a.cfg.Password); err != nil {
-		a.log.Warn("sipua: register", "err", err)
-	}
-	a.regGen++
-	a.transact(false, a.regGen, fresh, req, contact, expires == 0)
+	a.transact(txReq{leg: legReg, gen: a.reg.gen, fresh: fresh, req: req, contact: contact, stopping: expires == 0})
 }
 
 // ---- subscription ----------------------------------------------------------
 
 func (a *account) subEvent(e Event, o Outcome) {
 	var follow []Event
-	prev := a.sub
-	next, actions := NextSub(a.sub, e)
-	a.sub = next
-	if prev != next || len(actions) > 0 {
-		a.log.Debug("sipua: subscription", "from", prev, "event", e, "to", next, "actions", actions)
-	}
-	for _, act := range actions {
+	l := &a.sub
+	for _, act := range l.step(NextSub, e, a.log) {
+		if act == ActRefreshTimer { // sooner than the grant asks: the restart check
+			l.timer.arm(a.clock, a.subRefreshDelay())
+			continue
+		}
+		if l.common(act, o, a.clock, &a.u.opts) {
+			continue
+		}
 		switch act {
 		case ActNewDialog:
 			a.newDialog()
 		case ActSend:
-			a.sendSubscribe(false, a.subExpiry)
+			a.sendSubscribe(false, l.expiry)
 		case ActSendAuth:
-			exp := a.subExpiry
-			if a.sub == SubUnsubscribing {
+			exp := l.expiry
+			if l.state == SubUnsubscribing {
 				exp = 0
 			}
 			a.sendSubscribe(true, exp)
-		case ActUseMinExpires:
-			a.subExpiry = o.MinExpires
-		case ActRefreshTimer:
-			a.subTimer.arm(a.clock, RefreshDelay(a.subGranted))
 		case ActLapseTimer:
-			a.lapse.arm(a.clock, a.subGranted)
+			a.lapse.arm(a.clock, l.granted)
 		case ActTimerN:
 			a.timerN.arm(a.clock, a.u.opts.TimerN)
-		case ActBackoffTimer:
-			a.subTimer.arm(a.clock, a.u.opts.Backoff.Delay(a.subAttempts, o.RetryAfter, nil))
-		case ActSlowTimer:
-			a.subTimer.arm(a.clock, max(a.u.opts.SlowRetry, o.RetryAfter))
-		case ActLongTimer:
-			a.subTimer.arm(a.clock, max(a.u.opts.LongRetry, o.RetryAfter))
-		case ActResetAttempts:
-			a.subAttempts = 0
-		case ActCountAttempt:
-			a.subAttempts++
 		case ActMailbox:
 			if mb := a.pendingMB; mb != nil {
 				a.pendingMB = nil
@@ -576,7 +552,7 @@ func (a *account) subEvent(e Event, o Outcome) {
 			a.stale = false
 			a.report(&Mailbox{Waiting: state.WaitingUnknown, Source: state.SourceSubscribed})
 		case ActSendStop:
-			a.subTimer.stop()
+			l.timer.stop()
 			a.timerN.stop()
 			a.lapse.stop()
 			if a.dlg.confirmed {
@@ -585,9 +561,9 @@ func (a *account) subEvent(e Event, o Outcome) {
 				follow = append(follow, EvStopDone)
 			}
 		case ActFinalWait:
-			a.subTimer.arm(a.clock, finalNotifyWait)
+			l.timer.arm(a.clock, finalNotifyWait)
 		case ActDone:
-			a.subTimer.stop()
+			l.timer.stop()
 			a.timerN.stop()
 			a.lapse.stop()
 		}
@@ -599,57 +575,31 @@ func (a *account) subEvent(e Event, o Outcome) {
 	}
 }
 
+// newDialog forgets the subscription dialog: the next SUBSCRIBE starts a
+// new one (new Call-ID and tag, no To-tag).
 func (a *account) newDialog() {
-	if a.dlg.callID != "" {
-		a.u.removeDialog(a.dlg.callID)
+	l := &a.sub
+	if l.callID != "" {
+		a.u.removeDialog(l.callID)
 	}
-	a.subTimer.stop()
+	l.timer.stop()
 	a.timerN.stop()
-	a.dlg = dialog{
-		callID:    uuid.NewString(),
-		localTag:  sip.GenerateTagN(16),
-		localCSeq: uint32(time.Now().UnixNano()%30000) + 1,
-	}
-	a.u.addDialog(a.dlg.callID, &dialogRoute{acct: a, localTag: a.dlg.localTag})
+	a.dlg = dialog{}
+	l.callID, l.localTag, l.cseq = uuid.NewString(), sip.GenerateTagN(16), firstCSeq()
+	a.u.addDialog(l.callID, &dialogRoute{acct: a, localTag: l.localTag})
 }
 
 func (a *account) sendSubscribe(fresh bool, expires time.Duration) {
-	d := &a.dlg
-	d.localCSeq++
-	var req *sip.Request
-	to := sip.Uri{Scheme: a.mailbox.Scheme, User: a.mailbox.User, Host: a.mailbox.Host, Port: a.mailbox.Port}
-	if d.confirmed {
-		req = sip.NewRequest(sip.SUBSCRIBE, d.remoteTarget)
-		a.baseHeaders(req, to, d.localTag, d.remoteTag, d.callID, d.localCSeq)
-		for _, r := range d.routeSet {
-			req.AppendHeader(&sip.RouteHeader{Address: r})
-		}
-		if len(d.routeSet) == 0 && a.cfg.Proxy != "" {
-			req.SetDestination(a.dest)
-		}
-	} else {
-		req = sip.NewRequest(sip.SUBSCRIBE, a.mailbox)
-		a.baseHeaders(req, to, d.localTag, "", d.callID, d.localCSeq)
-		req.SetDestination(a.dest)
-	}
-	req.AppendHeader(sip.NewHeader("Event", "message-summary"))
-	req.AppendHeader(sip.NewHeader("Accept", "application/simple-message-summary"))
-	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(expires/time.Second))))
-	a.subAuth.seedFrom(&a.regAuth, "SUBSCRIBE")
-	if err := a.subAuth.apply(req, a.cfg.Username, a.cfg.Password); err != nil {
-		a.log.Warn("sipua: subscribe", "err", err)
-	}
-	a.subGen++
-	a.transact(true, a.subGen, fresh, req, a.contact, expires == 0)
+	req := a.subscribeRequest(expires)
+	a.transact(txReq{leg: legSub, gen: a.sub.gen, fresh: fresh, req: req, contact: a.contact, stopping: expires == 0})
 }
 
 func (a *account) onSubResult(r txResult) {
-	if r.gen != a.subGen {
+	o, ok := a.sub.outcome(r)
+	if !ok {
 		return
 	}
-	o := Classify(r.res, r.err, r.fresh)
-	o = a.challenge(&a.subAuth, &a.subStaleRuns, r, o)
-	if o.Event == EvOK && a.sub != SubUnsubscribing {
+	if o.Event == EvOK && a.sub.state != SubUnsubscribing {
 		d := &a.dlg
 		d.contact = r.contact
 		if !d.confirmed {
@@ -669,12 +619,13 @@ func (a *account) onSubResult(r txResult) {
 				}
 			}
 			d.confirmed = true
+			a.u.setRemoteTag(a.sub.callID, d.remoteTag)
 		}
-		a.subGranted = a.subExpiry
+		a.sub.granted = a.sub.expiry
 		if o.Expires >= 0 {
-			a.subGranted = o.Expires
+			a.sub.granted = o.Expires
 		}
-		if a.subGranted == 0 {
+		if a.sub.granted == 0 {
 			o.Event, o.Reason = EvTerminatedNow, "subscription granted 0 s"
 		}
 	}
@@ -682,16 +633,27 @@ func (a *account) onSubResult(r txResult) {
 	a.subEvent(o.Event, o)
 }
 
+// onNotify applies a NOTIFY and answers it: 2xx only once it is applied
+// (or known to be superseded by what is), 481 for a dialog that is not
+// ours, 400 for an unusable body.
 func (a *account) onNotify(n *notifyIn) {
+	if !n.claim() {
+		return // its handler gave up waiting and answered 500: the server resends
+	}
 	if n.unsolicited {
-		a.log.Debug("sipua: unsolicited NOTIFY")
-		a.report(n.mailbox)
+		a.onUnsolicited(n)
 		return
 	}
 	d := &a.dlg
-	a.log.Debug("sipua: NOTIFY", "state", n.subState.State, "reason", n.subState.Reason, "cseq", n.cseq, "usable", n.mailbox != nil, "current", n.callID == d.callID)
-	if n.callID != d.callID {
-		return // a dialog we already left
+	a.log.Debug("sipua: NOTIFY", "state", n.subState.State, "reason", n.subState.Reason, "cseq", n.cseq, "usable", n.mailbox != nil, "current", n.callID == a.sub.callID)
+	if n.callID != a.sub.callID || (d.confirmed && n.fromTag != d.remoteTag) {
+		n.reply(refusalCode, refusalReason) // a dialog we left, or not the notifier
+		return
+	}
+	if n.mailbox == nil {
+		defer n.reply(400, "Bad Request (unusable message-summary body)")
+	} else {
+		defer n.reply(200, "OK")
 	}
 	if d.haveRemoteCSeq && n.cseq <= d.remoteCSeq {
 		a.log.Debug("sipua: old NOTIFY ignored", "cseq", n.cseq, "last", d.remoteCSeq)
@@ -708,6 +670,7 @@ func (a *account) onNotify(n *notifyIn) {
 		d.routeSet = n.recordRoute
 		d.contact = a.contact
 		d.confirmed = true
+		a.u.setRemoteTag(a.sub.callID, d.remoteTag)
 	} else if n.contact != nil {
 		d.remoteTarget = *n.contact
 	}
@@ -718,10 +681,10 @@ func (a *account) onNotify(n *notifyIn) {
 	if ss.RetryAfter > 0 {
 		o.RetryAfter = ss.RetryAfter
 	}
-	if e == EvNotify && a.sub == SubSending {
-		a.subGranted = a.subExpiry
+	if e == EvNotify && a.sub.state == SubSending {
+		a.sub.granted = a.sub.expiry
 		if ss.Expires > 0 {
-			a.subGranted = ss.Expires
+			a.sub.granted = ss.Expires
 		}
 	}
 	if e != EvNotify {
@@ -749,88 +712,44 @@ func orText(s, def string) string {
 
 // ---- sending ---------------------------------------------------------------
 
-// baseHeaders adds Via (fresh branch), From, To, Call-ID, CSeq,
-// Max-Forwards, User-Agent. Contact is added in transact once the local
-// address is known.
-func (a *account) baseHeaders(req *sip.Request, to sip.Uri, fromTag, toTag, callID string, cseq uint32) {
-	tp := strings.ToUpper(a.network)
-	req.SetTransport(tp)
-	via := &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: tp, Params: sip.NewParams()}
-	via.Params.Add("branch", sip.GenerateBranchN(16))
-	via.Params.Add("rport", "")
-	if a.network == "udp" {
-		a.ensureUDPContact()
-		via.Host, via.Port = a.contact.Host, a.contact.Port
-	}
-	req.AppendHeader(via)
-	from := &sip.FromHeader{Address: sip.Uri{Scheme: a.aor.Scheme, User: a.aor.User, Host: a.aor.Host, Port: a.aor.Port}, Params: sip.NewParams()}
-	from.Params.Add("tag", fromTag)
-	req.AppendHeader(from)
-	toH := &sip.ToHeader{Address: to, Params: sip.NewParams()}
-	if toTag != "" {
-		toH.Params.Add("tag", toTag)
-	}
-	req.AppendHeader(toH)
-	cid := sip.CallIDHeader(callID)
-	req.AppendHeader(&cid)
-	req.AppendHeader(&sip.CSeqHeader{SeqNo: cseq, MethodName: req.Method})
-	mf := sip.MaxForwardsHeader(70)
-	req.AppendHeader(&mf)
-	req.AppendHeader(sip.NewHeader("User-Agent", a.u.opts.UserAgent))
+// transact hands a transaction to a.exec (its own goroutine in
+// production, the fake server in the property tests).
+func (a *account) transact(t txReq) {
+	a.inFlight++
+	a.exec(t)
 }
 
-// ensureUDPContact picks the Contact address for UDP: the listener's
-// address, with the local IP toward the server when it listens on any.
-func (a *account) ensureUDPContact() {
-	if a.contact.Host != "" {
-		return
-	}
-	la := a.u.udp.LocalAddr().(*net.UDPAddr)
-	ip := la.IP
-	if ip == nil || ip.IsUnspecified() {
-		ip = net.IPv4(127, 0, 0, 1)
-		if c, err := net.Dial("udp", a.dest); err == nil {
-			ip = c.LocalAddr().(*net.UDPAddr).IP
-			c.Close()
-		}
-	}
-	a.contact = sip.Uri{Scheme: "sip", User: a.aor.User, Host: ip.String(), Port: la.Port}
-}
-
-// transact runs one transaction on its own goroutine and posts the result
-// to the worker. For TCP/TLS the Contact is the connection's local address,
+// runTx runs one transaction on its own goroutine and posts the result to
+// the worker. For TCP/TLS the Contact is the connection's local address,
 // known only once it is connected.
-func (a *account) transact(sub bool, gen int, fresh bool, req *sip.Request, contact sip.Uri, stopping bool) {
+func (a *account) runTx(t txReq) {
 	client := a.u.client[a.network]
 	ctx := a.txCtx
 	var cancel context.CancelFunc = func() {}
-	if stopping {
+	if t.stopping {
 		ctx, cancel = context.WithTimeout(ctx, a.u.opts.StopTimeout)
 	}
 	go func() {
 		defer cancel()
+		r := txResult{leg: t.leg, gen: t.gen, fresh: t.fresh, contact: t.contact}
 		select {
 		case a.u.slots <- struct{}{}:
 			defer func() { <-a.u.slots }()
 		case <-ctx.Done():
-			a.post(txResult{sub: sub, gen: gen, fresh: fresh, err: ctx.Err(), contact: contact})
+			r.err = ctx.Err()
+			a.post(r)
 			return
 		}
 		if a.network != "udp" {
-			if err := a.streamContact(ctx, req, &contact); err != nil {
-				a.post(txResult{sub: sub, gen: gen, fresh: fresh, err: err, contact: contact})
+			if err := a.streamContact(ctx, t.req, &r.contact); err != nil {
+				r.err = err
+				a.post(r)
 				return
 			}
 		}
-		ch := &sip.ContactHeader{Address: contact}
-		if a.network != "udp" {
-			ch.Address.UriParams = sip.NewParams()
-			ch.Address.UriParams.Add("transport", a.network)
-		}
-		req.AppendHeader(ch)
-		req.SetBody(nil)
-		res, err := client.Do(ctx, req, sipgo.ClientRequestBuild)
-		a.post(txResult{sub: sub, gen: gen, fresh: fresh, res: res, err: err, contact: contact})
+		addContact(t.req, a.network, r.contact)
+		r.res, r.err = client.Do(ctx, t.req, sipgo.ClientRequestBuild)
+		a.post(r)
 	}()
 }
 
@@ -850,6 +769,7 @@ func (a *account) streamContact(ctx context.Context, req *sip.Request, contact *
 		return err
 	}
 	defer conn.TryClose()
+	a.setFlow(conn)
 	ap, err := netip.ParseAddrPort(conn.LocalAddr().String())
 	if err != nil {
 		return err
@@ -861,31 +781,27 @@ func (a *account) streamContact(ctx context.Context, req *sip.Request, contact *
 // keepalive sends a CRLF keepalive (RFC 5626 section 4.4.1 style) to the
 // server from the socket the account uses.
 func (a *account) keepalive() {
+	aps, ok := a.destAddrs() // from the cache: no DNS on the worker
+	if !ok {
+		return
+	}
 	if a.network == "udp" {
-		ua, err := net.ResolveUDPAddr("udp", a.dest)
-		if err == nil {
-			_, err = a.u.udp.WriteTo([]byte("\r\n\r\n"), ua)
-		}
-		if err != nil {
+		if _, err := a.u.udp.WriteTo([]byte("\r\n\r\n"), net.UDPAddrFromAddrPort(aps[0])); err != nil {
 			a.log.Debug("sipua: keepalive", "err", err)
 		}
 		return
 	}
-	ta, err := net.ResolveTCPAddr("tcp", a.dest)
-	if err != nil {
-		return
-	}
-	conn, err := a.u.sua.TransportLayer().GetConnection(a.network, ta.String())
+	conn, err := a.u.sua.TransportLayer().GetConnection(a.network, aps[0].String())
 	if err != nil || conn == nil {
 		// The connection is gone (server restart, NAT timeout): the server
 		// cannot reach us until we connect again, so do it now. The new
 		// connection has a new local port: a new Contact, and the
 		// subscription follows.
 		switch {
-		case a.cfg.Register && a.reg == RegRegistered:
+		case a.cfg.Register && a.reg.state == RegRegistered:
 			a.log.Info("sipua: connection lost, registering again")
 			a.regEvent(EvContactChanged, Outcome{})
-		case !a.cfg.Register && a.sub == SubActive:
+		case !a.cfg.Register && a.sub.state == SubActive:
 			a.log.Info("sipua: connection lost, subscribing again")
 			a.subEvent(EvContactChanged, Outcome{})
 		}
@@ -913,59 +829,16 @@ func (a *account) setStatus(what string, status int, reason string) {
 	a.reason = what + ": " + reason
 }
 
-func (a *account) computeHealth() state.Health {
-	if !a.cfg.Register && !a.cfg.Subscribe {
-		return state.HealthDisabled
-	}
-	if a.stale {
-		return state.HealthStale
-	}
-	if a.cfg.Register {
-		switch a.reg {
-		case RegAuthFailed:
-			return state.HealthAuthFailed
-		case RegBackoff:
-			return state.HealthUnreachable
-		case RegRefused:
-			return state.HealthRejected
-		}
-	}
-	if a.cfg.Subscribe {
-		switch a.sub {
-		case SubActive, SubRefreshing, SubUnsubscribing:
-			return state.HealthSubscribed
-		case SubBackoff:
-			return state.HealthUnreachable
-		case SubAuthFailed:
-			return state.HealthAuthFailed
-		case SubRejected:
-			return state.HealthRejected
-		case SubStopped:
-			return a.health
-		}
-		if a.cfg.Register && (a.reg == RegSending || a.reg == RegIdle) {
-			return state.HealthRegistering
-		}
-		return state.HealthSubscribing
-	}
-	switch a.reg {
-	case RegRegistered, RegRefreshing, RegUnregistering:
-		return state.HealthRegistered
-	case RegStopped:
-		return a.health
-	}
-	return state.HealthRegistering
-}
-
 // report sends an update when health, status or reason changed, or when
 // there is mailbox information.
 func (a *account) report(mb *Mailbox) {
-	h := a.computeHealth()
-	if a.started && mb == nil && h == a.health && a.lastSent == [2]any{a.status, a.reason} {
+	a.gv.subActive.Store(a.sub.state == SubActive || a.sub.state == SubRefreshing)
+	h := health(a.cfg.Register, a.cfg.Subscribe, a.reg.state, a.sub.state, a.stale || a.unsolicitedStale(), a.unreachable, a.health)
+	if a.started && mb == nil && h == a.health && a.sentCode == a.status && a.sentWhy == a.reason {
 		return
 	}
 	a.started = true
 	a.health = h
-	a.lastSent = [2]any{a.status, a.reason}
+	a.sentCode, a.sentWhy = a.status, a.reason
 	a.u.opts.OnUpdate(Update{Account: a.cfg.Name, Health: h, LastStatus: a.status, LastReason: a.reason, Mailbox: mb, At: a.clock.Now()})
 }

@@ -6,7 +6,7 @@
 //
 // The worker owns every piece of SIP state (Call-IDs, CSeqs, the dialog,
 // digest challenges and nonce counts, timers); sipgo's handlers only
-// answer and hand NOTIFYs over. What sipgo v1.7.2 does not give and this
+// answer and hand NOTIFYs over. What sipgo v1.7.3 does not give and this
 // package adds: REGISTER refresh, SUBSCRIBE dialogs (created by the 2xx or
 // by a NOTIFY that overtakes it), in-dialog refresh, digest with nonce-count
 // reuse, stale nonces and SHA-256 chosen over MD5, 423/481/Retry-After

@@ -4,6 +4,7 @@ package sipua
 // message-summary notifier whose answers each test scripts.
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -59,6 +61,23 @@ type pbx struct {
 	body        string // current message-summary body sent on SUBSCRIBE
 	notifyFirst bool   // send the NOTIFY before the 2xx
 	noNotify    bool
+	mute        atomic.Bool  // drop everything that arrives (a frozen server, a cut link)
+	dropOptions atomic.Bool  // ignore OPTIONS (some servers do)
+	options     atomic.Int32 // OPTIONS received
+}
+
+// filter drops everything while the PBX is muted, and counts OPTIONS.
+func (p *pbx) filter(_ sip.TransportReadProps, data []byte) ([]byte, error) {
+	if p.mute.Load() {
+		return nil, nil
+	}
+	if bytes.HasPrefix(data, []byte("OPTIONS ")) {
+		p.options.Add(1)
+		if p.dropOptions.Load() {
+			return nil, nil
+		}
+	}
+	return data, nil
 }
 
 func newPBX(t testing.TB, tlsConf *tls.Config) *pbx {
@@ -74,7 +93,7 @@ func newPBX(t testing.TB, tlsConf *tls.Config) *pbx {
 		quiet = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("pbx"),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(quiet)),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(quiet), sip.WithTransportLayerReadFilter(p.filter)),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(quiet)))
 	if err != nil {
 		t.Fatal(err)

@@ -298,56 +298,6 @@ func TestRefresh481(t *testing.T) {
 	h.waitHealth("1006", state.HealthSubscribed, 2*time.Second)
 }
 
-// Unsolicited NOTIFY: accepted from the server's address (also with the
-// compact o: header), refused 403 from another, 481 for an unknown user.
-func TestUnsolicited(t *testing.T) {
-	p := newPBX(t, nil)
-	h := newHarness(t, p, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	cfg := h.account("1007", "udp")
-	cfg.Subscribe = false
-	h.start(ctx, cfg)
-	h.waitHealth("1007", state.HealthRegistered, 2*time.Second)
-	agent := h.ua.UDPAddr().String()
-	server, err := net.ListenPacket("udp", "127.0.0.1:0") // the server's address, another port
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
-
-	code, err := p.unsolicited(agent, "1007", bodyYes, false, server)
-	if err != nil || code != 200 {
-		t.Fatalf("from the server: %d %v, want 200", code, err)
-	}
-	mb := h.waitWaiting("1007", state.WaitingYes, 2, time.Second)
-	if mb.Source != state.SourceUnsolicited {
-		t.Errorf("source %v", mb.Source)
-	}
-	code, err = p.unsolicited(agent, "1007", bodyNo, true, server)
-	if err != nil || code != 200 {
-		t.Fatalf("compact o: header: %d %v, want 200", code, err)
-	}
-	h.waitWaiting("1007", state.WaitingNo, 0, time.Second)
-
-	other, err := net.ListenPacket("udp", "127.0.0.2:0")
-	if err != nil {
-		t.Skipf("no 127.0.0.2: %v", err)
-	}
-	defer other.Close()
-	code, err = p.unsolicited(agent, "1007", bodyYes, false, other)
-	if err != nil || code != 403 {
-		t.Errorf("from another address: %d %v, want 403", code, err)
-	}
-	code, err = p.unsolicited(agent, "9999", bodyYes, false, server)
-	if err != nil || code != 481 {
-		t.Errorf("unknown user: %d %v, want 481", code, err)
-	}
-	if mb := h.mailbox("1007"); mb.Waiting != state.WaitingNo {
-		t.Errorf("refused NOTIFYs changed the state to %v", mb.Waiting)
-	}
-}
-
 // A malformed body is answered 400, logged, and does not clear a lit state;
 // a body with a garbage count line keeps its status line and logs the
 // skipped line; an old CSeq is answered 200 and ignored.
@@ -402,37 +352,6 @@ func TestMalformedAndOldNotify(t *testing.T) {
 	res, err = p.notify(&ghost, "active", bodyNo)
 	if err != nil || res.StatusCode != 481 {
 		t.Errorf("NOTIFY for an unknown dialog answered %v %v, want 481", res, err)
-	}
-}
-
-// Subscribed and unsolicited MWI for one account: the newest wins and the
-// source says which.
-func TestNewestSourceWins(t *testing.T) {
-	p := newPBX(t, nil)
-	p.setBody(bodyYes)
-	h := newHarness(t, p, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	cfg := h.account("1009", "udp")
-	cfg.Register = false
-	h.start(ctx, cfg)
-	h.waitWaiting("1009", state.WaitingYes, 2, 3*time.Second)
-	server, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
-	if code, err := p.unsolicited(h.ua.UDPAddr().String(), "1009", bodyNo, false, server); err != nil || code != 200 {
-		t.Fatalf("unsolicited: %d %v", code, err)
-	}
-	if mb := h.waitWaiting("1009", state.WaitingNo, 0, time.Second); mb.Source != state.SourceUnsolicited {
-		t.Errorf("source %v, want unsolicited", mb.Source)
-	}
-	if res, err := p.notify(p.onlySub(), "active", bodyYes); err != nil || res.StatusCode != 200 {
-		t.Fatalf("NOTIFY: %v %v", res, err)
-	}
-	if mb := h.waitWaiting("1009", state.WaitingYes, 2, time.Second); mb.Source != state.SourceSubscribed {
-		t.Errorf("source %v, want subscribed", mb.Source)
 	}
 }
 

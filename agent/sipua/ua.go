@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -36,8 +38,12 @@ type AccountConfig struct {
 	Mailbox         string // URI to SUBSCRIBE to; default the AOR
 	SubscribeExpiry time.Duration
 
-	Unsolicited     bool     // accept unsolicited NOTIFY
-	UnsolicitedFrom []string // allowed source IPs/CIDRs; empty = the server's resolved addresses
+	Unsolicited       bool     // accept unsolicited NOTIFY (only while no subscription is active, unless UnsolicitedAlways)
+	UnsolicitedAlways bool     // accept unsolicited NOTIFY also while the subscription is active
+	UnsolicitedFrom   []string // UDP: allowed source IPs/CIDRs; empty = the server's resolved address and port
+	// UnsolicitedHorizon: an account fed only by unsolicited NOTIFYs
+	// (Subscribe false) goes stale when none arrived for this long; 0 = never.
+	UnsolicitedHorizon time.Duration
 }
 
 // Mailbox is a message-summary as the agent stores it.
@@ -73,14 +79,23 @@ type Options struct {
 	ListenUDP string // [127.0.0.1:0 or 0.0.0.0:0, see DefaultListen] "" after defaults = no UDP listener
 	TLSConfig *tls.Config
 
-	Keepalive   time.Duration // CRLF keepalive interval, 0 = off
-	TimerN      time.Duration // [32 s] wait for the first NOTIFY after the 2xx
-	StopTimeout time.Duration // [3 s] un-SUBSCRIBE/un-REGISTER bound
-	Backoff     Backoff       // [2 s doubling to 5 min, ±25 % jitter]
-	SlowRetry   time.Duration // [5 min] after auth failed
-	LongRetry   time.Duration // [30 min] after 403/404/rejected
-	Parse       BodyParser    // [the RFC 3842 parser]
-	MaxInFlight int           // [32] transactions in flight at once, all accounts together (smooths start-up bursts)
+	Keepalive time.Duration // CRLF keepalive interval, 0 = off
+	Liveness  time.Duration // server probe interval (UDP OPTIONS per server, TCP/TLS CRLF ping), 0 = off; see liveness.go
+	// RestartCheck: refresh each subscription at least this often, so a
+	// server that forgot it (restart) answers 481 and the account
+	// subscribes again; stretched to one check per second per server. 0 = off.
+	RestartCheck time.Duration
+	ProbeTimeout time.Duration // [8 s] UDP OPTIONS probe bound (3 s while the server is unreachable)
+	PongTimeout  time.Duration // [10 s] TCP/TLS CRLF ping → pong bound (RFC 5626 4.4.1)
+	TimerN       time.Duration // [32 s] wait for the first NOTIFY after the 2xx
+	StopTimeout  time.Duration // [3 s] un-SUBSCRIBE/un-REGISTER bound
+	Backoff      Backoff       // [2 s doubling to 5 min, ±25 % jitter]
+	SlowRetry    time.Duration // [5 min] after auth failed
+	LongRetry    time.Duration // [30 min] after 403/404/rejected
+	Parse        BodyParser    // [the RFC 3842 parser]
+	MaxInFlight  int           // [32] transactions in flight at once, all accounts together (smooths start-up bursts)
+
+	UnsolicitedRate float64 // [2/s, burst 5 s' worth] unsolicited NOTIFYs one account takes; more are answered 500 Retry-After
 
 	// OnUpdate receives every worker's updates. It is called from worker
 	// goroutines and must not block for long (the agent sends to its loop).
@@ -97,6 +112,13 @@ type UA struct {
 	udp    net.PacketConn
 	client map[string]*sipgo.Client // by lower-case transport
 	slots  chan struct{}            // MaxInFlight semaphore
+	dns    *addrCache               // server names, resolved off the workers' goroutines
+	gate   *gate                    // what reaches sipgo (UDP)
+
+	probers map[serverKey]*prober // guarded by mu
+
+	heardMu sync.Mutex
+	heard   map[heardKey]time.Time // when a known server last sent something (UDP: a response; TCP/TLS: any byte)
 
 	mu       sync.Mutex
 	dialogs  map[string]*dialogRoute // by Call-ID: our subscriptions (also before the 2xx)
@@ -106,8 +128,9 @@ type UA struct {
 }
 
 type dialogRoute struct {
-	acct     *account
-	localTag string
+	acct      *account
+	localTag  string
+	remoteTag string // "" until the 2xx or the first NOTIFY names the notifier
 }
 
 // NewUA opens the listeners. Close releases them.
@@ -142,6 +165,15 @@ func NewUA(opts Options) (*UA, error) {
 	if opts.MaxInFlight <= 0 {
 		opts.MaxInFlight = 32
 	}
+	if opts.ProbeTimeout <= 0 {
+		opts.ProbeTimeout = probeTimeout
+	}
+	if opts.PongTimeout <= 0 {
+		opts.PongTimeout = pongTimeout
+	}
+	if opts.UnsolicitedRate <= 0 {
+		opts.UnsolicitedRate = unsolicitedRate
+	}
 	if opts.OnUpdate == nil {
 		opts.OnUpdate = func(Update) {}
 	}
@@ -153,7 +185,11 @@ func NewUA(opts Options) (*UA, error) {
 		accounts: map[string]*account{},
 		users:    map[string][]*account{},
 		slots:    make(chan struct{}, opts.MaxInFlight),
+		dns:      newAddrCache(opts.Clock.Now),
+		heard:    map[heardKey]time.Time{},
+		probers:  map[serverKey]*prober{},
 	}
+	u.gate = newGate(u)
 	uaOpts := []sipgo.UserAgentOption{sipgo.WithUserAgent(opts.UserAgent)}
 	if opts.TLSConfig != nil {
 		uaOpts = append(uaOpts, sipgo.WithUserAgenTLSConfig(opts.TLSConfig))
@@ -161,13 +197,14 @@ func NewUA(opts Options) (*UA, error) {
 	// sipgo logs every dropped retransmission at debug/info; keep it at warn.
 	sipLog := opts.Logger.With("component", "sipgo")
 	uaOpts = append(uaOpts,
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog)),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog), sip.WithTransportLayerReadFilter(u.gate.filter)),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipLog)))
 	sua, err := sipgo.NewUA(uaOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("sipua: %w", err)
 	}
 	u.sua = sua
+	sua.TransportLayer().OnMessage(u.gate.onMessage)
 	srv, err := sipgo.NewServer(sua, sipgo.WithServerLogger(sipLog))
 	if err != nil {
 		sua.Close()
@@ -319,6 +356,37 @@ func (u *UA) addDialog(callID string, r *dialogRoute) {
 	u.mu.Unlock()
 }
 
+// setRemoteTag records the notifier's tag once the dialog is confirmed:
+// from then on only NOTIFYs carrying it reach the worker.
+func (u *UA) setRemoteTag(callID, tag string) {
+	u.mu.Lock()
+	if r := u.dialogs[callID]; r != nil {
+		r.remoteTag = tag
+	}
+	u.mu.Unlock()
+}
+
+type heardKey struct {
+	network string // udp, tcp, tls
+	ap      netip.AddrPort
+}
+
+// noteHeard records that a known server sent something: over UDP a
+// response, over TCP/TLS any byte (a message or an RFC 5626 pong). It is
+// the liveness probe's evidence.
+func (u *UA) noteHeard(network string, ap netip.AddrPort) {
+	u.heardMu.Lock()
+	u.heard[heardKey{network, ap}] = u.opts.Clock.Now()
+	u.heardMu.Unlock()
+}
+
+// lastHeard is when the server last sent something over network.
+func (u *UA) lastHeard(network string, ap netip.AddrPort) time.Time {
+	u.heardMu.Lock()
+	defer u.heardMu.Unlock()
+	return u.heard[heardKey{network, ap}]
+}
+
 func (u *UA) removeDialog(callID string) {
 	u.mu.Lock()
 	delete(u.dialogs, callID)
@@ -340,7 +408,11 @@ func isMessageSummary(ev string) bool {
 	return strings.EqualFold(strings.TrimSpace(pkg), "message-summary")
 }
 
-// notifyIn is a NOTIFY handed from a sipgo handler to its account's worker.
+// notifyIn is a NOTIFY handed from a sipgo handler to its account's
+// worker. The worker answers through answer; whoever claims it first —
+// the worker, or the handler giving up after notifyAnswerWait — decides,
+// so a NOTIFY is either applied and answered 2xx, or answered 500 and
+// left alone (the server sends it again): never answered 200 and lost.
 type notifyIn struct {
 	callID      string
 	cseq        uint32
@@ -350,53 +422,63 @@ type notifyIn struct {
 	subState    SubscriptionState
 	mailbox     *Mailbox // nil: body unusable (answered 400) or not applied
 	unsolicited bool
+	seq         uint64 // arrival number (UDP); 0 = unknown
 	at          time.Time
+
+	claimed atomic.Bool
+	answer  chan notifyAnswer
 }
 
-// onNotify runs on a sipgo goroutine: decide, answer, hand off, return.
-// Every NOTIFY gets an answer.
+type notifyAnswer struct {
+	code   int
+	reason string
+}
+
+// claim takes the right to answer; false when the other side has it.
+func (n *notifyIn) claim() bool { return n.claimed.CompareAndSwap(false, true) }
+
+// reply is the worker's answer (after claim).
+func (n *notifyIn) reply(code int, reason string) {
+	n.answer <- notifyAnswer{code, reason}
+}
+
+// notifyAnswerWait bounds how long a NOTIFY waits for its worker before it
+// is answered 500 with Retry-After. A worker never blocks, so this is only
+// reached when it is stopping or the machine is overloaded.
+const notifyAnswerWait = time.Second
+
+// onNotify runs on a sipgo goroutine: admit, parse, hand off, wait for the
+// worker's answer, answer. Every NOTIFY gets an answer.
 func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
-	respond := func(code int, reason string) {
-		if err := tx.Respond(sip.NewResponseFromRequest(req, code, reason, nil)); err != nil {
+	respond := func(code int, reason string, retryAfter int) {
+		res := sip.NewResponseFromRequest(req, code, reason, nil)
+		if retryAfter > 0 {
+			res.AppendHeader(sip.NewHeader("Retry-After", strconv.Itoa(retryAfter)))
+		}
+		if err := tx.Respond(res); err != nil {
 			u.log.Debug("sipua: answering NOTIFY", "code", code, "err", err)
 		}
 	}
-	if !isMessageSummary(eventHeader(req)) {
-		respond(489, "Bad Event")
+	v := u.admit(req)
+	if v.code != 0 {
+		u.gate.logs.Log(slog.LevelWarn, "notify-refused", "sipua: NOTIFY refused", "source", req.Source(), "transport", req.Transport(), "code", v.code)
+		respond(v.code, v.reason, v.retryAfter)
 		return
 	}
-	var callID, toTag, fromTag string
+	n := &notifyIn{at: u.opts.Clock.Now(), seq: u.gate.arrival(req), answer: make(chan notifyAnswer, 1)}
 	if h := req.CallID(); h != nil {
-		callID = h.Value()
-	}
-	if h := req.To(); h != nil {
-		toTag, _ = h.Params.Get("tag")
+		n.callID = h.Value()
 	}
 	if h := req.From(); h != nil {
-		fromTag, _ = h.Params.Get("tag")
+		n.fromTag, _ = h.Params.Get("tag")
 	}
-	var cseq uint32
 	if h := req.CSeq(); h != nil {
-		cseq = h.SeqNo
+		n.cseq = h.SeqNo
 	}
-	parse := func(src state.Source) (*Mailbox, bool) {
-		mb, err := u.opts.Parse(req.Body())
-		if err != nil {
-			u.log.Warn("sipua: NOTIFY body unusable; answered 400, state kept", "source", req.Source(), "call_id", callID, "err", err)
-			return nil, false
-		}
-		if len(mb.Warnings) > 0 {
-			u.log.Warn("sipua: NOTIFY body lines skipped", "source", req.Source(), "call_id", callID, "warnings", mb.Warnings)
-		}
-		mb.Source = src
-		return &mb, true
-	}
-
-	u.mu.Lock()
-	route := u.dialogs[callID]
-	u.mu.Unlock()
-	if route != nil && toTag == route.localTag {
-		n := &notifyIn{callID: callID, cseq: cseq, fromTag: fromTag, at: u.opts.Clock.Now()}
+	src := state.SourceSubscribed
+	if v.route == nil {
+		src, n.unsolicited = state.SourceUnsolicited, true
+	} else {
 		n.subState = ParseSubscriptionState(headerValue(req, "Subscription-State"))
 		if h := req.Contact(); h != nil {
 			c := h.Address
@@ -407,53 +489,45 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 				n.recordRoute = append(n.recordRoute, rr.Address)
 			}
 		}
-		mb, ok := parse(state.SourceSubscribed)
-		if ok {
-			respond(200, "OK")
-		} else {
-			respond(400, "Bad Request (unusable message-summary body)")
+	}
+	mb, err := u.opts.Parse(req.Body())
+	if err != nil {
+		u.gate.logs.Log(slog.LevelWarn, "notify-body", "sipua: NOTIFY body unusable; answered 400, state kept", "source", req.Source(), "call_id", n.callID, "err", err)
+		if n.unsolicited {
+			respond(400, "Bad Request (unusable message-summary body)", 0)
+			return
 		}
-		n.mailbox = mb
-		route.acct.deliver(n)
-		return
-	}
-	if toTag != "" {
-		respond(481, "Subscription Does Not Exist")
-		return
-	}
-	// Unsolicited: route by Request-URI user, then To user.
-	var cands []*account
-	u.mu.Lock()
-	for _, user := range []string{req.Recipient.User, toUser(req)} {
-		if user != "" && len(cands) == 0 {
-			cands = append(cands, u.users[user]...)
+	} else {
+		if len(mb.Warnings) > 0 {
+			u.gate.logs.Log(slog.LevelWarn, "notify-lines", "sipua: NOTIFY body lines skipped", "source", req.Source(), "call_id", n.callID, "warnings", mb.Warnings)
 		}
+		mb.Source = src
+		n.mailbox = &mb
 	}
-	u.mu.Unlock()
-	if len(cands) == 0 {
-		respond(481, "No Such Account")
+	a := v.acct
+	select {
+	case a.in <- n:
+	default:
+		u.gate.logs.Log(slog.LevelWarn, "notify-busy", "sipua: worker queue full; NOTIFY answered 500 to be sent again", "account", a.cfg.Name)
+		respond(500, "Server Internal Error (busy)", 1)
 		return
 	}
-	src := sourceIP(req.Source())
-	var acct *account
-	for _, a := range cands {
-		if a.cfg.Unsolicited && a.allowedSource(src) {
-			acct = a
-			break
-		}
+	t := time.NewTimer(notifyAnswerWait)
+	defer t.Stop()
+	select {
+	case ans := <-n.answer:
+		respond(ans.code, ans.reason, 0)
+		return
+	case <-t.C:
+	case <-a.killc:
 	}
-	if acct == nil {
-		u.log.Warn("sipua: unsolicited NOTIFY refused", "source", req.Source(), "user", req.Recipient.User)
-		respond(403, "Forbidden")
+	if n.claim() {
+		u.gate.logs.Log(slog.LevelWarn, "notify-busy", "sipua: worker did not take the NOTIFY in time; answered 500 to be sent again", "account", a.cfg.Name)
+		respond(500, "Server Internal Error (busy)", 1)
 		return
 	}
-	mb, ok := parse(state.SourceUnsolicited)
-	if !ok {
-		respond(400, "Bad Request (unusable message-summary body)")
-		return
-	}
-	respond(200, "OK")
-	acct.deliver(&notifyIn{callID: callID, cseq: cseq, mailbox: mb, unsolicited: true, at: u.opts.Clock.Now()})
+	ans := <-n.answer // the worker has it and answers at once
+	respond(ans.code, ans.reason, 0)
 }
 
 func toUser(req *sip.Request) string {
@@ -468,18 +542,6 @@ func headerValue(m interface{ GetHeader(string) sip.Header }, name string) strin
 		return h.Value()
 	}
 	return ""
-}
-
-func sourceIP(hostport string) netip.Addr {
-	if ap, err := netip.ParseAddrPort(hostport); err == nil {
-		return ap.Addr().Unmap()
-	}
-	host, _, err := net.SplitHostPort(hostport)
-	if err != nil {
-		host = hostport
-	}
-	a, _ := netip.ParseAddr(strings.Trim(host, "[]"))
-	return a.Unmap()
 }
 
 // parsePrefixes reads IPs and CIDRs.

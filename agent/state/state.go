@@ -120,9 +120,11 @@ func (a Account) Total() Counts {
 }
 
 // Known reports whether the agent can currently vouch for the mailbox state:
-// it has information and that information has not gone stale.
+// it has information, that information has not gone stale, and the server
+// that would tell of a change is reachable (an unreachable server cannot
+// send the NOTIFY that would change it, so old data is not confident).
 func (a Account) Known() bool {
-	return a.Waiting != WaitingUnknown && a.Health != HealthStale
+	return a.Waiting != WaitingUnknown && a.Health != HealthStale && a.Health != HealthUnreachable
 }
 
 // Snapshot is a consistent view of every account, in configuration order.

@@ -18,7 +18,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/mwi-agent/mwi-agent/agent/demo"
@@ -124,26 +123,37 @@ func (s *Server) ToneRequests(name string) int64 {
 	return 0
 }
 
-// ListenAndServe serves on addr until ctx ends. Addresses that are not
-// loopback need a token. ready, if not nil, gets the bound address.
-func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net.Addr)) error {
+// CheckListen says whether the page may listen on addr: an address that
+// is not loopback needs a token.
+func CheckListen(addr, token string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("web: http.listen %q: %w", addr, err)
 	}
-	if !isLoopback(host) && s.opt.Token == "" {
+	if !isLoopback(host) && token == "" {
 		return fmt.Errorf("web: http.listen %q is not a loopback address: set http.token", addr)
 	}
-	ln, err := net.Listen("tcp", addr)
-	if errors.Is(err, syscall.EADDRINUSE) {
-		return fmt.Errorf("web: http.listen %q: the port is taken by another program; the agent runs without its status page (set http.listen to a free address, or \"\" for none, and restart): %w", addr, err)
+	return nil
+}
+
+// ListenAndServe serves on addr until ctx ends. Addresses that are not
+// loopback need a token. ready, if not nil, gets the bound address.
+func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net.Addr)) error {
+	if err := CheckListen(addr, s.opt.Token); err != nil {
+		return err
 	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("web: %w", err)
 	}
 	if ready != nil {
 		ready(ln.Addr())
 	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve serves on ln until ctx ends, then closes it.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second,
 		BaseContext: func(net.Listener) context.Context { return ctx }}
 	errc := make(chan error, 1)

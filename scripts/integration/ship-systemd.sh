@@ -256,8 +256,8 @@ grep -q "installed with no SIP accounts" "$tmp/apt.log" || { cat "$tmp/apt.log";
 wait_active
 sleep 1
 ct journalctl -u mwi-agent.service --no-pager -n 20 >"$tmp/fresh.log"
-grep -q "taken by another program" "$tmp/fresh.log" || { cat "$tmp/fresh.log"; fail "journal does not say the port is taken"; }
+grep -q "8080.*address already in use.*http.listen" "$tmp/fresh.log" || { cat "$tmp/fresh.log"; fail "journal does not say the port is taken"; }
 [ "$(sc is-active mwi-agent.service)" = active ] || fail "mwi-agent not running without its status page"
-grep "taken by another program" "$tmp/fresh.log" | tail -1
+grep "address already in use" "$tmp/fresh.log" | tail -1
 sc stop blocker.service
 echo "ship-systemd.sh: ok"

@@ -7,18 +7,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
-	"strings"
+	"syscall"
 	"time"
 
-	"github.com/mwi-agent/mwi-agent/agent/config"
 	"github.com/mwi-agent/mwi-agent/agent/demo"
 	"github.com/mwi-agent/mwi-agent/agent/fxs"
-	"github.com/mwi-agent/mwi-agent/agent/hw"
 	"github.com/mwi-agent/mwi-agent/agent/indicate"
+	"github.com/mwi-agent/mwi-agent/agent/rig"
 	"github.com/mwi-agent/mwi-agent/agent/web"
-	"github.com/mwi-agent/mwi-agent/boards"
 )
 
 func init() {
@@ -33,6 +30,7 @@ type demoRig struct {
 	Board   *simBoard
 	Applier *indicate.Applier
 	Port    *fxs.Port // the sim board's FXS line controller
+	Rig     *rig.Rig
 	done    chan error
 }
 
@@ -84,19 +82,14 @@ func startDemo(ctx context.Context, httpAddr string, log *slog.Logger, srvOpt de
 	return startDemoWith(ctx, httpAddr, log, demoSettings{Server: srvOpt})
 }
 
-// startDemoWith is startDemo with every setting.
+// startDemoWith is startDemo with every setting. The device is built by
+// agent/rig like "mwi-agent run" builds it, on the sim board, with the demo
+// server as its first part (it stops after the agent has un-SUBSCRIBEd)
+// and the page's demo controls.
 func startDemoWith(ctx context.Context, httpAddr string, log *slog.Logger, set demoSettings) (*demoRig, error) {
 	srvOpt := set.Server
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
-	}
-	b, err := boards.Lookup("sim")
-	if err != nil {
-		return nil, err
-	}
-	board, err := hw.OpenSim(b, nil)
-	if err != nil {
-		return nil, err
 	}
 	srvOpt.Logger = log.With("part", "demo-server")
 	srv, err := demo.New(srvOpt)
@@ -106,90 +99,45 @@ func startDemoWith(ctx context.Context, httpAddr string, log *slog.Logger, set d
 	if err := srv.Start(); err != nil {
 		return nil, err
 	}
-	src, runAgent, err := demoAgent(srv, log)
+	cfg, err := demoConfig(srv)
 	if err != nil {
 		srv.Close()
 		return nil, err
 	}
-	pol := indicate.DefaultPolicy(len(board.LEDs), 1)
-	pol.Title = "mwi-agent demo"
-	applier := indicate.NewApplier(board.Devices(), renderer, log.With("part", "indicators"))
-	// The sim FXS port: the page's handset moves the sim hook, the port
-	// plays dial or stutter tone into the sim audio sink and reverses the
-	// sim line (and sends FSK MWI) after the quiet time.
-	def := config.Default()
+	cfg.HTTP.Listen = httpAddr
 	if set.Quiet > 0 {
-		def.FXS.Quiet = set.Quiet
+		cfg.FXS.Quiet = set.Quiet
 	}
-	pctx, pcancel := context.WithCancel(ctx)
-	port, portDone, err := startFXS(pctx, b, board.Devices(), def.FXS, def.Tones, applier, log)
+	board, err := rig.Open(cfg, log)
 	if err != nil {
-		pcancel()
 		srv.Close()
 		return nil, err
 	}
-	stopPort := func() { pcancel(); <-portDone }
-	w, err := web.New(web.Options{Source: src, Policy: pol, Board: board, Demo: srv, ToneWAV: toneWAV(b.Country),
-		Title: "mwi-agent demo", Logger: log.With("part", "web")})
+	r, err := rig.New(cfg, board, rig.Options{Logger: log, Demo: srv, Title: "mwi-agent demo", PageRequired: true})
 	if err != nil {
-		stopPort()
+		board.Devices.Close()
 		srv.Close()
-		return nil, err
-	}
-	addrc := make(chan net.Addr, 1)
-	rig := &demoRig{Server: srv, Web: w, Board: board, Applier: applier, Port: port, done: make(chan error, 1)}
-	errc := make(chan error, 3)
-	go func() { errc <- w.ListenAndServe(ctx, httpAddr, func(a net.Addr) { addrc <- a }) }()
-	go func() { errc <- runAgent(ctx) }()
-	if port == nil {
-		go drainHook(ctx, board, log)
-	}
-	go func() { errc <- indicate.Drive(ctx, src, applier, pol, time.Minute) }()
-	select {
-	case a := <-addrc:
-		rig.URL = "http://" + a.String() + "/"
-	case err := <-errc:
-		stopPort()
-		srv.Close()
-		if strings.Contains(err.Error(), "address already in use") {
+		if errors.Is(err, syscall.EADDRINUSE) {
 			return nil, fmt.Errorf("%w (another demo running? try --http 127.0.0.1:0)", err)
 		}
 		return nil, err
 	}
-	go func() {
-		var first error
-		for i := 0; i < 3; i++ {
-			if err := <-errc; err != nil && !errors.Is(err, context.Canceled) && first == nil {
-				first = err
-				if ctx.Err() == nil {
-					fmt.Fprintln(os.Stderr, "mwi-agent demo:", err)
-				}
-			}
-		}
-		stopPort()
-		board.Close()
+	r.AddFirst(rig.Part{Name: "demo server", Run: func(ctx context.Context) error {
+		<-ctx.Done()
 		srv.Close()
-		rig.done <- first
-	}()
-	return rig, nil
-}
-
-// drainHook consumes the simulated hook switch's events (logging them) so
-// the page can lift the handset any number of times on a board whose hook
-// no FXS line controller reads.
-func drainHook(ctx context.Context, b *simBoard, log *slog.Logger) {
-	if b.Hook == nil {
-		return
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case ev, ok := <-b.Hook.Events():
-			if !ok {
-				return
-			}
-			log.Info("hook", "off_hook", ev.OffHook)
+		return ctx.Err()
+	}})
+	d := &demoRig{URL: "http://" + r.PageAddr.String() + "/", Server: srv, Web: r.Web, Board: board.Sim,
+		Applier: r.Applier, Port: r.Port, Rig: r, done: make(chan error, 1)}
+	go func() {
+		err := r.Run(ctx)
+		if errors.Is(err, context.Canceled) {
+			err = nil
 		}
-	}
+		if err != nil && ctx.Err() == nil {
+			fmt.Fprintln(os.Stderr, "mwi-agent demo:", err)
+		}
+		d.done <- err
+	}()
+	return d, nil
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mwi-agent/mwi-agent/agent/config"
 	"github.com/mwi-agent/mwi-agent/agent/fxs"
 	"github.com/mwi-agent/mwi-agent/agent/web"
 	"github.com/mwi-agent/mwi-agent/hal/sim"
@@ -165,8 +166,10 @@ func TestDemoFXSPortFollowsMailbox(t *testing.T) {
 
 	// Hang up and leave a voicemail at once: the lamp lights right away,
 	// the line waits until it has been on-hook for the quiet time.
-	hook(false)
+	// hungUp is taken before the request: the hook event (where the quiet
+	// time starts) is no earlier, so the reversal is at least quiet after it.
 	hungUp := time.Now()
+	hook(false)
 	rig.Server.Leave("1001", false)
 	eventually(t, "lamp steady", 3*time.Second, func() bool { return lamp() == "steady" })
 	if time.Since(hungUp) < quiet-200*time.Millisecond && line().Reversed {
@@ -227,7 +230,7 @@ func TestDemoFXSPortFollowsMailbox(t *testing.T) {
 // "mwi-agent run" with board: sim: the run hook wires the FXS port too
 // (fxs.quiet from the configuration); the status page shows the line.
 func TestRunWiresFXSPort(t *testing.T) {
-	r := startRun(t, "fxs: {quiet: 300ms}\n")
+	r := startRun(t, func(c *config.Config) { c.FXS.Quiet = 300 * time.Millisecond })
 	eventually(t, "status page shows the lamp off and the line forward", 10*time.Second, func() bool {
 		s := r.get()
 		return s.Lamp.Name == "off" && s.Line != nil && !s.Line.MWI

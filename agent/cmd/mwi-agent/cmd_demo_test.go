@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"github.com/mwi-agent/mwi-agent/agent/demo"
 	"github.com/mwi-agent/mwi-agent/agent/hw"
 	"github.com/mwi-agent/mwi-agent/agent/indicate"
+	"github.com/mwi-agent/mwi-agent/agent/rig"
 	"github.com/mwi-agent/mwi-agent/agent/web"
 	"github.com/mwi-agent/mwi-agent/boards"
 )
@@ -81,14 +81,16 @@ func freePort(t *testing.T) string {
 }
 
 // runRig is "mwi-agent run" with board: sim against a demo voicemail
-// server: the agent and its run hook (indicators, FXS port, status page).
+// server: the device agent/rig builds (agent, indicators, FXS port, status
+// page), without demo controls.
 type runRig struct {
 	srv  *demo.Server
+	rig  *rig.Rig
 	get  func() web.StateJSON // the status page's /api/state
-	stop func()               // cancels and waits for the run hook to stop
+	stop func()               // cancels and waits for the device to stop
 }
 
-func startRun(t *testing.T, extraYAML string) runRig {
+func startRun(t *testing.T, edit func(*config.Config)) runRig {
 	t.Helper()
 	srv, err := demo.New(demo.Options{})
 	if err != nil {
@@ -98,23 +100,30 @@ func startRun(t *testing.T, extraYAML string) runRig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	httpAddr := freePort(t)
-	yaml := demoConfig(srv) + fmt.Sprintf("http: {listen: %q}\nstate_dir: %q\n", httpAddr, t.TempDir()) + extraYAML
-	cfg, err := config.Parse([]byte(yaml))
+	cfg, err := demoConfig(srv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := agent.New(cfg, agent.Options{})
+	cfg.HTTP.Listen = "127.0.0.1:0"
+	cfg.StateDir = t.TempDir()
+	if edit != nil {
+		edit(cfg)
+	}
+	log := newLogger(os.Stderr, "warn")
+	board, err := rig.Open(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := rig.New(cfg, board, rig.Options{Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	go a.Run(ctx)
 	done := make(chan error, 1)
-	go func() { done <- runIndicators(ctx, a, cfg, newLogger(os.Stderr, "warn")) }()
+	go func() { done <- r.Run(ctx) }()
 	get := func() (st web.StateJSON) {
-		res, err := http.Get("http://" + httpAddr + "/api/state")
+		res, err := http.Get("http://" + r.PageAddr.String() + "/api/state")
 		if err != nil {
 			return st
 		}
@@ -127,17 +136,17 @@ func startRun(t *testing.T, extraYAML string) runRig {
 		cancel()
 		select {
 		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Fatal("indicators did not stop with the context")
+		case <-time.After(10 * time.Second):
+			t.Fatal("the device did not stop with the context")
 		}
 	}
-	return runRig{srv: srv, get: get, stop: stop}
+	return runRig{srv: srv, rig: r, get: get, stop: stop}
 }
 
 // "mwi-agent run" with board: sim drives the indicators and serves the
 // status page (no demo controls) from its run hook.
 func TestRunDrivesIndicatorsAndStatusPage(t *testing.T) {
-	r := startRun(t, "")
+	r := startRun(t, nil)
 	eventually(t, "status page shows the lamp off", 10*time.Second, func() bool { return r.get().Lamp.Name == "off" })
 	r.srv.Leave("1003", false)
 	eventually(t, "status page shows the lamp on", 3*time.Second, func() bool { s := r.get(); return s.Lamp.Name == "steady" && s.Lamp.LitNow })
@@ -162,7 +171,7 @@ func TestDemoServerStopShowsCannotKnow(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	cfg, err := config.Parse([]byte(demoConfig(srv)))
+	cfg, err := demoConfig(srv)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,15 +16,9 @@ import (
 
 	"github.com/mwi-agent/mwi-agent/agent"
 	"github.com/mwi-agent/mwi-agent/agent/config"
+	"github.com/mwi-agent/mwi-agent/agent/rig"
 	"github.com/mwi-agent/mwi-agent/agent/service"
 )
-
-// runHook lets other cmd_*.go files attach to a running agent (hardware,
-// web page) without editing this file: add one in an init function. Each
-// hook runs on its own goroutine until ctx ends.
-type runHook func(ctx context.Context, a *agent.Agent, cfg *config.Config, log *slog.Logger) error
-
-var runHooks []runHook
 
 func init() {
 	register(command{name: "run", summary: "run the agent with a configuration file until SIGINT/SIGTERM", run: runRun})
@@ -44,6 +39,9 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
+// runRun builds the device (agent/rig: agent, indicators, FXS port, status
+// socket and page, systemd notifications) from the file and runs it; a
+// board that cannot be opened stops it before systemd hears READY=1.
 func runRun(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -69,60 +67,51 @@ func runRun(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(50)
 	}
-	a, err := agent.New(cfg, agent.Options{Logger: log})
+	board, err := rig.Open(cfg, log)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-
-	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
-		log.Warn("state directory", "dir", cfg.StateDir, "err", err)
-	} else {
-		sock := filepath.Join(cfg.StateDir, agent.StatusSocket)
-		go func() {
-			if err := a.ServeStatus(ctx, sock); err != nil {
-				log.Warn("status socket", "path", sock, "err", err)
-			}
-		}()
+	r, err := rig.New(cfg, board, rig.Options{Logger: log, Notify: true,
+		StatusSocket: filepath.Join(cfg.StateDir, agent.StatusSocket)})
+	if err != nil {
+		board.Devices.Close()
+		return err
 	}
-	for _, h := range runHooks {
-		go func() {
-			if err := h(ctx, a, cfg, log); err != nil && ctx.Err() == nil {
-				log.Error("run hook", "err", err)
-			}
-		}()
-	}
-	// SIGHUP: reload the file; unchanged accounts keep their registrations.
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-hup:
-				// RELOADING=1 ... READY=1 for systemd (agent/service; no-op outside it)
-				_ = service.New(log).Reload(func() error {
-					nc, err := config.Load(*path)
-					if err != nil {
-						log.Error("reload: configuration not applied", "err", err)
-						return err
-					}
-					if err := a.Reload(nc); err != nil {
-						log.Warn("reload", "err", err)
-						return err
-					}
-					log.Info("reloaded", "accounts", len(nc.Accounts))
-					return nil
-				})
-			}
-		}
-	}()
-	err = a.Run(ctx)
-	if ctx.Err() != nil {
+	r.Add(rig.Part{Name: "reload", Optional: true, Run: func(ctx context.Context) error {
+		return reloadOnHUP(ctx, *path, r.Agent, log)
+	}})
+	err = r.Run(ctx)
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		return nil
 	}
 	return err
+}
+
+// reloadOnHUP reloads the file on SIGHUP until ctx ends: unchanged
+// accounts keep their registrations. Under systemd it sends RELOADING=1
+// ... READY=1 (agent/service; a no-op outside it).
+func reloadOnHUP(ctx context.Context, path string, a *agent.Agent, log *slog.Logger) error {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-hup:
+			_ = service.New(log).Reload(func() error {
+				nc, err := config.Load(path)
+				if err != nil {
+					log.Error("reload: configuration not applied", "err", err)
+					return err
+				}
+				if err := a.Reload(nc); err != nil {
+					log.Warn("reload", "err", err)
+					return err
+				}
+				log.Info("reloaded", "accounts", len(nc.Accounts))
+				return nil
+			})
+		}
+	}
 }

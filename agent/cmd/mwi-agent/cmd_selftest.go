@@ -13,7 +13,7 @@ import (
 
 	"github.com/mwi-agent/mwi-agent/agent/config"
 	"github.com/mwi-agent/mwi-agent/agent/fxs"
-	"github.com/mwi-agent/mwi-agent/agent/hw"
+	"github.com/mwi-agent/mwi-agent/agent/rig"
 	"github.com/mwi-agent/mwi-agent/hal"
 	"github.com/mwi-agent/mwi-agent/tone"
 )
@@ -51,15 +51,14 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		name = "sim"
 	}
 	cfg.Board = name
-	b, err := cfg.ResolveBoard() // the board with the config's overrides, validated
-	if err != nil {
-		return err
-	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	d, err := hw.Open(b, log)
+	// The board with the config's overrides, validated, opened as "run"
+	// opens it.
+	board, err := rig.Open(cfg, log)
 	if err != nil {
 		return err
 	}
+	b, d := board.Def, board.Devices
 	defer d.Close()
 
 	failed := 0

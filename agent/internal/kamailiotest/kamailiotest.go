@@ -19,14 +19,19 @@ import (
 
 // Server is one Kamailio: the same port and database across restarts.
 type Server struct {
-	t     testing.TB
-	Dir   string
-	Port  int
-	Addr  string // 127.0.0.1:port
-	dbDir string
-	cmd   *exec.Cmd
-	runs  int
-	log   string
+	t    testing.TB
+	Dir  string
+	Port int
+	Addr string // 127.0.0.1:port (Options.Host:port)
+	// Set by options (options.go): [::1]:port, the TLS listener.
+	Addr6, TLSAddr string
+	TLSPort        int
+	tlsCfg         string
+	dbDir          string
+	cmd            *exec.Cmd
+	runs           int
+	log            string
+	opts           Options // net15: listeners, defines, config (options.go)
 }
 
 // ConfigPath is the kamailio.cfg kept in the repository.
@@ -39,7 +44,13 @@ func ConfigPath() string {
 // (by PID) when the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{t: t, Dir: t.TempDir()}
+	return StartWith(t, Options{})
+}
+
+// StartWith is Start with options (options.go).
+func StartWith(t testing.TB, o Options) *Server {
+	t.Helper()
+	s := &Server{t: t, Dir: t.TempDir(), opts: o}
 	// The database lives in memory-backed /dev/shm when there is one: a
 	// PUBLISH is a SQLite commit, and an fsync per PUBLISH on a disk would
 	// put ~10 ms of the server's storage into every latency figure.
@@ -63,6 +74,7 @@ func Start(t testing.TB) *Server {
 	}
 	s.Port = freePort(t)
 	s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port))
+	s.prepare()
 	s.start()
 	t.Cleanup(s.Stop)
 	return s
@@ -94,11 +106,12 @@ func (s *Server) start() {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	hp := "127.0.0.1:" + strconv.Itoa(s.Port)
-	cmd := exec.Command("kamailio", "-f", ConfigPath(), "-DD", "-E", "-Y", s.Dir,
-		"-l", "udp:"+hp, "-l", "tcp:"+hp,
-		"-A", `DBURL="sqlite://`+filepath.Join(s.dbDir, "kamailio.sqlite")+`"`,
-		"-m", "64", "-M", "8")
+	hp := net.JoinHostPort(s.host(), strconv.Itoa(s.Port))
+	args := []string{"-f", s.configPath(), "-DD", "-E", "-Y", s.Dir,
+		"-l", "udp:" + hp, "-l", "tcp:" + hp,
+		"-A", `DBURL="sqlite://` + filepath.Join(s.dbDir, "kamailio.sqlite") + `"`,
+		"-m", "64", "-M", "8"}
+	cmd := s.command(append(args, s.extraArgs()...))
 	cmd.Stdout, cmd.Stderr = lf, lf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -158,12 +171,17 @@ func (s *Server) Log() string {
 // mailbox. etag "" creates a new publication; the answer's SIP-ETag is
 // returned for the next one.
 func (s *Server) Publish(user, body, etag string) (string, error) {
+	return s.PublishTo("sip:"+user+"@127.0.0.1", body, etag)
+}
+
+// PublishTo is Publish for any presentity URI (e.g. sip:3001@[::1]).
+func (s *Server) PublishTo(uri, body, etag string) (string, error) {
 	hdrs := []string{"Event: message-summary", "Expires: 3600", "Content-Type: application/simple-message-summary"}
 	if etag != "" {
 		hdrs = append(hdrs, "SIP-If-Match: "+etag)
 	}
 	var got string
-	code, err := send(s.Addr, "PUBLISH", "sip:"+user+"@127.0.0.1", hdrs, body, 2*time.Second, func(h string) {
+	code, err := send(s.Addr, "PUBLISH", uri, hdrs, body, 2*time.Second, func(h string) {
 		if k, v, ok := strings.Cut(h, ":"); ok && strings.EqualFold(strings.TrimSpace(k), "SIP-ETag") {
 			got = strings.TrimSpace(v)
 		}
@@ -184,15 +202,19 @@ func Send(addr, method, ruri string, hdrs []string, body string, timeout time.Du
 }
 
 func send(addr, method, ruri string, hdrs []string, body string, timeout time.Duration, header func(string)) (int, error) {
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer c.Close()
 	ra, err := net.ResolveUDPAddr("udp", addr)
 	if err != nil {
 		return 0, err
 	}
+	local := "127.0.0.1:0"
+	if !ra.IP.IsLoopback() {
+		local = ":0" // a server in a network namespace
+	}
+	c, err := net.ListenPacket("udp", local)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
 	la := c.LocalAddr().String()
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s SIP/2.0\r\n", method, ruri)

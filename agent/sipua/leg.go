@@ -1,0 +1,130 @@
+package sipua
+
+import (
+	"log/slog"
+	"time"
+)
+
+// legKind names an account's two request families.
+type legKind uint8
+
+const (
+	legReg legKind = iota // the registration (REGISTER)
+	legSub                // the message-summary subscription (SUBSCRIBE)
+)
+
+func (k legKind) String() string {
+	if k == legReg {
+		return "register"
+	}
+	return "subscribe"
+}
+
+// leg is one request family of an account — the registration or the
+// subscription, the same type used twice: its state in its table, the
+// identity of its requests (Call-ID, local tag, CSeq), digest state, the
+// expiry it asks for and the one granted, failures in a row (the backoff
+// step), the generation of its newest transaction (answers to older ones
+// are ignored) and its timer (refresh or retry).
+type leg[S ~int] struct {
+	kind      legKind
+	state     S
+	callID    string
+	localTag  string
+	cseq      uint32
+	auth      authState
+	expiry    time.Duration // asked for
+	granted   time.Duration // granted by the last 2xx (or NOTIFY)
+	attempts  int
+	gen       int
+	staleRuns int // stale challenges in a row
+	timer     timerSlot
+}
+
+// step moves the leg through its table and returns the actions to take.
+func (l *leg[S]) step(next func(S, Event) (S, []Action), e Event, log *slog.Logger) []Action {
+	prev := l.state
+	n, actions := next(prev, e)
+	l.state = n
+	if prev != n || len(actions) > 0 {
+		log.Debug("sipua: "+l.kind.String(), "from", stateName(prev), "event", e, "to", stateName(n), "actions", actions)
+	}
+	return actions
+}
+
+func stateName[S ~int](s S) string {
+	switch v := any(s).(type) {
+	case RegState:
+		return v.String()
+	case SubState:
+		return v.String()
+	}
+	return "?"
+}
+
+// next starts a new transaction: CSeq+1 and a new generation, so that an
+// answer to an earlier one is recognised as late.
+func (l *leg[S]) next() (cseq uint32, gen int) {
+	l.cseq++
+	l.gen++
+	return l.cseq, l.gen
+}
+
+// outcome classifies the answer to the leg's newest transaction and learns
+// a challenge from it; ok is false for an answer to an older transaction.
+func (l *leg[S]) outcome(r txResult) (o Outcome, ok bool) {
+	if r.gen != l.gen {
+		return Outcome{}, false
+	}
+	return l.challenge(r, Classify(r.res, r.err, r.fresh)), true
+}
+
+// challenge learns a 401/407's challenge; a challenge we cannot answer is
+// a refusal; more than three stale challenges in a row count as auth failed.
+func (l *leg[S]) challenge(r txResult, o Outcome) Outcome {
+	switch o.Event {
+	case EvChallenge, EvChallengeStale:
+		if err := l.auth.learn(r.res); err != nil {
+			o.Event, o.Reason = EvRefused, err.Error()
+			return o
+		}
+		if o.Event == EvChallengeStale {
+			l.staleRuns++
+			if l.staleRuns > 3 {
+				o.Event = EvChallengeRepeat
+			}
+		} else {
+			l.staleRuns = 0
+		}
+	case EvChallengeRepeat:
+		l.staleRuns = 0
+		o.Reason += ": credentials refused"
+	default:
+		l.staleRuns = 0
+	}
+	return o
+}
+
+// common does the actions both legs share (expiry, timers, attempts) and
+// reports whether act was one of them.
+func (l *leg[S]) common(act Action, o Outcome, c Clock, opts *Options) bool {
+	switch act {
+	case ActUseMinExpires:
+		l.expiry = o.MinExpires
+	case ActRefreshTimer:
+		l.timer.arm(c, RefreshDelay(l.granted))
+	case ActBackoffTimer:
+		l.timer.arm(c, opts.Backoff.Delay(l.attempts, o.RetryAfter, nil))
+	case ActSlowTimer:
+		l.timer.arm(c, max(opts.SlowRetry, o.RetryAfter))
+	case ActLongTimer:
+		l.timer.arm(c, max(opts.LongRetry, o.RetryAfter))
+	case ActResetAttempts:
+		l.attempts = 0
+	case ActCountAttempt:
+		l.attempts++
+	default:
+		return false
+	}
+	return true
+}

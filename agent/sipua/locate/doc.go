@@ -1,0 +1,14 @@
+// Package locate finds where to send SIP requests for a server name, the
+// RFC 3263 way: NAPTR (which transport, which SRV name) → SRV (priority,
+// weight, port) → A/AAAA, giving an ordered list of targets to try, with
+// the smallest TTL seen so the caller knows when to ask again.
+//
+// It uses github.com/miekg/dns for the queries, because the standard
+// library's resolver cannot ask for NAPTR records. With no configured
+// servers (config key dns.servers) NAPTR and SRV go to the servers in
+// /etc/resolv.conf and host names are resolved by the system resolver (so
+// /etc/hosts still applies); with servers, every query goes to them.
+//
+// Failover between the targets (on a timeout or a 503) is the caller's
+// job: see agent/sipua and docs/sip.md "Server location and failover".
+package locate
