@@ -13,6 +13,7 @@
 #   scripts/load-kamailio.sh                     # 8 and 256 accounts
 #   scripts/load-kamailio.sh 8 256 1000          # other sizes
 #   MWI_BEFORE=68ab45a scripts/load-kamailio.sh  # also that commit ("before")
+#   MWI_ALSO="nol=abc123 x=def456" scripts/load-kamailio.sh  # more commits, by label
 #   MWI_RUNS=3 scripts/load-kamailio.sh          # repeat, programs alternate
 #   MWI_BARESIP=0 scripts/load-kamailio.sh       # without baresip
 #   GOGC=50 scripts/load-kamailio.sh             # runtime settings pass through
@@ -56,11 +57,18 @@ build_agent() {
 }
 progs=(mwi-agent)
 build_agent "$root" "$work/mwi-agent"
+# build_rev LABEL REV: that commit's tree, built by its own build.sh
+build_rev() {
+	mkdir -p "$work/src-$1"
+	git -C "$root" archive "$2" | tar -x -C "$work/src-$1"
+	build_agent "$work/src-$1" "$work/$1"
+	progs=("$1" "${progs[@]}")
+}
+for lr in ${MWI_ALSO:-}; do
+	build_rev "${lr%%=*}" "${lr#*=}"
+done
 if [ -n "${MWI_BEFORE:-}" ]; then
-	mkdir -p "$work/src-before"
-	git -C "$root" archive "$MWI_BEFORE" | tar -x -C "$work/src-before"
-	build_agent "$work/src-before" "$work/mwi-before"
-	progs=(mwi-before "${progs[@]}")
+	build_rev mwi-before "$MWI_BEFORE"
 fi
 if [ "${MWI_BARESIP:-1}" != 0 ] && command -v baresip >/dev/null && [ -f /usr/lib/baresip/modules/mwi.so ]; then
 	progs=(baresip "${progs[@]}")
