@@ -3,6 +3,8 @@ package agent_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"runtime"
 	"runtime/metrics"
@@ -46,7 +48,8 @@ func readMem() memSample {
 // The process's own RSS is in scripts/load-kamailio.sh; this names where
 // the per-account part goes.
 //
-// MWI_MEM_PROFILE=FILE writes a heap profile to FILE.N (go tool pprof
+// MWI_MEM_QUIET=1 logs only errors (info lines are formatted on the
+// account workers' stacks). MWI_MEM_PROFILE=FILE writes a heap profile to FILE.N (go tool pprof
 // -sample_index=inuse_space) at the last sample. MWI_MEM_SETTLE=40s adds the same figures once the start-up transactions
 // have expired (settled-…).
 //
@@ -63,7 +66,11 @@ func BenchmarkKamailioAccountsMemory(b *testing.B) {
 				cfg := kamailioConfig(b, k.Addr, n, time.Hour)
 				before = readMem()
 				t0 := time.Now()
-				a, err := agent.New(cfg, agent.Options{Logger: testLogger(b)})
+				log := testLogger(b)
+				if os.Getenv("MWI_MEM_QUIET") != "" { // only errors: what logging costs in stacks
+					log = slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError}))
+				}
+				a, err := agent.New(cfg, agent.Options{Logger: log})
 				if err != nil {
 					b.Fatal(err)
 				}
