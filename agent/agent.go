@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mwi-agent/mwi-agent/agent/internal/latest"
 	"github.com/mwi-agent/mwi-agent/agent/sipua"
 	"github.com/mwi-agent/mwi-agent/agent/state"
 	"github.com/mwi-agent/mwi-agent/hal/clock"
@@ -53,8 +54,8 @@ type Agent struct {
 	mu      sync.Mutex // guards specs/uaspec before Run, pub, watchers, running
 	specs   []spec
 	uaspec  uaSpec
-	pub     state.Snapshot             // the latest published snapshot (a private copy)
-	watch   map[chan struct{}]struct{} // watchers' kick channels
+	pub     state.Snapshot // the latest published snapshot (a private copy)
+	changed latest.Signal  // tells the watchers
 	running bool
 	cmds    chan func(*loop)
 
@@ -69,7 +70,7 @@ func newAgent(specs []spec, us uaSpec, opts Options) *Agent {
 	opts.Clock = clock.Or(opts.Clock)
 	a := &Agent{
 		log: opts.Logger, clock: opts.Clock, specs: specs, uaspec: us,
-		watch: map[chan struct{}]struct{}{}, cmds: make(chan func(*loop)),
+		cmds:    make(chan func(*loop)),
 		started: make(chan struct{}),
 	}
 	a.pub = initialSnapshot(specs, a.clock.Now())
@@ -116,76 +117,10 @@ const watchReplaceGap = 10 * time.Millisecond
 // unread snapshot can lag the state by that much until the next one
 // replaces it). It is closed when ctx ends.
 //
-// Each watcher has a goroutine that copies the state when it was kicked;
-// the loop itself never copies the whole state per update.
+// Each watcher has a goroutine (latest.Watch) that copies the state when
+// it changed; the loop itself never copies the whole state per update.
 func (a *Agent) Watch(ctx context.Context) <-chan state.Snapshot {
-	ch := make(chan state.Snapshot, 1)
-	kick := make(chan struct{}, 1)
-	a.mu.Lock()
-	ch <- a.pub.Clone()
-	a.watch[kick] = struct{}{}
-	a.mu.Unlock()
-	go func() {
-		defer close(ch)
-		defer func() {
-			a.mu.Lock()
-			delete(a.watch, kick)
-			a.mu.Unlock()
-		}()
-		var (
-			dirty    bool      // a change not yet copied
-			replaced time.Time // last replacement of an unread snapshot
-			hold     *time.Timer
-			holdC    <-chan time.Time
-		)
-		defer func() {
-			if hold != nil {
-				hold.Stop()
-			}
-		}()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-kick:
-				dirty = true
-			case <-holdC:
-				holdC = nil
-			}
-			if !dirty || holdC != nil {
-				continue
-			}
-			if len(ch) > 0 { // unread: replace it, but not too often
-				if wait := watchReplaceGap - time.Since(replaced); wait > 0 {
-					if hold == nil {
-						hold = time.NewTimer(wait)
-					} else {
-						hold.Reset(wait)
-					}
-					holdC = hold.C
-					continue
-				}
-			}
-			dirty = false
-			s := a.Snapshot()
-			select {
-			case ch <- s:
-				continue
-			default:
-			}
-			select { // replace the unread one
-			case <-ch:
-			default:
-			}
-			replaced = time.Now()
-			select {
-			case ch <- s:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return ch
+	return latest.Watch(ctx, &a.changed, a.Snapshot, watchReplaceGap, a.clock)
 }
 
 // Started is closed once every account's worker has started.
@@ -206,13 +141,8 @@ func (a *Agent) publish(s state.Snapshot, dirty map[int]bool) {
 		}
 		a.pub.Seq, a.pub.At = s.Seq, s.At
 	}
-	for k := range a.watch {
-		select {
-		case k <- struct{}{}:
-		default:
-		}
-	}
 	a.mu.Unlock()
+	a.changed.Notify()
 }
 
 // loop is the state owned by Run's goroutine.
@@ -263,7 +193,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("agent: %w", err)
 	}
-	l := &loop{a: a, ua: ua, snap: snap, specs: specs, cancels: map[string]context.CancelFunc{}, ctx: context.Background(), t0: time.Now()}
+	l := &loop{a: a, ua: ua, snap: snap, specs: specs, cancels: map[string]context.CancelFunc{}, ctx: context.Background(), t0: a.clock.Now()}
 	for _, sp := range specs {
 		if err := l.startAccount(sp); err != nil {
 			a.log.Error("agent: account not started", "account", sp.sip.Name, "err", err)
@@ -292,7 +222,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			}
 			waited := make(chan struct{})
 			go func() { ua.Wait(); close(waited) }()
-			deadline := time.NewTimer(ShutdownTimeout)
+			deadline := a.clock.NewTimer(ShutdownTimeout)
 		drain:
 			for {
 				select {
@@ -302,7 +232,7 @@ func (a *Agent) Run(ctx context.Context) error {
 					}
 				case <-waited:
 					break drain
-				case <-deadline.C:
+				case <-deadline.C():
 					a.log.Warn("agent: shutdown timed out")
 					break drain
 				}
@@ -383,7 +313,7 @@ func (l *loop) publish() {
 	l.dirty = nil
 	if !l.allSub && l.allSubscribed() {
 		l.allSub = true
-		l.a.log.Info("agent: all accounts subscribed", "accounts", len(l.snap.Accounts), "after", time.Since(l.t0).String())
+		l.a.log.Info("agent: all accounts subscribed", "accounts", len(l.snap.Accounts), "after", l.a.clock.Now().Sub(l.t0).String())
 	}
 }
 
@@ -411,11 +341,13 @@ func (a *Agent) do(f func(*loop)) bool {
 		return false
 	}
 	done := make(chan struct{})
+	t := a.clock.NewTimer(5 * time.Second)
+	defer t.Stop()
 	select {
 	case a.cmds <- func(l *loop) { f(l); close(done) }:
 		<-done
 		return true
-	case <-time.After(5 * time.Second):
+	case <-t.C():
 		return false
 	}
 }
@@ -483,7 +415,8 @@ func (a *Agent) reload(specs []spec, us uaSpec) error {
 				if e = l.startAccount(sp); e == nil {
 					break
 				}
-				time.Sleep(100 * time.Millisecond)
+				t := l.a.clock.NewTimer(100 * time.Millisecond)
+				<-t.C()
 			}
 			if e != nil {
 				err = errors.Join(err, fmt.Errorf("agent: account %s: %w", sp.sip.Name, e))

@@ -13,7 +13,7 @@ import (
 // A program that shows every mailbox change: load the configuration, run
 // the agent, and read snapshots from Watch.
 func Example() {
-	cfg, err := config.Load("/etc/mwi-agent/mwi-agent.yaml")
+	cfg, err := config.LoadResolved("/etc/mwi-agent/mwi-agent.yaml")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return

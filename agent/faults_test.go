@@ -74,7 +74,7 @@ type faultRig struct {
 func startFaultRig(t *testing.T, users []string, aorParams string) *faultRig {
 	itest.Require(t, "kamailio", "sqlite3")
 	k := kamailiotest.Start(t)
-	a, err := agent.New(defaultConfig(t, k.Addr, users, aorParams), agent.Options{Logger: testLogger(t)})
+	a, err := agent.New(resolve(t, defaultConfig(t, k.Addr, users, aorParams)), agent.Options{Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,11 @@ func (r *faultRig) cannotKnow(what string, bound time.Duration) time.Duration {
 			return d
 		}
 	}
-	r.t.Fatalf("%s: not 'cannot know' within %v; lamp %s\n%s", what, bound, lampOf(last), dump(last))
+	log := r.k.Log()
+	if len(log) > 3000 {
+		log = log[len(log)-3000:]
+	}
+	r.t.Fatalf("%s: not 'cannot know' within %v; lamp %s\n%s\nKamailio's log ends:\n%s", what, bound, lampOf(last), dump(last), log)
 	return 0
 }
 

@@ -70,7 +70,7 @@ func BenchmarkKamailioAccountsMemory(b *testing.B) {
 				if os.Getenv("MWI_MEM_QUIET") != "" { // only errors: what logging costs in stacks
 					log = slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError}))
 				}
-				a, err := agent.New(cfg, agent.Options{Logger: log})
+				a, err := agent.New(resolve(b, cfg), agent.Options{Logger: log})
 				if err != nil {
 					b.Fatal(err)
 				}

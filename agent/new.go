@@ -4,18 +4,15 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"net"
 	"os"
-	"strconv"
-	"strings"
 
 	"github.com/mwi-agent/mwi-agent/agent/config"
 	"github.com/mwi-agent/mwi-agent/agent/sipua"
 )
 
-// New builds an agent from a validated configuration. It opens nothing:
+// New builds an agent from a resolved configuration. It opens nothing:
 // Run starts the SIP user agent.
-func New(cfg *config.Config, opts Options) (*Agent, error) {
+func New(cfg *config.Resolved, opts Options) (*Agent, error) {
 	specs, us, err := fromConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -25,7 +22,7 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 
 // Reload applies a new configuration: accounts whose settings did not
 // change keep their registrations and subscriptions.
-func (a *Agent) Reload(cfg *config.Config) error {
+func (a *Agent) Reload(cfg *config.Resolved) error {
 	specs, us, err := fromConfig(cfg)
 	if err != nil {
 		return err
@@ -33,7 +30,9 @@ func (a *Agent) Reload(cfg *config.Config) error {
 	return a.reload(specs, us)
 }
 
-func fromConfig(cfg *config.Config) ([]spec, uaSpec, error) {
+// fromConfig turns the resolved accounts into the SIP workers' settings;
+// nothing is parsed here (config.Resolve did it once).
+func fromConfig(cfg *config.Resolved) ([]spec, uaSpec, error) {
 	if cfg == nil {
 		return nil, uaSpec{}, fmt.Errorf("agent: no configuration")
 	}
@@ -47,23 +46,17 @@ func fromConfig(cfg *config.Config) ([]spec, uaSpec, error) {
 	needUDP, needTLS := false, false
 	var specs []spec
 	for _, a := range cfg.Accounts {
-		tp := strings.ToLower(a.Transport)
-		if tp == "" {
-			tp = "udp"
-		}
-		needUDP = needUDP || tp == "udp"
-		needTLS = needTLS || tp == "tls"
-		server := net.JoinHostPort(a.Host(), strconv.Itoa(a.Port()))
-		unsol := !strings.EqualFold(a.Unsolicited, "reject")
+		needUDP = needUDP || a.Transport == config.UDP
+		needTLS = needTLS || a.Transport == config.TLS
 		specs = append(specs, spec{
-			label: a.Label, aor: a.AOR,
+			label: a.Label, aor: a.AOR.String(),
 			sip: sipua.AccountConfig{
-				Name: a.Name, AOR: a.AOR, Username: a.Username, Password: a.Password,
-				Server: server, Transport: tp, Proxy: proxyAddr(a.OutboundProxy, tp),
+				Name: a.Name, AOR: a.AOR.String(), Username: a.Username, Password: a.Password,
+				Server: a.Server.String(), Transport: a.Transport.String(), Proxy: a.Proxy.String(),
 				Register: a.Register, RegisterExpiry: a.RegisterExpiry,
-				Subscribe: a.Subscribe, Mailbox: a.MailboxURI(), SubscribeExpiry: a.SubscribeExpiry,
-				Unsolicited: unsol, UnsolicitedAlways: strings.EqualFold(a.Unsolicited, "always"), UnsolicitedFrom: append([]string(nil), a.UnsolicitedFrom...),
-				UnsolicitedHorizon: a.UnsolicitedHorizon,
+				Subscribe: a.Subscribe, Mailbox: a.Mailbox.String(), SubscribeExpiry: a.SubscribeExpiry,
+				Unsolicited: a.UnsolicitedMode != config.UnsolicitedReject, UnsolicitedAlways: a.UnsolicitedMode == config.UnsolicitedAlways,
+				UnsolicitedFrom: append([]string(nil), a.UnsolicitedFrom...), UnsolicitedHorizon: a.UnsolicitedHorizon,
 			},
 		})
 	}
@@ -79,27 +72,6 @@ func fromConfig(cfg *config.Config) ([]spec, uaSpec, error) {
 		us.tlsKey = cfg.TLS
 	}
 	return specs, us, nil
-}
-
-// proxyAddr turns outbound_proxy (host[:port] or a SIP URI such as
-// sip:proxy.example.com:5080;lr) into host:port; URI parameters are not
-// part of the address.
-func proxyAddr(p, tp string) string {
-	if p == "" {
-		return ""
-	}
-	p = strings.TrimPrefix(strings.TrimPrefix(p, "sip:"), "sips:")
-	if i := strings.IndexAny(p, ";?"); i >= 0 {
-		p = p[:i]
-	}
-	if _, _, err := net.SplitHostPort(p); err == nil {
-		return p
-	}
-	port := "5060"
-	if tp == "tls" {
-		port = "5061"
-	}
-	return net.JoinHostPort(strings.Trim(p, "[]"), port)
 }
 
 // tlsConfig: the system roots plus ca_file; verification on unless

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/mwi-agent/mwi-agent/agent/state"
@@ -12,6 +13,10 @@ import (
 // the latest state once it reads again: replacing the unread snapshot is
 // rate-limited, never dropped.
 func TestWatchSlowReaderGetsLatest(t *testing.T) {
+	synctest.Test(t, testWatchSlowReaderGetsLatest)
+}
+
+func testWatchSlowReaderGetsLatest(t *testing.T) {
 	a := newAgent(nil, uaSpec{}, Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

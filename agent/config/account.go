@@ -150,17 +150,17 @@ func redact(secret string) string {
 
 // String shows the HTTP settings without the token.
 func (h HTTPConfig) String() string {
-	return fmt.Sprintf("{Listen:%s Token:%s}", h.Listen, redact(h.Token))
+	return fmt.Sprintf("{Listen:%s Token:%s Hosts:%v}", h.Listen, redact(h.Token), h.Hosts)
 }
 
 // GoString prints the HTTP settings as Go syntax with the token redacted.
 func (h HTTPConfig) GoString() string {
-	return fmt.Sprintf("config.HTTPConfig{Listen:%q, Token:%q}", h.Listen, redact(h.Token))
+	return fmt.Sprintf("config.HTTPConfig{Listen:%q, Token:%q, Hosts:%#v}", h.Listen, redact(h.Token), h.Hosts)
 }
 
 // LogValue logs the HTTP settings without the token.
 func (h HTTPConfig) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("listen", h.Listen), slog.String("token", redact(h.Token)))
+	return slog.GroupValue(slog.String("listen", h.Listen), slog.String("token", redact(h.Token)), slog.Any("hosts", h.Hosts))
 }
 
 // LogValue logs the main settings and the accounts, without secrets.

@@ -82,6 +82,10 @@ type BoardOverrides struct {
 type HTTPConfig struct {
 	Listen string `yaml:"listen"`
 	Token  string `yaml:"token" json:"-"`
+	// Hosts are the host names the page answers to besides loopback names
+	// (localhost) and IP addresses; a request for any other name is
+	// refused (a DNS-rebinding page cannot read the state).
+	Hosts []string `yaml:"hosts"`
 }
 
 // IndicatorConfig selects the lamp patterns.

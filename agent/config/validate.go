@@ -219,6 +219,14 @@ func (c *Config) Validate() error {
 	board, boardOK := c.validateBoard(&v)
 
 	v.listen("http.listen", c.HTTP.Listen)
+	for i, h := range c.HTTP.Hosts {
+		f := fmt.Sprintf("http.hosts[%d]", i)
+		if h == "" {
+			v.add(f, "", "must not be empty")
+		} else if !validHostname(strings.TrimSuffix(h, ".")) || net.ParseIP(h) != nil {
+			v.add(f, h, "want a host name (IP addresses and localhost are always served), not")
+		}
+	}
 	if c.HTTP.Listen != "" && c.HTTP.Token == "" {
 		if h, _, err := splitHostPort(c.HTTP.Listen, true); err == nil && !isLoopbackHost(h) {
 			v.add("http.token", "", fmt.Sprintf("required when http.listen %q is not a loopback address", c.HTTP.Listen))
@@ -294,22 +302,31 @@ func (c *Config) Validate() error {
 	return errors.Join(v.errs...)
 }
 
+// validateAccount checks one account. Fields that default from the AOR
+// (name, username, server, transport) are reported missing only when the
+// AOR is usable: a broken AOR is one error, not one per derived field.
 func validateAccount(v *validator, p string, a *Account) {
+	var aor sipURI
+	aorOK := false
+	var aorErr func()
+	if a.AOR == "" {
+		aorErr = func() { v.add(p+".aor", "", "missing (e.g. sip:1001@pbx.example.com)") }
+	} else if u, err := parseSIPURI(a.AOR); err != nil {
+		aorErr = func() { v.add(p+".aor", redactURI(a.AOR), err.Error()+" in") }
+	} else if u.User == "" {
+		aorErr = func() { v.add(p+".aor", a.AOR, "missing user part in") }
+	} else {
+		aor, aorOK = u, true
+	}
 	if a.Name == "" {
-		v.add(p+".name", "", "must not be empty")
+		if aorOK {
+			v.add(p+".name", "", "must not be empty")
+		}
 	} else if !validName(a.Name) {
 		v.add(p+".name", a.Name, "only letters, digits, '.', '_' and '-' allowed in")
 	}
-	var aor sipURI
-	aorOK := false
-	if a.AOR == "" {
-		v.add(p+".aor", "", "missing (e.g. sip:1001@pbx.example.com)")
-	} else if u, err := parseSIPURI(a.AOR); err != nil {
-		v.add(p+".aor", redactURI(a.AOR), err.Error()+" in")
-	} else if u.User == "" {
-		v.add(p+".aor", a.AOR, "missing user part in")
-	} else {
-		aor, aorOK = u, true
+	if aorErr != nil {
+		aorErr()
 	}
 	if a.Username == "" && aorOK {
 		v.add(p+".username", "", "must not be empty")
@@ -324,7 +341,9 @@ func validateAccount(v *validator, p string, a *Account) {
 	} else if _, _, err := splitHostPort(a.Server, false); err != nil {
 		v.add(p+".server", a.Server, err.Error()+" in")
 	}
-	v.oneOf(p+".transport", a.Transport, "udp", "tcp", "tls")
+	if a.Transport != "" || aorOK {
+		v.oneOf(p+".transport", a.Transport, "udp", "tcp", "tls")
+	}
 	if aorOK && aor.Secure && a.Transport != "tls" && a.Transport != "" {
 		v.add(p+".transport", a.Transport, "a sips: AOR needs tls, not")
 	}

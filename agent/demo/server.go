@@ -17,6 +17,11 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
+
+	"github.com/mwi-agent/mwi-agent/agent/internal/latest"
+	"github.com/mwi-agent/mwi-agent/agent/state"
+	"github.com/mwi-agent/mwi-agent/agent/summary"
+	"github.com/mwi-agent/mwi-agent/hal/clock"
 )
 
 // MailboxDef is one demo mailbox and its SIP account.
@@ -43,6 +48,7 @@ type Options struct {
 	MinExpires time.Duration // shorter requests get 423; default 5s
 	Mailboxes  []MailboxDef  // default DefaultMailboxes()
 	Logger     *slog.Logger
+	Clock      clock.Clock // nil: the wall clock (expiries, nonces)
 }
 
 // Mailbox is a mailbox's state as the demo page shows it.
@@ -77,8 +83,8 @@ type subscription struct {
 	contact sip.Uri // where NOTIFYs go
 	expires time.Time
 	cseq    uint32
-	timer   *time.Timer
-	sendMu  sync.Mutex // one NOTIFY at a time, in order
+	stop    func() bool // the expiry timer
+	sendMu  sync.Mutex  // one NOTIFY at a time, in order
 	gone    bool
 }
 
@@ -86,6 +92,7 @@ type subscription struct {
 type Server struct {
 	opt Options
 	log *slog.Logger
+	clk clock.Clock
 
 	mu      sync.Mutex
 	boxes   map[string]*mailbox
@@ -98,7 +105,7 @@ type Server struct {
 	gen     int
 	client  *sipgo.Client
 	subsWG  sync.WaitGroup
-	changes map[chan struct{}]struct{}
+	changes latest.Signal
 }
 
 // New returns a stopped server; call Start (and Stop or Close).
@@ -121,8 +128,8 @@ func New(opt Options) (*Server, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{opt: opt, log: opt.Logger, boxes: map[string]*mailbox{}, subs: map[string]*subscription{},
-		nonces: map[string]time.Time{}, changes: map[chan struct{}]struct{}{}}
+	s := &Server{opt: opt, log: opt.Logger, clk: clock.Or(opt.Clock), boxes: map[string]*mailbox{}, subs: map[string]*subscription{},
+		nonces: map[string]time.Time{}}
 	for _, d := range opt.Mailboxes {
 		if d.User == "" || d.Password == "" {
 			return nil, fmt.Errorf("demo: mailbox %q: user and password required", d.User)
@@ -227,7 +234,9 @@ func (s *Server) Stop() {
 	s.client = nil
 	for id, sub := range s.subs {
 		sub.gone = true
-		sub.timer.Stop()
+		if sub.stop != nil {
+			sub.stop()
+		}
 		delete(s.subs, id)
 	}
 	for _, b := range s.boxes {
@@ -246,30 +255,19 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// Subscribe returns a channel told (coalesced) about every change of
+// Changes returns a channel told (coalesced) about every change of
 // mailboxes, registrations or subscriptions, and a cancel function.
-func (s *Server) Subscribe() (<-chan struct{}, func()) {
-	ch := make(chan struct{}, 1)
-	s.mu.Lock()
-	s.changes[ch] = struct{}{}
-	s.mu.Unlock()
-	return ch, func() { s.mu.Lock(); delete(s.changes, ch); s.mu.Unlock() }
-}
+func (s *Server) Changes() (<-chan struct{}, func()) { return s.changes.Subscribe() }
 
-func (s *Server) notifyChangeLocked() {
-	for ch := range s.changes {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
-	}
-}
+// notifyChangeLocked tells the watchers (latest.Signal never blocks, so
+// it may run under s.mu).
+func (s *Server) notifyChangeLocked() { s.changes.Notify() }
 
 // Mailboxes returns every mailbox's state in definition order.
 func (s *Server) Mailboxes() []Mailbox {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := time.Now()
+	now := s.clk.Now()
 	out := make([]Mailbox, 0, len(s.order))
 	for _, u := range s.order {
 		b := s.boxes[u]
@@ -345,14 +343,15 @@ func (s *Server) Body(user string) ([]byte, error) {
 	return s.bodyLocked(b), nil
 }
 
+// bodyLocked is the mailbox's message-summary body (RFC 3842), written by
+// the same summary.Format the agent's tests parse it with.
 func (s *Server) bodyLocked(b *mailbox) []byte {
-	waiting := "no"
+	w := summary.WaitingNo
 	if b.new > 0 {
-		waiting = "yes"
+		w = summary.WaitingYes
 	}
-	host := s.addr
-	return []byte(fmt.Sprintf("Messages-Waiting: %s\r\nMessage-Account: sip:%s@%s\r\nVoice-Message: %d/%d (%d/%d)\r\n",
-		waiting, b.def.User, host, b.new, b.old, b.urgentNew, b.urgentOld))
+	return summary.Format(summary.Summary{Waiting: w, Account: "sip:" + b.def.User + "@" + s.addr,
+		Classes: map[string]state.Counts{state.ClassVoice: {New: b.new, Old: b.old, UrgentNew: b.urgentNew, UrgentOld: b.urgentOld}}})
 }
 
 // ---- digest authentication -------------------------------------------------
@@ -361,7 +360,7 @@ func (s *Server) newNonceLocked() string {
 	var buf [16]byte
 	rand.Read(buf[:])
 	n := hex.EncodeToString(buf[:])
-	now := time.Now()
+	now := s.clk.Now()
 	for k, t := range s.nonces {
 		if now.Sub(t) > 10*time.Minute {
 			delete(s.nonces, k)
@@ -401,7 +400,7 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, user s
 			switch {
 			case cred.Username != user || cred.Realm != s.opt.Realm || cred.Response != want:
 				s.log.Info("demo: digest mismatch", "user", user, "auth_user", cred.Username)
-			case !known || time.Since(issued) > 10*time.Minute:
+			case !known || s.clk.Now().Sub(issued) > 10*time.Minute:
 				stale = true
 			default:
 				return true
@@ -488,7 +487,7 @@ func (s *Server) onRegister(gen int, req *sip.Request, tx sip.ServerTransaction)
 	case exp == 0 || c.Address.Wildcard:
 		b.regContact, b.regExpires = "", time.Time{}
 	default:
-		b.regContact, b.regExpires = c.Address.String(), time.Now().Add(exp)
+		b.regContact, b.regExpires = c.Address.String(), s.clk.Now().Add(exp)
 	}
 	if b.regContact != "" {
 		ch := sip.ContactHeader{Address: *c.Address.Clone()}
@@ -556,15 +555,15 @@ func (s *Server) onSubscribe(gen int, req *sip.Request, tx sip.ServerTransaction
 	if terminated {
 		sub.gone = true
 		delete(s.subs, sub.id)
-		if sub.timer != nil {
-			sub.timer.Stop()
+		if sub.stop != nil {
+			sub.stop()
 		}
 	} else {
-		sub.expires = time.Now().Add(exp)
-		if sub.timer != nil {
-			sub.timer.Stop()
+		sub.expires = s.clk.Now().Add(exp)
+		if sub.stop != nil {
+			sub.stop()
 		}
-		sub.timer = time.AfterFunc(exp, func() { s.expire(sub) })
+		sub.stop = s.clk.AfterFunc(exp, func() { s.expire(sub) })
 	}
 	s.notifyChangeLocked()
 	s.mu.Unlock()
@@ -584,7 +583,7 @@ func (s *Server) onSubscribe(gen int, req *sip.Request, tx sip.ServerTransaction
 // expire ends a subscription that was not refreshed in time.
 func (s *Server) expire(sub *subscription) {
 	s.mu.Lock()
-	if sub.gone || time.Now().Before(sub.expires) {
+	if sub.gone || s.clk.Now().Before(sub.expires) {
 		s.mu.Unlock()
 		return
 	}
@@ -611,7 +610,7 @@ func (s *Server) sendNotify(sub *subscription, terminal bool) {
 	}
 	client := s.client
 	body := s.bodyLocked(s.boxes[sub.user])
-	state := fmt.Sprintf("active;expires=%d", max(0, int(time.Until(sub.expires).Round(time.Second)/time.Second)))
+	state := fmt.Sprintf("active;expires=%d", max(0, int(sub.expires.Sub(s.clk.Now()).Round(time.Second)/time.Second)))
 	if terminal {
 		state = "terminated;reason=timeout"
 	}
@@ -661,8 +660,8 @@ func (s *Server) sendNotify(sub *subscription, terminal bool) {
 func (s *Server) dropLocked(sub *subscription) {
 	if !sub.gone {
 		sub.gone = true
-		if sub.timer != nil {
-			sub.timer.Stop()
+		if sub.stop != nil {
+			sub.stop()
 		}
 		delete(s.subs, sub.id)
 		s.notifyChangeLocked()

@@ -6,6 +6,7 @@ import (
 
 	"github.com/mwi-agent/mwi-agent/boards"
 	"github.com/mwi-agent/mwi-agent/hal"
+	"github.com/mwi-agent/mwi-agent/hal/clock"
 	"github.com/mwi-agent/mwi-agent/hal/sim"
 )
 
@@ -22,11 +23,11 @@ func init() {
 // OpenSim builds the simulated devices of a sim-backend board and returns
 // the *sim.Board itself, so the demo can move the hook and read the lamp.
 // clock may be nil (wall clock).
-func OpenSim(b boards.Board, clock sim.Clock) (*sim.Board, error) {
+func OpenSim(b boards.Board, clk clock.Reader) (*sim.Board, error) {
 	if b.Backend != boards.BackendSim {
 		return nil, fmt.Errorf("hw: board %s: backend %q is not sim", b.Name, b.Backend)
 	}
-	opt := sim.Options{Clock: clock, LEDs: len(b.LEDs), Hook: b.Hook.IsSet(), Line: b.FXS != nil}
+	opt := sim.Options{Clock: clk, LEDs: len(b.LEDs), Hook: b.Hook.IsSet(), Line: b.FXS != nil}
 	if d := b.Display; d != nil {
 		kind := hal.DisplayGraphic
 		if d.Driver == "hd44780-pcf8574" || d.Driver == "text" {

@@ -9,8 +9,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mwi-agent/mwi-agent/agent/internal/latest"
 	"github.com/mwi-agent/mwi-agent/agent/state"
 	"github.com/mwi-agent/mwi-agent/hal"
+	"github.com/mwi-agent/mwi-agent/hal/clock"
 )
 
 // Renderer turns a view into a frame for a display (display.RenderMono or
@@ -25,6 +27,7 @@ type Applier struct {
 	dev    hal.Devices
 	render Renderer
 	log    *slog.Logger
+	clock  clock.Clock
 
 	applyMu sync.Mutex // serializes Apply (device writes and callbacks)
 	lamp    *hal.Pattern
@@ -37,15 +40,22 @@ type Applier struct {
 	lastErr error
 	writes  int
 	onApply []func(Outputs)
+	changed latest.Signal
 }
 
-// NewApplier returns an Applier for dev. render may be nil when the board
-// has no display; log may be nil.
-func NewApplier(dev hal.Devices, render Renderer, log *slog.Logger) *Applier {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+// ApplierOptions are an Applier's injected dependencies.
+type ApplierOptions struct {
+	Render Renderer     // nil: the display (if any) is not drawn
+	Logger *slog.Logger // nil: discard
+	Clock  clock.Clock  // nil: the wall clock (Drive's timers use it too)
+}
+
+// NewApplier returns an Applier for dev.
+func NewApplier(dev hal.Devices, opt ApplierOptions) *Applier {
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Applier{dev: dev, render: render, log: log, leds: make([]*hal.Pattern, len(dev.LEDs))}
+	return &Applier{dev: dev, render: opt.Render, log: opt.Logger, clock: clock.Or(opt.Clock), leds: make([]*hal.Pattern, len(dev.LEDs))}
 }
 
 // OnApply registers f to be called (synchronously, in order, one Apply at
@@ -73,19 +83,16 @@ func (a *Applier) LastChanged() (Outputs, time.Time) {
 	return a.last, a.lastAt
 }
 
+// Changes returns a channel told (coalesced) after every Apply, and a
+// function that ends the subscription (the status page follows it).
+func (a *Applier) Changes() (<-chan struct{}, func()) { return a.changed.Subscribe() }
+
 // Err returns the device errors of the most recent Apply (nil when every
 // write succeeded).
 func (a *Applier) Err() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.lastErr
-}
-
-// Writes counts device writes made so far (for tests and metrics).
-func (a *Applier) Writes() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.writes
 }
 
 // Apply writes what differs from the last successful write; force writes
@@ -137,7 +144,7 @@ func (a *Applier) Apply(out Outputs, force bool) error {
 	err := errors.Join(errs...)
 	a.mu.Lock()
 	if a.lastAt.IsZero() || !a.last.Lamp.Equal(out.Lamp) {
-		a.lastAt = time.Now()
+		a.lastAt = a.clock.Now()
 	}
 	a.last, a.lastErr = out, err
 	a.writes += writes
@@ -146,6 +153,7 @@ func (a *Applier) Apply(out Outputs, force bool) error {
 	for _, f := range cbs {
 		f(out)
 	}
+	a.changed.Notify()
 	return err
 }
 
@@ -170,18 +178,22 @@ const burstGap = 50 * time.Millisecond
 // are logged, not fatal: the next snapshot or refresh retries. It returns
 // ctx.Err().
 func Drive(ctx context.Context, src Watcher, a *Applier, pol Policy, refresh time.Duration) error {
-	var tick <-chan time.Time
+	clk := a.clock
+	var (
+		tick   <-chan time.Time
+		ticker clock.Timer
+	)
 	if refresh > 0 {
-		t := time.NewTicker(refresh)
-		defer t.Stop()
-		tick = t.C
+		ticker = clk.NewTimer(refresh)
+		defer func() { ticker.Stop() }()
+		tick = ticker.C()
 	}
 	ch := src.Watch(ctx)
 	var (
 		last    *state.Snapshot // latest snapshot received
 		pending bool            // last is not applied yet
 		applied time.Time       // when the last apply happened
-		hold    *time.Timer     // fires when a pending snapshot may be applied
+		hold    clock.Timer     // fires when a pending snapshot may be applied
 		holdC   <-chan time.Time
 		apply   func(force bool)
 	)
@@ -192,7 +204,7 @@ func Drive(ctx context.Context, src Watcher, a *Applier, pol Policy, refresh tim
 	}()
 	apply = func(force bool) {
 		pending = false
-		applied = time.Now()
+		applied = clk.Now()
 		note := "indicators"
 		if force {
 			note = "indicators refresh"
@@ -215,13 +227,9 @@ func Drive(ctx context.Context, src Watcher, a *Applier, pol Policy, refresh tim
 				return ctx.Err()
 			}
 			last, pending = &s, true
-			if wait := burstGap - time.Since(applied); wait > 0 {
-				if hold == nil {
-					hold = time.NewTimer(wait)
-				} else {
-					hold.Reset(wait)
-				}
-				holdC = hold.C
+			if wait := burstGap - clk.Now().Sub(applied); wait > 0 {
+				hold = clk.NewTimer(wait)
+				holdC = hold.C()
 				continue
 			}
 			apply(false)
@@ -238,6 +246,8 @@ func Drive(ctx context.Context, src Watcher, a *Applier, pol Policy, refresh tim
 				apply(false)
 			}
 		case <-tick:
+			ticker = clk.NewTimer(refresh)
+			tick = ticker.C()
 			if last != nil {
 				apply(true)
 			}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/mwi-agent/mwi-agent/agent/state"
@@ -16,37 +17,53 @@ type chanWatcher chan state.Snapshot
 
 func (c chanWatcher) Watch(ctx context.Context) <-chan state.Snapshot { return c }
 
+// Each snapshot is applied; within a burst the latest is applied
+// burstGap after the previous apply (on virtual time, testing/synctest).
 func TestDrive(t *testing.T) {
-	b := sim.New(sim.Options{LEDs: 1})
-	a := NewApplier(b.Devices(), nil, nil)
-	applied := make(chan Outputs, 10)
-	a.OnApply(func(o Outputs) { applied <- o })
-	src := make(chanWatcher, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- Drive(ctx, src, a, DefaultPolicy(1, 0), 0) }()
-	for _, c := range []struct {
-		acc  state.Account
-		lamp string
-	}{
-		{acct("a", unk, state.HealthSubscribing, 0, 0, 0), "unknown"},
-		{acct("a", yes, ok, 1, 0, 0), "steady"},
-		{acct("a", no, ok, 0, 1, 0), "off"},
-	} {
-		src <- state.Snapshot{Accounts: []state.Account{c.acc}}
-		select {
-		case o := <-applied:
+	synctest.Test(t, func(t *testing.T) {
+		b := sim.New(sim.Options{LEDs: 1})
+		a := NewApplier(b.Devices(), ApplierOptions{})
+		applied := make(chan Outputs, 10)
+		a.OnApply(func(o Outputs) { applied <- o })
+		src := make(chanWatcher, 1)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- Drive(ctx, src, a, DefaultPolicy(1, 0), time.Minute) }()
+		start := time.Now()
+		for _, c := range []struct {
+			acc  state.Account
+			lamp string
+			at   time.Duration // applied this long after start
+		}{
+			{acct("a", unk, state.HealthSubscribing, 0, 0, 0), "unknown", 0},
+			{acct("a", yes, ok, 1, 0, 0), "steady", burstGap},
+			{acct("a", no, ok, 0, 1, 0), "off", 2 * burstGap},
+		} {
+			src <- state.Snapshot{Accounts: []state.Account{c.acc}}
+			o := <-applied
 			if p, _ := b.Lamp.Pattern(); o.Lamp.Name != c.lamp || p.Name != c.lamp {
 				t.Fatalf("lamp %s (device %s), want %s", o.Lamp.Name, p.Name, c.lamp)
 			}
-		case <-time.After(2 * time.Second):
-			t.Fatal("snapshot not applied")
+			if got := time.Since(start); got != c.at {
+				t.Fatalf("%s applied after %v, want %v", c.lamp, got, c.at)
+			}
 		}
-	}
-	cancel()
-	if err := <-done; err != context.Canceled {
-		t.Fatalf("Drive returned %v", err)
-	}
+		// The refresh re-writes every output each minute, nothing between.
+		time.Sleep(time.Minute - 2*burstGap - time.Millisecond)
+		synctest.Wait()
+		if len(applied) != 0 {
+			t.Fatal("applied before the refresh interval")
+		}
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+		if len(applied) != 1 {
+			t.Fatal("no refresh after a minute")
+		}
+		cancel()
+		if err := <-done; err != context.Canceled {
+			t.Fatalf("Drive returned %v", err)
+		}
+	})
 }
 
 // A snapshot with two accounts, one with an urgent message: the lamp
@@ -73,8 +90,12 @@ var _ hal.Lamp = (*failingLamp)(nil)
 // coalesced: far fewer applies than snapshots, the first one at once and
 // the latest one last.
 func TestDriveCoalescesBursts(t *testing.T) {
+	synctest.Test(t, testDriveCoalescesBursts)
+}
+
+func testDriveCoalescesBursts(t *testing.T) {
 	b := sim.New(sim.Options{LEDs: 1})
-	a := NewApplier(b.Devices(), nil, nil)
+	a := NewApplier(b.Devices(), ApplierOptions{})
 	var mu sync.Mutex
 	var seqs []uint64
 	a.OnApply(func(o Outputs) {
@@ -82,23 +103,21 @@ func TestDriveCoalescesBursts(t *testing.T) {
 		seqs = append(seqs, uint64(len(o.Display.Accounts)))
 		mu.Unlock()
 	})
+	got := func() []uint64 {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]uint64(nil), seqs...)
+	}
 	// Like agent.Watch: one buffered snapshot, replaced while unread.
 	src := make(chanWatcher, 1)
 	send := func(s state.Snapshot) {
-		for {
-			select {
-			case src <- s:
-				return
-			default:
-			}
-			select {
-			case <-src:
-			default:
-			}
+		select {
+		case <-src:
+		default:
 		}
+		src <- s
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	done := make(chan error)
 	go func() { done <- Drive(ctx, src, a, DefaultPolicy(1, 0), 0) }()
 	const n = 200
@@ -110,39 +129,21 @@ func TestDriveCoalescesBursts(t *testing.T) {
 		send(state.Snapshot{Seq: uint64(i), Accounts: accs})
 		// A burst, but slower than Drive reads: without coalescing every
 		// snapshot would be applied.
+		synctest.Wait()
+		if i == 1 && len(got()) != 1 {
+			t.Fatal("first snapshot not applied at once")
+		}
 		time.Sleep(time.Millisecond)
-		if i == 1 { // the first one is applied at once
-			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
-				mu.Lock()
-				k := len(seqs)
-				mu.Unlock()
-				if k > 0 {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatal("first snapshot not applied")
-				}
-			}
-		}
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		mu.Lock()
-		got := append([]uint64(nil), seqs...)
-		mu.Unlock()
-		if len(got) > 0 && got[len(got)-1] == n {
-			if got[0] != 1 {
-				t.Fatalf("first apply had %d accounts, want the first snapshot (1)", got[0])
-			}
-			if len(got) > n/4 {
-				t.Fatalf("%d applies for a burst of %d snapshots: not coalesced", len(got), n)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("latest snapshot never applied; applies: %v", got)
-		}
-		time.Sleep(10 * time.Millisecond)
+	time.Sleep(burstGap)
+	synctest.Wait()
+	applies := got()
+	if len(applies) == 0 || applies[len(applies)-1] != n || applies[0] != 1 {
+		t.Fatalf("applies %v: want the first snapshot first and the latest (%d) last", applies, n)
+	}
+	// 200 ms of snapshots: the first at once, then one per burstGap.
+	if max := n*int(time.Millisecond)/int(burstGap) + 2; len(applies) > max {
+		t.Fatalf("%d applies for a burst of %d snapshots over %v: not coalesced (want at most %d)", len(applies), n, n*time.Millisecond, max)
 	}
 	cancel()
 	if err := <-done; err != context.Canceled {

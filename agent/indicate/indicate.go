@@ -55,7 +55,11 @@ type Outputs struct {
 	LEDFor  []string      // account name on each LED, "" when unused
 	Display View          // accounts in snapshot order
 	FXS     []FXS         // len == Policy.FXSPorts
-	Why     string        // one line for logs and the status page
+	// Stutter: a handset lifted now should hear stutter dial tone (the
+	// lamp accounts' last known state has messages waiting); the FXS ports
+	// and the status page's handset follow it.
+	Stutter bool
+	Why     string // one line for logs and the status page
 }
 
 // status is what one account contributes.
@@ -178,6 +182,7 @@ func Compute(s state.Snapshot, p Policy) Outputs {
 	lamp := combine(lampSts)
 	out.Lamp = pattern(lamp, p)
 	out.Display.Title = p.Title
+	out.Stutter = lastYes
 	for i := 0; i < p.FXSPorts; i++ {
 		out.FXS = append(out.FXS, FXS{MWI: lastYes, Stutter: lastYes, Unknown: anyUnknown})
 	}
@@ -190,18 +195,15 @@ func Compute(s state.Snapshot, p Policy) Outputs {
 }
 
 func accountView(a state.Account) AccountView {
-	t := a.Total()
+	c := a.Shown()
 	v := AccountView{
 		Label:     a.Label,
-		New:       a.Voice().New,
-		Old:       a.Voice().Old,
-		UrgentNew: a.Voice().UrgentNew,
+		New:       c.New,
+		Old:       c.Old,
+		UrgentNew: c.UrgentNew,
 		Fax:       a.Classes[state.ClassFax].New,
 		Text:      a.Classes[state.ClassText].New,
 		Waiting:   DisplayWaiting(a.Waiting), // same order: unknown, no, yes
-	}
-	if _, ok := a.Classes[state.ClassVoice]; !ok {
-		v.New, v.Old, v.UrgentNew = t.New, t.Old, t.UrgentNew
 	}
 	if v.Label == "" {
 		v.Label = a.Name

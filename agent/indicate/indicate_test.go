@@ -173,10 +173,10 @@ func (f *failingLamp) SetPattern(p hal.Pattern) error {
 func TestApplierIdempotent(t *testing.T) {
 	b := sim.New(sim.Options{LEDs: 2, Display: hal.DisplayInfo{Width: 128, Height: 64}})
 	renders := 0
-	a := NewApplier(b.Devices(), func(v View, info hal.DisplayInfo) hal.Frame {
+	a := NewApplier(b.Devices(), ApplierOptions{Render: func(v View, info hal.DisplayInfo) hal.Frame {
 		renders++
 		return hal.Frame{Text: []string{fmt.Sprint(len(v.Accounts))}}
-	}, nil)
+	}})
 	pol := DefaultPolicy(2, 0)
 	s := state.Snapshot{Accounts: []state.Account{acct("a", yes, ok, 1, 0, 0), acct("b", no, ok, 0, 0, 0)}}
 	if err := a.Apply(Compute(s, pol), false); err != nil {
@@ -226,7 +226,7 @@ func TestApplierIdempotent(t *testing.T) {
 
 func TestApplierRetriesFailedWrite(t *testing.T) {
 	fl := &failingLamp{n: 1}
-	a := NewApplier(hal.Devices{Lamp: fl}, nil, nil)
+	a := NewApplier(hal.Devices{Lamp: fl}, ApplierOptions{})
 	out := Compute(state.Snapshot{Accounts: []state.Account{acct("a", yes, ok, 1, 0, 0)}}, DefaultPolicy(0, 0))
 	if err := a.Apply(out, false); err == nil {
 		t.Fatal("failed lamp write not reported")

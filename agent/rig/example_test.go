@@ -12,14 +12,19 @@ import (
 // Build the device of a configuration on its board, add a part of your
 // own, and run it until the context ends.
 func Example() {
-	cfg := config.Default() // the sim board, no accounts
-	cfg.HTTP.Listen = ""    // no status page
-	board, err := rig.Open(cfg, nil)
+	cfg := config.Default()         // the sim board, no accounts
+	cfg.HTTP.Listen = ""            // no status page
+	res, err := config.Resolve(cfg) // typed once: board, accounts, policy, tones
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	r, err := rig.New(cfg, board, rig.Options{})
+	board, err := rig.Open(res, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	r, err := rig.New(res, board, rig.Options{})
 	if err != nil {
 		board.Devices.Close()
 		fmt.Println(err)

@@ -22,15 +22,11 @@ type Board struct {
 	Sim     *sim.Board // nil unless the backend is sim
 }
 
-// Open resolves cfg's board (board + board_overrides, validated) and opens
-// its devices with the board's backend. A device that cannot open is an
-// error, except an optional display (hw.Open runs without it; New lists it
-// in Problems).
-func Open(cfg *config.Config, log *slog.Logger) (Board, error) {
-	b, err := cfg.ResolveBoard()
-	if err != nil {
-		return Board{}, fmt.Errorf("rig: board: %w", err)
-	}
+// Open opens the devices of cfg's board (board + board_overrides) with the
+// board's backend. A device that cannot open is an error, except an
+// optional display (hw.Open runs without it; New lists it in Problems).
+func Open(cfg *config.Resolved, log *slog.Logger) (Board, error) {
+	b := cfg.Board
 	if b.Backend == boards.BackendSim {
 		sb, err := hw.OpenSim(b, nil)
 		if err != nil {

@@ -61,7 +61,7 @@ type Options struct {
 
 // Rig is one device: its parts and what they share.
 type Rig struct {
-	Config  *config.Config
+	Config  *config.Resolved
 	Board   Board // its Devices are closed when Run ends
 	Agent   *agent.Agent
 	Policy  indicate.Policy
@@ -89,7 +89,7 @@ const DefaultRefresh = time.Minute
 // New builds the device of cfg on board (see Open). It opens nothing else,
 // except the status page's listening socket (so a taken port is known at
 // once). On error it closes nothing: the board stays the caller's.
-func New(cfg *config.Config, board Board, opt Options) (*Rig, error) {
+func New(cfg *config.Resolved, board Board, opt Options) (*Rig, error) {
 	if cfg == nil {
 		return nil, errors.New("rig: no configuration")
 	}
@@ -112,13 +112,13 @@ func New(cfg *config.Config, board Board, opt Options) (*Rig, error) {
 		return nil, err
 	}
 	r.Agent = a
-	r.Policy = indicate.PolicyFromConfig(cfg, b)
+	r.Policy = cfg.Policy
 	r.Policy.Title = opt.Title
 	render := indicate.Renderer(display.Render)
 	if board.Sim != nil && cfg.HTTP.Listen == "" {
 		render = nil // a simulated display is only ever seen through the status page
 	}
-	r.Applier = indicate.NewApplier(dev, render, log.With("part", "indicators"))
+	r.Applier = indicate.NewApplier(dev, indicate.ApplierOptions{Render: render, Logger: log.With("part", "indicators"), Clock: opt.Clock})
 	r.applied = make(chan struct{})
 	var once sync.Once
 	r.Applier.OnApply(func(indicate.Outputs) { once.Do(func() { close(r.applied) }) })
@@ -161,9 +161,16 @@ func New(cfg *config.Config, board Board, opt Options) (*Rig, error) {
 	}
 	r.parts = append(r.parts, Part{Name: "indicators", Run: r.runIndicators})
 	if ln != nil {
-		w, err := web.New(web.Options{Source: a, Policy: r.Policy, Board: board.Sim, Demo: opt.Demo,
-			Render: display.Render, DisplayInfo: displayInfo(b), ToneWAV: ToneWAV(b.Country), Token: cfg.HTTP.Token,
-			Title: opt.Title, Logger: log.With("part", "web")})
+		wo := web.Options{Source: a, Applied: r.Applier, Render: display.Render, DisplayInfo: displayInfo(b, dev),
+			ToneWAV: ToneWAV(cfg.Country.Code), Token: cfg.HTTP.Token, Hosts: cfg.HTTP.Hosts,
+			Title: opt.Title, Logger: log.With("part", "web"), Clock: opt.Clock}
+		if board.Sim != nil {
+			wo.Device = newSimDevice(board.Sim)
+		}
+		if opt.Demo != nil {
+			wo.Demo = demoControls{opt.Demo}
+		}
+		w, err := web.New(wo)
 		if err != nil {
 			ln.Close()
 			return nil, err
@@ -254,7 +261,12 @@ func (r *Rig) listenPage() (net.Listener, error) {
 	return ln, nil
 }
 
-func displayInfo(b boards.Board) hal.DisplayInfo {
+// displayInfo: the opened display's, else the board definition's (the
+// page draws what the display would show even when it did not open).
+func displayInfo(b boards.Board, dev hal.Devices) hal.DisplayInfo {
+	if dev.Display != nil {
+		return dev.Display.Info()
+	}
 	if d := b.Display; d != nil {
 		return hal.DisplayInfo{Kind: hal.DisplayGraphic, Width: d.Width, Height: d.Height}
 	}
@@ -335,15 +347,17 @@ wait:
 	}
 	for i := n - 1; i >= 0; i-- {
 		cancels[i]()
+		t := r.opt.Clock.NewTimer(stopTimeout)
 		for !ended[i] {
 			select {
 			case res := <-results:
 				handle(res, true)
-			case <-time.After(stopTimeout):
+			case <-t.C():
 				r.log.Error("part did not stop", "part", r.parts[i].Name, "after", stopTimeout)
 				ended[i] = true
 			}
 		}
+		t.Stop()
 	}
 	if fatal != nil {
 		return fatal
@@ -433,19 +447,19 @@ func (r *Rig) runService(ctx context.Context) error {
 		}
 	}()
 	last := ""
-	tick := time.NewTicker(10 * time.Second)
-	defer tick.Stop()
 	for {
 		s := r.StatusLine()
 		if s != last {
 			_ = n.Status(s)
 			last = s
 		}
+		t := r.opt.Clock.NewTimer(10 * time.Second)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			_ = n.Stopping()
 			return ctx.Err()
-		case <-tick.C:
+		case <-t.C():
 		}
 	}
 }

@@ -27,7 +27,8 @@ type account struct {
 	cfg   AccountConfig
 	log   *slog.Logger
 	clock Clock
-	exec  func(t txReq) // runs a transaction; its result comes back as an input
+	exec  func(t txReq)  // runs a transaction; its result comes back as an input
+	rnd   func() float64 // jitter source (nil: math/rand)
 
 	in       chan input
 	killc    chan struct{}
@@ -47,10 +48,13 @@ type account struct {
 	sub       leg[SubState]
 	dlg       dialog // the subscription's remote side
 	pendingMB *Mailbox
-	inFlight  int // transactions started and not yet answered
+	notifyExp time.Duration // the NOTIFY being handled: Subscription-State expires=, -1 if absent
+	inFlight  int           // transactions started and not yet answered
+	budget    window        // the account's request budget (governor.go)
 
 	timerN   timerSlot
 	lapse    timerSlot
+	lapseAt  time.Time
 	keep     timerSlot
 	stopT    timerSlot
 	stopping bool
@@ -80,6 +84,7 @@ type dialog struct {
 	haveRemoteCSeq bool
 	confirmed      bool
 	contact        sip.Uri // our Contact when it was created
+	notifyGrant    bool    // a NOTIFY's expires= came after the last SUBSCRIBE went out: newer than its 2xx
 }
 
 // finalNotifyWait is how long an answered un-SUBSCRIBE waits for the
@@ -93,11 +98,13 @@ type input interface{ applyTo(a *account) }
 // txReq is one transaction the worker wants run.
 type txReq struct {
 	leg      legKind
-	gen      int
+	gen      int  // -1: best effort, answer ignored
 	fresh    bool // answers a challenge received just before
 	req      *sip.Request
 	contact  sip.Uri
-	stopping bool // un-REGISTER/un-SUBSCRIBE: bounded by StopTimeout
+	stopping bool          // un-REGISTER/un-SUBSCRIBE: bounded by StopTimeout
+	at       time.Time     // not before (the account's budget)
+	timeout  time.Duration // 0: the transaction layer's (Timer B/F, 32 s)
 }
 
 // txResult is a transaction's final answer (or failure).
@@ -388,7 +395,7 @@ func (a *account) stopTimers() {
 func (a *account) regEvent(e Event, o Outcome) {
 	l := &a.reg
 	for _, act := range l.step(NextReg, e, a.log) {
-		if l.common(act, o, a.clock, &a.u.opts) {
+		if l.common(act, o, a.clock, &a.u.opts, a.rnd) {
 			continue
 		}
 		switch act {
@@ -458,14 +465,14 @@ func (a *account) grantedRegistration(res *sip.Response, o Outcome, ours sip.Uri
 		}
 		if v, ok := c.Params.Get("expires"); ok {
 			if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-				return time.Duration(n) * time.Second
+				return clampGrant(seconds(n))
 			}
 		}
 	}
 	if o.Expires >= 0 {
-		return o.Expires
+		return clampGrant(o.Expires)
 	}
-	return a.reg.expiry
+	return clampGrant(a.reg.expiry)
 }
 
 // learnVia applies received/rport from a UDP response: when the server
@@ -501,12 +508,13 @@ func sameHostPort(x, y sip.Uri) bool {
 }
 
 func (a *account) sendRegister(fresh bool, expires time.Duration) {
-	req := a.registerRequest(expires)
+	cseq, gen := a.reg.next()
+	req := a.registerRequest(expires, cseq)
 	contact := a.contact // after registerRequest: it picks the UDP Contact
 	if a.reg.state == RegUnregistering && a.regContact.Host != "" {
 		contact = a.regContact
 	}
-	a.transact(txReq{leg: legReg, gen: a.reg.gen, fresh: fresh, req: req, contact: contact, stopping: expires == 0})
+	a.transact(txReq{leg: legReg, gen: gen, fresh: fresh, req: req, contact: contact, stopping: expires == 0})
 }
 
 // ---- subscription ----------------------------------------------------------
@@ -519,7 +527,7 @@ func (a *account) subEvent(e Event, o Outcome) {
 			l.timer.arm(a.clock, a.subRefreshDelay())
 			continue
 		}
-		if l.common(act, o, a.clock, &a.u.opts) {
+		if l.common(act, o, a.clock, &a.u.opts, a.rnd) {
 			continue
 		}
 		switch act {
@@ -534,7 +542,18 @@ func (a *account) subEvent(e Event, o Outcome) {
 			}
 			a.sendSubscribe(true, exp)
 		case ActLapseTimer:
-			a.lapse.arm(a.clock, l.granted)
+			a.armLapse()
+		case ActNotifyRefresh:
+			if a.notifyExp >= 0 {
+				l.timer.arm(a.clock, a.subRefreshDelay())
+				a.armLapse()
+			}
+		case ActNotifyLapse:
+			if a.notifyExp >= 0 {
+				a.armLapse()
+			}
+		case ActDropDialog:
+			a.dropDialog()
 		case ActTimerN:
 			a.timerN.arm(a.clock, a.u.opts.TimerN)
 		case ActMailbox:
@@ -575,6 +594,12 @@ func (a *account) subEvent(e Event, o Outcome) {
 	}
 }
 
+// armLapse arms the lapse timer at the subscription's grant.
+func (a *account) armLapse() {
+	a.lapse.arm(a.clock, a.sub.granted)
+	a.lapseAt = a.clock.Now().Add(a.sub.granted)
+}
+
 // newDialog forgets the subscription dialog: the next SUBSCRIBE starts a
 // new one (new Call-ID and tag, no To-tag).
 func (a *account) newDialog() {
@@ -590,9 +615,36 @@ func (a *account) newDialog() {
 }
 
 func (a *account) sendSubscribe(fresh bool, expires time.Duration) {
-	req := a.subscribeRequest(expires)
-	a.transact(txReq{leg: legSub, gen: a.sub.gen, fresh: fresh, req: req, contact: a.contact, stopping: expires == 0})
+	cseq, gen := a.sub.next()
+	a.dlg.notifyGrant = false
+	req := a.subscribeRequest(expires, cseq)
+	t := txReq{leg: legSub, gen: gen, fresh: fresh, req: req, contact: a.contact, stopping: expires == 0}
+	if a.dlg.confirmed && !t.stopping && a.lapse.t != nil {
+		// An in-dialog refresh must fail early enough that a new dialog
+		// still fits before the grant lapses (the remote target may be
+		// dead): its timeout ends refreshMargin before the lapse.
+		left := a.lapseAt.Sub(a.clock.Now()) - refreshMargin
+		t.timeout = min(max(left, minRefreshTimeout), maxTxTimeout)
+	}
+	a.transact(t)
 }
+
+// dropDialog un-SUBSCRIBEs the dialog best effort — only when the budget
+// allows it now, answer ignored — and forgets it.
+func (a *account) dropDialog() {
+	if a.dlg.confirmed && !a.budget.earliest(a.clock.Now()).After(a.clock.Now()) {
+		a.sub.cseq++
+		req := a.subscribeRequest(0, a.sub.cseq)
+		a.transact(txReq{leg: legSub, gen: -1, req: req, contact: a.contact, timeout: minRefreshTimeout})
+	}
+	a.newDialog()
+}
+
+const (
+	refreshMargin     = 5 * time.Second  // an in-dialog refresh gives up this long before the lapse
+	minRefreshTimeout = 4 * time.Second  // but waits at least this long for an answer
+	maxTxTimeout      = 32 * time.Second // the transaction layer's own bound (64*T1)
+)
 
 func (a *account) onSubResult(r txResult) {
 	o, ok := a.sub.outcome(r)
@@ -621,9 +673,13 @@ func (a *account) onSubResult(r txResult) {
 			d.confirmed = true
 			a.u.setRemoteTag(a.sub.callID, d.remoteTag)
 		}
-		a.sub.granted = a.sub.expiry
-		if o.Expires >= 0 {
-			a.sub.granted = o.Expires
+		switch {
+		case d.notifyGrant:
+			// A NOTIFY overtook this 2xx and granted: the NOTIFY is newer.
+		case o.Expires >= 0:
+			a.sub.granted = clampGrant(o.Expires)
+		default:
+			a.sub.granted = clampGrant(a.sub.expiry)
 		}
 		if a.sub.granted == 0 {
 			o.Event, o.Reason = EvTerminatedNow, "subscription granted 0 s"
@@ -660,7 +716,9 @@ func (a *account) onNotify(n *notifyIn) {
 		return
 	}
 	d.remoteCSeq, d.haveRemoteCSeq = n.cseq, true
-	if !d.confirmed { // NOTIFY before the 2xx: it creates the dialog
+	ss := n.subState
+	if !d.confirmed { // NOTIFY before the 2xx (or after a lost one): it creates the dialog
+		a.sub.granted = clampGrant(a.sub.expiry)
 		d.remoteTag = n.fromTag
 		if n.contact != nil {
 			d.remoteTarget = *n.contact
@@ -675,16 +733,22 @@ func (a *account) onNotify(n *notifyIn) {
 		d.remoteTarget = *n.contact
 	}
 	a.timerN.stop()
-	ss := n.subState
 	e := ss.Event()
 	o := Outcome{}
 	if ss.RetryAfter > 0 {
 		o.RetryAfter = ss.RetryAfter
 	}
-	if e == EvNotify && a.sub.state == SubSending {
-		a.sub.granted = a.sub.expiry
-		if ss.Expires > 0 {
-			a.sub.granted = ss.Expires
+	a.notifyExp = -1
+	if e == EvNotify && ss.Expires >= 0 {
+		// Subscription-State expires= reschedules the refresh, shorter or
+		// longer; 0 is "the server will not keep it": a failure.
+		if ss.Expires == 0 {
+			e = EvTerminatedNow
+			ss.Reason = "active with expires=0"
+		} else {
+			a.notifyExp = ss.Expires
+			a.sub.granted = clampGrant(ss.Expires)
+			d.notifyGrant = true
 		}
 	}
 	if e != EvNotify {
@@ -701,6 +765,7 @@ func (a *account) onNotify(n *notifyIn) {
 		a.pendingMB = nil
 	}
 	a.subEvent(e, o)
+	a.notifyExp = -1
 }
 
 func orText(s, def string) string {
@@ -716,6 +781,15 @@ func orText(s, def string) string {
 // production, the fake server in the property tests).
 func (a *account) transact(t txReq) {
 	a.inFlight++
+	t.at = a.clock.Now()
+	if !t.stopping {
+		t.at = a.budget.reserve(t.at)
+	}
+	if !t.at.After(a.clock.Now()) {
+		t.at = time.Time{}
+	} else {
+		a.log.Info("sipua: request budget spent, request delayed", "method", t.req.Method, "until", t.at)
+	}
 	a.exec(t)
 }
 
@@ -732,13 +806,23 @@ func (a *account) runTx(t txReq) {
 	go func() {
 		defer cancel()
 		r := txResult{leg: t.leg, gen: t.gen, fresh: t.fresh, contact: t.contact}
-		select {
-		case a.u.slots <- struct{}{}:
-			defer func() { <-a.u.slots }()
-		case <-ctx.Done():
-			r.err = ctx.Err()
+		if !t.at.IsZero() {
+			if r.err = sleep(ctx, a.clock, t.at.Sub(a.clock.Now())); r.err != nil {
+				a.post(r)
+				return
+			}
+		}
+		release, err := a.u.serverGate(a.network, a.dest).acquire(ctx, a.clock)
+		if err != nil {
+			r.err = err
 			a.post(r)
 			return
+		}
+		defer release()
+		if t.timeout > 0 {
+			var cancelT context.CancelFunc
+			ctx, cancelT = context.WithTimeout(ctx, t.timeout)
+			defer cancelT()
 		}
 		if a.network != "udp" {
 			if err := a.streamContact(ctx, t.req, &r.contact); err != nil {
@@ -794,23 +878,18 @@ func (a *account) keepalive() {
 	conn, err := a.u.sua.TransportLayer().GetConnection(a.network, aps[0].String())
 	if err != nil || conn == nil {
 		// The connection is gone (server restart, NAT timeout): the server
-		// cannot reach us until we connect again, so do it now. The new
-		// connection has a new local port: a new Contact, and the
-		// subscription follows.
-		switch {
-		case a.cfg.Register && a.reg.state == RegRegistered:
-			a.log.Info("sipua: connection lost, registering again")
-			a.regEvent(EvContactChanged, Outcome{})
-		case !a.cfg.Register && a.sub.state == SubActive:
-			a.log.Info("sipua: connection lost, subscribing again")
-			a.subEvent(EvContactChanged, Outcome{})
-		}
+		// cannot reach us until we connect again, so do it now.
+		a.reconnect("connection lost")
 		return
 	}
 	if w, ok := conn.(io.Writer); ok {
-		if _, err := w.Write([]byte("\r\n\r\n")); err != nil {
-			a.log.Debug("sipua: keepalive", "err", err)
-		}
+		// Off the worker: a write to a half-open connection whose send
+		// buffer is full blocks (the liveness ping finds such a flow).
+		go func() {
+			if _, err := w.Write([]byte("\r\n\r\n")); err != nil {
+				a.log.Debug("sipua: keepalive", "err", err)
+			}
+		}()
 	}
 }
 

@@ -108,14 +108,7 @@ func (a *account) onLive(ev liveEvent) {
 		}
 		if a.flowLost {
 			a.flowLost = false
-			switch {
-			case a.cfg.Register && a.reg.state == RegRegistered:
-				a.log.Info("sipua: connection replaced, registering again")
-				a.regEvent(EvContactChanged, Outcome{})
-			case !a.cfg.Register && a.sub.state == SubActive:
-				a.log.Info("sipua: connection replaced, subscribing again")
-				a.subEvent(EvContactChanged, Outcome{})
-			}
+			a.reconnect("connection replaced")
 		}
 	}
 	a.report(nil)
@@ -180,4 +173,18 @@ func (a *account) onUnsolicited(n *notifyIn) {
 	a.log.Debug("sipua: unsolicited NOTIFY")
 	a.report(n.mailbox)
 	n.reply(200, "OK")
+}
+
+// reconnect registers (or, without registration, subscribes) again over a
+// new TCP/TLS connection: its new local port is a new Contact, and the
+// subscription follows the registration.
+func (a *account) reconnect(why string) {
+	switch {
+	case a.cfg.Register && a.reg.state == RegRegistered:
+		a.log.Info("sipua: " + why + ", registering again")
+		a.regEvent(EvContactChanged, Outcome{})
+	case !a.cfg.Register && a.sub.state == SubActive:
+		a.log.Info("sipua: " + why + ", subscribing again")
+		a.subEvent(EvContactChanged, Outcome{})
+	}
 }

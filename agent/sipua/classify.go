@@ -32,11 +32,11 @@ func ParseSubscriptionState(v string) SubscriptionState {
 			s.Reason = strings.ToLower(val)
 		case "expires":
 			if n, err := strconv.Atoi(val); err == nil && n >= 0 {
-				s.Expires = time.Duration(n) * time.Second
+				s.Expires = seconds(n)
 			}
 		case "retry-after":
 			if n, err := strconv.Atoi(val); err == nil && n >= 0 {
-				s.RetryAfter = time.Duration(n) * time.Second
+				s.RetryAfter = seconds(n)
 			}
 		}
 	}
@@ -88,12 +88,12 @@ func Classify(res *sip.Response, err error, answeredFresh bool) Outcome {
 		v, _, _ := strings.Cut(h.Value(), ";")
 		v, _, _ = strings.Cut(v, "(")
 		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n > 0 {
-			o.RetryAfter = time.Duration(n) * time.Second
+			o.RetryAfter = seconds(n)
 		}
 	}
 	if h := res.GetHeader("Expires"); h != nil {
 		if n, err := strconv.Atoi(strings.TrimSpace(h.Value())); err == nil && n >= 0 {
-			o.Expires = time.Duration(n) * time.Second
+			o.Expires = seconds(n)
 		}
 	}
 	switch c := res.StatusCode; {
@@ -112,7 +112,7 @@ func Classify(res *sip.Response, err error, answeredFresh bool) Outcome {
 		o.Event = EvTooBrief
 		if h := res.GetHeader("Min-Expires"); h != nil {
 			if n, err := strconv.Atoi(strings.TrimSpace(h.Value())); err == nil && n > 0 {
-				o.MinExpires = time.Duration(n) * time.Second
+				o.MinExpires = seconds(n)
 			}
 		}
 		if o.MinExpires == 0 { // a 423 without Min-Expires: treat as a failure
@@ -151,4 +151,11 @@ func errText(err error) string {
 		return "no response"
 	}
 	return err.Error()
+}
+
+// seconds converts a header's seconds, saturating at 100 years (a server
+// may send any number; the governor clamps what it takes).
+func seconds(n int) time.Duration {
+	const most = 100 * 365 * 24 * 3600
+	return time.Duration(min(max(n, 0), most)) * time.Second
 }

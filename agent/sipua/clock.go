@@ -1,30 +1,20 @@
 package sipua
 
-import "time"
+import (
+	"time"
 
-// Clock is the time source the workers use; tests inject their own.
-type Clock interface {
-	Now() time.Time
-	NewTimer(d time.Duration) Timer
-}
+	"github.com/mwi-agent/mwi-agent/hal/clock"
+)
+
+// Clock is the time source the workers use (hal/clock: the agent's one
+// time source); tests inject clock.Fake.
+type Clock = clock.Clock
 
 // Timer is a stoppable one-shot timer.
-type Timer interface {
-	C() <-chan time.Time
-	Stop() bool
-}
+type Timer = clock.Timer
 
 // RealClock is the wall clock.
-type RealClock struct{}
-
-func (RealClock) Now() time.Time { return time.Now() }
-
-func (RealClock) NewTimer(d time.Duration) Timer { return realTimer{time.NewTimer(d)} }
-
-type realTimer struct{ t *time.Timer }
-
-func (t realTimer) C() <-chan time.Time { return t.t.C }
-func (t realTimer) Stop() bool          { return t.t.Stop() }
+type RealClock = clock.Real
 
 // timerSlot is one re-armable timer in a worker's select.
 type timerSlot struct {

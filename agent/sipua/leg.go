@@ -1,6 +1,7 @@
 package sipua
 
 import (
+	"fmt"
 	"log/slog"
 	"time"
 )
@@ -36,6 +37,7 @@ type leg[S ~int] struct {
 	expiry    time.Duration // asked for
 	granted   time.Duration // granted by the last 2xx (or NOTIFY)
 	attempts  int
+	upAt      time.Time // when the leg came up (zero: down)
 	gen       int
 	staleRuns int // stale challenges in a row
 	timer     timerSlot
@@ -70,13 +72,30 @@ func (l *leg[S]) next() (cseq uint32, gen int) {
 	return l.cseq, l.gen
 }
 
+// tooBrief checks a 423 against what was asked: a Min-Expires not above
+// the request, or above MaxMinExpires, is a failure (backoff), not a retry.
+func (l *leg[S]) tooBrief(o Outcome) Outcome {
+	if o.Event != EvTooBrief {
+		return o
+	}
+	switch {
+	case o.MinExpires <= l.expiry:
+		o.Event = EvTransient
+		o.Reason += fmt.Sprintf(" (Min-Expires %d s is not above the %d s asked)", int(o.MinExpires/time.Second), int(l.expiry/time.Second))
+	case o.MinExpires > MaxMinExpires:
+		o.Event = EvTransient
+		o.Reason += fmt.Sprintf(" (Min-Expires %d s is above the %d s we accept)", int(o.MinExpires/time.Second), int(MaxMinExpires/time.Second))
+	}
+	return o
+}
+
 // outcome classifies the answer to the leg's newest transaction and learns
 // a challenge from it; ok is false for an answer to an older transaction.
 func (l *leg[S]) outcome(r txResult) (o Outcome, ok bool) {
 	if r.gen != l.gen {
 		return Outcome{}, false
 	}
-	return l.challenge(r, Classify(r.res, r.err, r.fresh)), true
+	return l.tooBrief(l.challenge(r, Classify(r.res, r.err, r.fresh))), true
 }
 
 // challenge learns a 401/407's challenge; a challenge we cannot answer is
@@ -106,22 +125,32 @@ func (l *leg[S]) challenge(r txResult, o Outcome) Outcome {
 }
 
 // common does the actions both legs share (expiry, timers, attempts) and
-// reports whether act was one of them.
-func (l *leg[S]) common(act Action, o Outcome, c Clock, opts *Options) bool {
+// reports whether act was one of them. rnd is the jitter source (nil:
+// math/rand).
+func (l *leg[S]) common(act Action, o Outcome, c Clock, opts *Options, rnd func() float64) bool {
 	switch act {
 	case ActUseMinExpires:
 		l.expiry = o.MinExpires
 	case ActRefreshTimer:
 		l.timer.arm(c, RefreshDelay(l.granted))
 	case ActBackoffTimer:
-		l.timer.arm(c, opts.Backoff.Delay(l.attempts, o.RetryAfter, nil))
+		l.timer.arm(c, opts.Backoff.Delay(l.attempts, o.RetryAfter, rnd))
 	case ActSlowTimer:
-		l.timer.arm(c, max(opts.SlowRetry, o.RetryAfter))
+		l.timer.arm(c, max(jitter(opts.SlowRetry, rnd), clampRetryAfter(o.RetryAfter)))
 	case ActLongTimer:
-		l.timer.arm(c, max(opts.LongRetry, o.RetryAfter))
-	case ActResetAttempts:
-		l.attempts = 0
+		l.timer.arm(c, max(jitter(opts.LongRetry, rnd), clampRetryAfter(o.RetryAfter)))
+	case ActSuccess:
+		if l.upAt.IsZero() {
+			l.upAt = c.Now()
+		}
 	case ActCountAttempt:
+		// A failure after the leg stayed up a while starts the backoff
+		// again; one soon after it came up (granted, then terminated)
+		// continues it.
+		if !l.upAt.IsZero() && c.Now().Sub(l.upAt) >= stableFor {
+			l.attempts = 0
+		}
+		l.upAt = time.Time{}
 		l.attempts++
 	default:
 		return false

@@ -6,6 +6,8 @@ package sipua
 
 import (
 	"context"
+	"log/slog"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -128,7 +130,9 @@ func TestRestartCheck(t *testing.T) {
 	p.mu.Lock()
 	p.grantSub = 3600
 	p.mu.Unlock()
-	h := newHarness(t, p, func(o *Options) { o.RestartCheck = 500 * time.Millisecond })
+	// 8 s: the account's request budget (AccountBudget per BudgetWindow,
+	// start-up included) holds a check every 8 s, not every second.
+	h := newHarness(t, p, func(o *Options) { o.RestartCheck = 8 * time.Second })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cfg := h.account("1204", "udp")
@@ -146,7 +150,7 @@ func TestRestartCheck(t *testing.T) {
 	p.mu.Unlock()
 	p.setBody(bodyNo)
 	t0 := time.Now()
-	h.waitWaiting("1204", state.WaitingNo, 0, 2*time.Second)
+	h.waitWaiting("1204", state.WaitingNo, 0, 10*time.Second)
 	t.Logf("new state shown %v after the server forgot %d subscription(s)", time.Since(t0).Round(time.Millisecond), old)
 	h.wantLamp("1204", indicate.PatternOff, "the state the server has now")
 	p.mu.Lock()
@@ -236,29 +240,42 @@ func TestUnsolicitedStale(t *testing.T) {
 	h.wantLamp("1205", indicate.PatternUnknown, "registration refused")
 }
 
-// A server that ignores OPTIONS but answers the accounts' requests is not
-// declared unreachable: the refreshes' answers are the evidence. When it
-// also stops answering those, it is.
+// A server that ignores OPTIONS but answers the accounts' requests is
+// learnt to do so (at most one short "unreachable" at first, while the
+// first unanswered OPTIONS is all there is): from then on no OPTIONS are
+// sent and its answers to the restart checks are the evidence. When it
+// also stops answering those, it is unreachable within a check's interval.
 func TestLivenessServerIgnoresOptions(t *testing.T) {
 	p := newPBX(t, nil)
 	p.setBody(bodyYes)
 	p.dropOptions.Store(true)
+	var logBuf lockedBuffer
 	h := newHarness(t, p, func(o *Options) {
+		o.Logger = slog.New(slog.NewTextHandler(&logBuf, nil))
 		o.Liveness, o.ProbeTimeout, o.RestartCheck = 400*time.Millisecond, 300*time.Millisecond, 200*time.Millisecond
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cfg := h.account("1206", "udp")
-	cfg.Register = false
-	h.start(ctx, cfg)
-	h.waitWaiting("1206", state.WaitingYes, 2, 3*time.Second)
-	stop := h.neverOff("1206")
-	time.Sleep(2 * time.Second)
-	if u := h.health("1206"); u.Health != state.HealthSubscribed {
-		t.Fatalf("server answering refreshes but not OPTIONS: health %v, want subscribed", u.Health)
+	h.subscribed(ctx, "1206")
+	for deadline := time.Now().Add(slack * 3 * time.Second); !strings.Contains(logBuf.String(), "but not OPTIONS"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("not learnt that the server ignores OPTIONS; log:\n%s", logBuf.String())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
+	h.waitHealth("1206", state.HealthSubscribed, 2*time.Second)
+	p.options.Store(0)
+	for end := time.Now().Add(2 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		if u := h.health("1206"); u.Health != state.HealthSubscribed {
+			t.Fatalf("server answering refreshes but not OPTIONS: health %v, want subscribed", u.Health)
+		}
+	}
+	if n := p.options.Load(); n != 0 {
+		t.Errorf("%d OPTIONS after learning the server ignores them", n)
+	}
+	stop := h.neverOff("1206")
 	p.mute.Store(true)
-	h.waitHealth("1206", state.HealthUnreachable, 5*time.Second)
+	h.waitHealth("1206", state.HealthUnreachable, 3*time.Second)
 	stop()
 	h.wantLamp("1206", indicate.PatternUnknown, "nothing answers any more")
 }
@@ -273,10 +290,7 @@ func TestLivenessNoProbeWhileTrafficFlows(t *testing.T) {
 	h := newHarness(t, p, func(o *Options) { o.Liveness, o.RestartCheck = 1500*time.Millisecond, 200*time.Millisecond })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cfg := h.account("1207", "udp")
-	cfg.Register = false
-	h.start(ctx, cfg)
-	h.waitWaiting("1207", state.WaitingYes, 2, 3*time.Second)
+	h.subscribed(ctx, "1207")
 	time.Sleep(2 * time.Second) // the first probe (which always asks) is done
 	p.options.Store(0)
 	time.Sleep(4 * time.Second)

@@ -52,8 +52,8 @@ type prober struct {
 	cancel context.CancelFunc
 
 	// prober goroutine only
-	optionsOK   bool // the server answered an OPTIONS at least once
-	ignoresOpts bool // it answers other requests but never OPTIONS (logged once)
+	ignoresOpts bool      // the server answers the accounts but never OPTIONS
+	downSince   time.Time // when it was last declared unreachable
 }
 
 // liveEvent tells an account's worker that its server became reachable
@@ -124,6 +124,28 @@ func (p *prober) run(ctx context.Context) {
 			return
 		case <-t.C():
 		}
+		// The accounts' own traffic is evidence enough: while the server
+		// answered something within the last interval no probe is sent,
+		// and the next look is one interval after that answer — so a dead
+		// server is still found within one interval plus a probe's timeout
+		// of its last sign of life.
+		if p.isUp() {
+			if last := p.lastHeardAny(); clock.Now().Sub(last) < p.u.opts.Liveness {
+				wait = last.Add(p.u.opts.Liveness).Sub(clock.Now())
+				continue
+			}
+			if p.ignoresOpts && p.key.network == "udp" {
+				// No OPTIONS to a server that ignores them: its answers to
+				// the restart checks are the evidence, and their absence
+				// for longer than the checks' interval is the sign.
+				wait = p.u.opts.Liveness
+				if b, ok := p.silenceBound(); ok && clock.Now().Sub(p.lastHeardAny()) > b {
+					p.set(false, false)
+					wait = 0
+				}
+				continue
+			}
+		}
 		up, flowLost := p.probe(ctx)
 		if ctx.Err() != nil {
 			return
@@ -140,6 +162,9 @@ func (p *prober) set(up, flowLost bool) {
 	p.mu.Lock()
 	changed := up != p.up
 	p.up = up
+	if changed && !up {
+		p.downSince = p.u.opts.Clock.Now()
+	}
 	var fns []func(liveEvent)
 	if changed || flowLost {
 		for _, f := range p.watch {
@@ -159,23 +184,20 @@ func (p *prober) set(up, flowLost bool) {
 	}
 }
 
-// probe reports whether the server answered; flowLost when it closed a
-// dead connection.
-func (p *prober) probe(ctx context.Context) (up, flowLost bool) {
+func (p *prober) isUp() bool {
 	p.mu.Lock()
-	wasUp := p.up
-	p.mu.Unlock()
-	now := p.u.opts.Clock.Now()
-	// The accounts' own traffic is evidence enough: a server that answered
-	// something within the last interval is there, and costs no probe.
-	// (The first probe always asks: it learns whether the server answers
-	// OPTIONS at all.)
-	if wasUp && (p.optionsOK || p.key.network != "udp") && p.heardSince(now.Add(-p.u.opts.Liveness)) {
-		return true, false
-	}
+	defer p.mu.Unlock()
+	return p.up
+}
+
+// probe reports whether the server answered; flowLost when it closed a
+// dead connection. An answer to anything else sent meanwhile counts too
+// (a server that ignores OPTIONS but answers the accounts is there).
+func (p *prober) probe(ctx context.Context) (up, flowLost bool) {
+	sent := p.u.opts.Clock.Now()
 	if p.key.network != "udp" {
 		if ap, conn := p.streamConn(); conn != nil {
-			if p.ping(ctx, ap, conn) {
+			if p.ping(ctx, ap, conn) || p.heardSince(sent) {
 				return true, false
 			}
 			// RFC 5626 4.4.1: no pong, the flow is dead. Close it so that
@@ -183,26 +205,59 @@ func (p *prober) probe(ctx context.Context) (up, flowLost bool) {
 			_ = conn.Close()
 			return false, true
 		}
+		// No connection at all: the accounts' flow is gone (the server
+		// closed it, or a restart reset it). The OPTIONS below connects
+		// anew; the accounts must register over the new connection.
+		flowLost = true
 	}
 	timeout := p.u.opts.ProbeTimeout
-	if !wasUp {
+	if !p.isUp() {
 		timeout = min(timeout, downProbeTimeout)
 	}
 	if p.options(ctx, timeout) {
-		p.optionsOK = true
-		return true, false
+		p.ignoresOpts = false
+		return true, flowLost
 	}
-	if !p.optionsOK && p.heardSince(now.Add(-3*p.u.opts.Liveness)) {
-		// Never answered an OPTIONS, yet answers the accounts: a server
-		// that ignores OPTIONS (some do, from unregistered sources). Its
-		// accounts' refreshes are the evidence then.
+	since := sent
+	if !p.isUp() && p.downSince.Before(since) {
+		since = p.downSince
+	}
+	if p.heardSince(since) {
+		// OPTIONS go unanswered while the accounts' requests are: a
+		// server that ignores OPTIONS (some do, from unregistered
+		// sources). Stop asking.
 		if !p.ignoresOpts {
 			p.ignoresOpts = true
-			p.u.log.Info("sipua: server does not answer OPTIONS; liveness relies on its answers to refreshes", "server", p.key.dest)
+			p.u.log.Info("sipua: server answers the accounts but not OPTIONS; liveness follows its answers to them", "server", p.key.dest)
 		}
-		return true, false
+		return true, flowLost
 	}
-	return false, false
+	return false, flowLost
+}
+
+// silenceBound is how long a server that ignores OPTIONS may say nothing
+// before it counts as unreachable: a restart-check interval (at its
+// longest) plus a probe's timeout. ok is false without restart checks
+// (the accounts' own failures then say it).
+func (p *prober) silenceBound() (time.Duration, bool) {
+	rc := p.u.opts.RestartCheck
+	if rc <= 0 {
+		return 0, false
+	}
+	rc = max(rc, time.Duration(p.u.accountsOn(p.key.network, p.key.dest))*restartSpacing)
+	return max(p.u.opts.Liveness, rc*11/10) + p.u.opts.ProbeTimeout, true
+}
+
+// lastHeardAny is when the server last sent anything to any account.
+func (p *prober) lastHeardAny() time.Time {
+	var last time.Time
+	aps, _ := p.u.dns.hostPortAddrs(p.key.dest)
+	for _, ap := range aps {
+		if h := p.u.lastHeard(p.key.network, ap); h.After(last) {
+			last = h
+		}
+	}
+	return last
 }
 
 // heardSince: the server sent something since t.
@@ -235,9 +290,14 @@ func (p *prober) ping(ctx context.Context, ap netip.AddrPort, conn sip.Connectio
 		return true // cannot ping this kind of connection: assume alive
 	}
 	t0 := p.u.opts.Clock.Now()
-	if _, err := w.Write([]byte("\r\n\r\n")); err != nil {
-		return false
-	}
+	// The write runs apart: on a half-open connection with a full send
+	// buffer it blocks until the connection is closed (below, at the pong
+	// timeout).
+	errc := make(chan error, 1)
+	go func() {
+		_, err := w.Write([]byte("\r\n\r\n"))
+		errc <- err
+	}()
 	clock := p.u.opts.Clock
 	deadline := clock.NewTimer(p.u.opts.PongTimeout)
 	defer deadline.Stop()
@@ -247,6 +307,11 @@ func (p *prober) ping(ctx context.Context, ap netip.AddrPort, conn sip.Connectio
 		case <-ctx.Done():
 			tick.Stop()
 			return true
+		case err := <-errc:
+			tick.Stop()
+			if err != nil {
+				return false
+			}
 		case <-deadline.C():
 			tick.Stop()
 			return !p.u.lastHeard(p.key.network, ap).Before(t0)
@@ -284,12 +349,11 @@ func (p *prober) options(ctx context.Context, timeout time.Duration) bool {
 	req.SetDestination(p.key.dest)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	select {
-	case p.u.slots <- struct{}{}:
-		defer func() { <-p.u.slots }()
-	case <-ctx.Done():
+	release, err := p.u.serverGate(p.key.network, p.key.dest).acquire(ctx, p.u.opts.Clock)
+	if err != nil {
 		return false
 	}
+	defer release()
 	res, err := client.Do(ctx, req, sipgo.ClientRequestBuild)
 	return err == nil && res != nil && res.StatusCode >= 200
 }

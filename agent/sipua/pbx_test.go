@@ -52,9 +52,12 @@ type pbx struct {
 	mu          sync.Mutex
 	nonces      map[string]bool
 	log         []*sip.Request
-	subs        map[string]*pbxSub // by Call-ID
+	at          map[*sip.Request]time.Time // when each arrived
+	bad         []string                   // requests that failed checkWire
+	subs        map[string]*pbxSub         // by Call-ID
 	reqs        chan *sip.Request
 	onReg       func(req *sip.Request) *sip.Response // nil: default (auth + 200)
+	ignoreReg   func(req *sip.Request) bool          // true: no answer at all
 	onSub       func(req *sip.Request, s *pbxSub) (code int, after func())
 	grantReg    int
 	grantSub    int
@@ -139,13 +142,26 @@ func newPBX(t testing.TB, tlsConf *tls.Config) *pbx {
 		tl.Close()
 		pc.Close()
 		ua.Close()
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for _, b := range p.bad {
+			t.Errorf("the agent sent an invalid request: %s", b)
+		}
 	})
 	return p
 }
 
 func (p *pbx) record(req *sip.Request) {
+	err := checkWire(req)
 	p.mu.Lock()
 	p.log = append(p.log, req)
+	if p.at == nil {
+		p.at = map[*sip.Request]time.Time{}
+	}
+	p.at[req] = time.Now()
+	if err != nil {
+		p.bad = append(p.bad, err.Error())
+	}
 	p.mu.Unlock()
 	select {
 	case p.reqs <- req:
@@ -242,8 +258,11 @@ func (p *pbx) authorized(req *sip.Request, header string) (bool, *digest.Credent
 func (p *pbx) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	p.record(req)
 	p.mu.Lock()
-	on := p.onReg
+	on, ignore := p.onReg, p.ignoreReg
 	p.mu.Unlock()
+	if ignore != nil && ignore(req) {
+		return // like Asterisk 22 with an unusable Contact: no answer at all
+	}
 	if on != nil {
 		if res := on(req); res != nil {
 			tx.Respond(res)

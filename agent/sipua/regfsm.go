@@ -79,21 +79,25 @@ const (
 	ActBackoffTimer                   // arm the retry timer: exponential backoff with jitter, honouring Retry-After
 	ActSlowTimer                      // arm the slow retry timer (auth failed)
 	ActLongTimer                      // arm the long retry timer (refused / rejected)
-	ActResetAttempts                  // success: the backoff starts again from the first step
+	ActSuccess                        // the leg is up: once it stays up a while, the backoff starts again from the first step
 	ActCountAttempt                   // a failure: the next backoff is longer
 	ActSendStop                       // send Expires: 0 (un-REGISTER / un-SUBSCRIBE)
 	ActDone                           // finished: report stop-done
 	ActSignalRegistered               // tell the subscription the registration is (again) in place
 	ActNewDialog                      // forget the dialog: next SUBSCRIBE starts a new one (new Call-ID)
+	ActDropDialog                     // un-SUBSCRIBE the dialog best effort (answer ignored), then forget it
 	ActTimerN                         // arm Timer N (wait for the first NOTIFY)
 	ActLapseTimer                     // arm the lapse timer at the granted expiry
 	ActMailbox                        // apply the NOTIFY's body to the mailbox state
+	ActNotifyRefresh                  // a NOTIFY's Subscription-State expires= (if any) is the new grant: re-arm refresh and lapse timers
+	ActNotifyLapse                    // a NOTIFY's Subscription-State expires= (if any) is the new grant: re-arm the lapse timer
 	ActStale                          // mark the mailbox state stale (lapsed; never silently "no messages")
 	ActForget                         // final termination: mailbox unknown
 	ActFinalWait                      // un-SUBSCRIBE answered: wait briefly for the final NOTIFY (answered 200, not 481)
+	numActions
 )
 
-var actionNames = [...]string{"send", "send-auth", "use-min-expires", "refresh-timer", "backoff-timer", "slow-timer", "long-timer", "reset-attempts", "count-attempt", "send-stop", "done", "signal-registered", "new-dialog", "timer-n", "lapse-timer", "mailbox", "stale", "forget", "final-wait"}
+var actionNames = [...]string{"send", "send-auth", "use-min-expires", "refresh-timer", "backoff-timer", "slow-timer", "long-timer", "success", "count-attempt", "send-stop", "done", "signal-registered", "new-dialog", "drop-dialog", "timer-n", "lapse-timer", "mailbox", "notify-refresh", "notify-lapse", "stale", "forget", "final-wait"}
 
 func (a Action) String() string {
 	if a >= 0 && int(a) < len(actionNames) {
@@ -114,60 +118,100 @@ type transition[S any] struct {
 
 func acts(a ...Action) []Action { return a }
 
-// regTable is the registration state machine. Pairs not listed leave the
-// state unchanged with no action (e.g. a late response after shutdown).
-var regTable = map[regKey]transition[RegState]{
-	{RegIdle, EvStart}: {RegSending, acts(ActSend)},
-	{RegIdle, EvStop}:  {RegStopped, acts(ActDone)},
-
-	// First registration (or re-registration after a failure).
-	{RegSending, EvOK}:              {RegRegistered, acts(ActResetAttempts, ActRefreshTimer, ActSignalRegistered)},
-	{RegSending, EvChallenge}:       {RegSending, acts(ActSendAuth)},
-	{RegSending, EvChallengeStale}:  {RegSending, acts(ActSendAuth)},
-	{RegSending, EvChallengeRepeat}: {RegAuthFailed, acts(ActCountAttempt, ActSlowTimer)},
-	{RegSending, EvTooBrief}:        {RegSending, acts(ActUseMinExpires, ActSend)},
-	{RegSending, EvRefused}:         {RegRefused, acts(ActLongTimer)},
-	{RegSending, EvTransient}:       {RegBackoff, acts(ActCountAttempt, ActBackoffTimer)},
-	{RegSending, EvContactChanged}:  {RegSending, nil}, // the 2xx that taught us will be followed by a fresh REGISTER (see RegRegistered)
-	{RegSending, EvStop}:            {RegStopped, acts(ActDone)},
-
-	{RegRegistered, EvTimer}:          {RegRefreshing, acts(ActSend)},
-	{RegRegistered, EvContactChanged}: {RegRefreshing, acts(ActSend)},
-	{RegRegistered, EvStop}:           {RegUnregistering, acts(ActSendStop)},
-
-	// Refresh while registered: failures leave health registered until the
-	// binding really expires; the backoff path re-registers.
-	{RegRefreshing, EvOK}:              {RegRegistered, acts(ActResetAttempts, ActRefreshTimer, ActSignalRegistered)},
-	{RegRefreshing, EvChallenge}:       {RegRefreshing, acts(ActSendAuth)},
-	{RegRefreshing, EvChallengeStale}:  {RegRefreshing, acts(ActSendAuth)},
-	{RegRefreshing, EvChallengeRepeat}: {RegAuthFailed, acts(ActCountAttempt, ActSlowTimer)},
-	{RegRefreshing, EvTooBrief}:        {RegRefreshing, acts(ActUseMinExpires, ActSend)},
-	{RegRefreshing, EvRefused}:         {RegRefused, acts(ActLongTimer)},
-	{RegRefreshing, EvTransient}:       {RegBackoff, acts(ActCountAttempt, ActBackoffTimer)},
-	{RegRefreshing, EvContactChanged}:  {RegRefreshing, nil},
-	{RegRefreshing, EvStop}:            {RegUnregistering, acts(ActSendStop)},
-
-	{RegBackoff, EvTimer}:    {RegSending, acts(ActSend)},
-	{RegBackoff, EvStop}:     {RegStopped, acts(ActDone)},
-	{RegAuthFailed, EvTimer}: {RegSending, acts(ActSend)},
-	{RegAuthFailed, EvStop}:  {RegStopped, acts(ActDone)},
-	{RegRefused, EvTimer}:    {RegSending, acts(ActSend)},
-	{RegRefused, EvStop}:     {RegStopped, acts(ActDone)},
-
-	// Shutdown: one un-REGISTER (answering one challenge), bounded by the
-	// worker's stop timeout which delivers EvStopDone.
-	{RegUnregistering, EvOK}:              {RegStopped, acts(ActDone)},
-	{RegUnregistering, EvChallenge}:       {RegUnregistering, acts(ActSendAuth)},
-	{RegUnregistering, EvChallengeStale}:  {RegUnregistering, acts(ActSendAuth)},
-	{RegUnregistering, EvChallengeRepeat}: {RegStopped, acts(ActDone)},
-	{RegUnregistering, EvTooBrief}:        {RegStopped, acts(ActDone)},
-	{RegUnregistering, EvRefused}:         {RegStopped, acts(ActDone)},
-	{RegUnregistering, EvTransient}:       {RegStopped, acts(ActDone)},
-	{RegUnregistering, EvStopDone}:        {RegStopped, acts(ActDone)},
+// rows adds the same transition for several events, refusing a pair that
+// is already there (every pair is written exactly once).
+func rows[S comparable, K comparable](t map[K]transition[S], key func(Event) K, next S, a []Action, events ...Event) {
+	for _, e := range events {
+		k := key(e)
+		if _, dup := t[k]; dup {
+			panic(fmt.Sprintf("sipua: table row %v written twice", k))
+		}
+		t[k] = transition[S]{next, a}
+	}
 }
 
+// Event groups for the tables.
+var (
+	// answers to a transaction: the worker drops answers to older
+	// transactions, so in a state without one in flight these do not come.
+	answers = []Event{EvOK, EvChallenge, EvChallengeStale, EvChallengeRepeat, EvTooBrief, EvRefused, EvTransient, EvNoDialog}
+	// subOnly events never reach a registration.
+	subOnly = []Event{EvNotify, EvTerminatedNow, EvTerminatedLater, EvTerminatedFinal, EvTimerN, EvLapse}
+)
+
+// regTable is the registration state machine: every (state, event) pair
+// has a row (TestTablesTotal enumerates them); a row with no actions that
+// keeps the state is written as such, with the reason.
+var regTable = func() map[regKey]transition[RegState] {
+	t := map[regKey]transition[RegState]{}
+	for s := RegIdle; s <= RegStopped; s++ {
+		key := func(e Event) regKey { return regKey{s, e} }
+		row := func(next RegState, a []Action, events ...Event) { rows(t, key, next, a, events...) }
+		// Subscription events never reach the registration.
+		row(s, nil, subOnly...)
+		switch s {
+		case RegIdle:
+			row(RegSending, acts(ActSend), EvStart)
+			row(RegStopped, acts(ActDone), EvStop)
+			// nothing in flight, no timer armed: nothing else can happen
+			row(s, nil, append(answers, EvTimer, EvContactChanged, EvStopDone)...)
+
+		case RegSending, RegRefreshing:
+			// First registration (or re-registration after a failure), or
+			// a refresh while registered: failures during a refresh leave
+			// health registered until the backoff path re-registers.
+			row(RegRegistered, acts(ActSuccess, ActRefreshTimer, ActSignalRegistered), EvOK)
+			row(s, acts(ActSendAuth), EvChallenge, EvChallengeStale)
+			row(RegAuthFailed, acts(ActCountAttempt, ActSlowTimer), EvChallengeRepeat)
+			// Min-Expires above what was asked (the worker turns any other
+			// 423 into a failure): ask again with it.
+			row(s, acts(ActUseMinExpires, ActSend), EvTooBrief)
+			row(RegRefused, acts(ActCountAttempt, ActLongTimer), EvRefused)
+			// 408, 5xx, timeout — and 481, which a registrar should not
+			// send: back off and register again.
+			row(RegBackoff, acts(ActCountAttempt, ActBackoffTimer), EvTransient, EvNoDialog)
+			// The answer in flight will be followed by a REGISTER with the
+			// new Contact (see RegRegistered).
+			row(s, nil, EvContactChanged)
+			if s == RegSending {
+				row(RegStopped, acts(ActDone), EvStop) // not registered: nothing to undo
+			} else {
+				row(RegUnregistering, acts(ActSendStop), EvStop)
+			}
+			// no timer armed while a REGISTER is in flight; no second start
+			row(s, nil, EvTimer, EvStart, EvStopDone)
+
+		case RegRegistered:
+			row(RegRefreshing, acts(ActSend), EvTimer, EvContactChanged)
+			row(RegUnregistering, acts(ActSendStop), EvStop)
+			row(s, nil, append(answers, EvStart, EvStopDone)...)
+
+		case RegBackoff, RegAuthFailed, RegRefused:
+			// Every way out of trouble is a timer: backoff, slow (auth
+			// failed), long (refused). A reload fires it early.
+			row(RegSending, acts(ActSend), EvTimer)
+			row(RegStopped, acts(ActDone), EvStop)
+			// the retry will carry the new Contact anyway
+			row(s, nil, append(answers, EvStart, EvContactChanged, EvStopDone)...)
+
+		case RegUnregistering:
+			// Shutdown: one un-REGISTER (answering challenges), bounded by
+			// the worker's stop timeout which delivers EvStopDone.
+			row(RegStopped, acts(ActDone), EvOK, EvChallengeRepeat, EvTooBrief, EvRefused, EvTransient, EvNoDialog, EvStopDone)
+			row(s, acts(ActSendAuth), EvChallenge, EvChallengeStale)
+			row(s, nil, EvTimer, EvStart, EvContactChanged, EvStop)
+
+		case RegStopped:
+			// done: late answers and timers change nothing
+			row(s, nil, append(answers, EvTimer, EvStart, EvContactChanged, EvStop, EvStopDone)...)
+		}
+	}
+	return t
+}()
+
 // NextReg is the registration state machine: the next state and the actions
-// for an event. Unlisted pairs keep the state and do nothing.
+// for an event. The table is total; an unknown pair (a value out of range)
+// keeps the state and does nothing.
 func NextReg(s RegState, e Event) (RegState, []Action) {
 	if t, ok := regTable[regKey{s, e}]; ok {
 		return t.next, t.actions

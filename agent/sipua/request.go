@@ -15,10 +15,9 @@ import (
 
 // registerRequest is a REGISTER in the registration's Call-ID with the next
 // CSeq and credentials for the known challenge, if any.
-func (a *account) registerRequest(expires time.Duration) *sip.Request {
+func (a *account) registerRequest(expires time.Duration, cseq uint32) *sip.Request {
 	l := &a.reg
 	req := sip.NewRequest(sip.REGISTER, a.registrar)
-	cseq, _ := l.next()
 	a.baseHeaders(req, a.aorURI(), l.localTag, "", l.callID, cseq)
 	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(expires/time.Second))))
 	req.SetDestination(a.dest)
@@ -30,9 +29,8 @@ func (a *account) registerRequest(expires time.Duration) *sip.Request {
 
 // subscribeRequest is a SUBSCRIBE: in the dialog (remote target, route
 // set, To-tag) once it is confirmed, else out of dialog to the mailbox.
-func (a *account) subscribeRequest(expires time.Duration) *sip.Request {
+func (a *account) subscribeRequest(expires time.Duration, cseq uint32) *sip.Request {
 	l, d := &a.sub, &a.dlg
-	cseq, _ := l.next()
 	to := sip.Uri{Scheme: a.mailbox.Scheme, User: a.mailbox.User, Host: a.mailbox.Host, Port: a.mailbox.Port}
 	var req *sip.Request
 	if d.confirmed {

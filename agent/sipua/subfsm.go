@@ -32,107 +32,140 @@ type subKey struct {
 	e Event
 }
 
-// Common rows: what every live state does with a terminating NOTIFY, a
-// lapse and a Contact change.
-func subCommon(t map[subKey]transition[SubState], s SubState) {
-	set := func(e Event, n SubState, a ...Action) {
-		if _, ok := t[subKey{s, e}]; !ok {
-			t[subKey{s, e}] = transition[SubState]{n, a}
-		}
-	}
-	set(EvTerminatedNow, SubSending, ActMailbox, ActNewDialog, ActSend)
-	set(EvTerminatedLater, SubBackoff, ActMailbox, ActNewDialog, ActCountAttempt, ActBackoffTimer)
-	set(EvTerminatedFinal, SubRejected, ActNewDialog, ActForget, ActLongTimer)
-	set(EvContactChanged, SubSending, ActNewDialog, ActSend)
-	set(EvLapse, s, ActStale)
-}
-
+// subTable is the subscription state machine: every (state, event) pair
+// has a row (TestTablesTotal enumerates them). The rules that keep it calm:
+// anything that repeats — a failure, a termination, a lapse, Timer N — is
+// counted and backs off (1 s, 2 s, … 5 min); refused and rejected wait the
+// long interval; only a challenge, a 423 with a higher Min-Expires, a 481
+// to a refresh (the server forgot the dialog) and a Contact change send at
+// once, and the governor's budget bounds even those.
 var subTable = func() map[subKey]transition[SubState] {
-	t := map[subKey]transition[SubState]{
-		{SubIdle, EvStart}: {SubSending, acts(ActNewDialog, ActSend)},
-		{SubIdle, EvStop}:  {SubStopped, acts(ActDone)},
+	t := map[subKey]transition[SubState]{}
+	retryLater := acts(ActCountAttempt, ActBackoffTimer)
+	for s := SubIdle; s <= SubStopped; s++ {
+		key := func(e Event) subKey { return subKey{s, e} }
+		row := func(next SubState, a []Action, events ...Event) { rows(t, key, next, a, events...) }
+		// What a live state does with a termination: re-subscribe in a
+		// new dialog after a backoff (a repeated termination is a failure,
+		// not a fresh start), or, for rejected/noresource/invariant, after
+		// the long interval with the mailbox unknown.
+		terminations := func() {
+			row(SubBackoff, append(acts(ActMailbox, ActNewDialog), retryLater...), EvTerminatedNow, EvTerminatedLater)
+			row(SubRejected, acts(ActNewDialog, ActForget, ActCountAttempt, ActLongTimer), EvTerminatedFinal)
+		}
+		switch s {
+		case SubIdle:
+			row(SubSending, acts(ActNewDialog, ActSend), EvStart)
+			row(SubStopped, acts(ActDone), EvStop)
+			// no dialog, nothing in flight, no timer: waiting for the registration
+			row(s, nil, append(answers, EvTimer, EvContactChanged, EvStopDone, EvNotify, EvTerminatedNow, EvTerminatedLater, EvTerminatedFinal, EvTimerN, EvLapse)...)
 
-		// Initial SUBSCRIBE (or a retry, in the dialog if one survives).
-		{SubSending, EvOK}:              {SubWaitNotify, acts(ActResetAttempts, ActRefreshTimer, ActLapseTimer, ActTimerN)},
-		{SubSending, EvNotify}:          {SubActive, acts(ActMailbox, ActResetAttempts, ActRefreshTimer, ActLapseTimer)}, // NOTIFY before the 2xx creates the dialog
-		{SubSending, EvChallenge}:       {SubSending, acts(ActSendAuth)},
-		{SubSending, EvChallengeStale}:  {SubSending, acts(ActSendAuth)},
-		{SubSending, EvChallengeRepeat}: {SubAuthFailed, acts(ActCountAttempt, ActSlowTimer)},
-		{SubSending, EvTooBrief}:        {SubSending, acts(ActUseMinExpires, ActSend)},
-		{SubSending, EvNoDialog}:        {SubSending, acts(ActNewDialog, ActSend)},
-		{SubSending, EvRefused}:         {SubRejected, acts(ActNewDialog, ActLongTimer)},
-		{SubSending, EvTransient}:       {SubBackoff, acts(ActCountAttempt, ActBackoffTimer)},
-		{SubSending, EvStop}:            {SubStopped, acts(ActDone)},
-		{SubSending, EvLapse}:           {SubSending, acts(ActStale)},
+		case SubSending:
+			// Initial SUBSCRIBE (or a retry, in the dialog if one survives).
+			row(SubWaitNotify, acts(ActSuccess, ActRefreshTimer, ActLapseTimer, ActTimerN), EvOK)
+			row(SubActive, acts(ActMailbox, ActSuccess, ActRefreshTimer, ActLapseTimer), EvNotify) // NOTIFY before the 2xx creates the dialog
+			row(s, acts(ActSendAuth), EvChallenge, EvChallengeStale)
+			row(SubAuthFailed, acts(ActCountAttempt, ActSlowTimer), EvChallengeRepeat)
+			row(s, acts(ActUseMinExpires, ActSend), EvTooBrief)
+			row(SubBackoff, append(acts(ActNewDialog), retryLater...), EvNoDialog) // 481 to an initial SUBSCRIBE: new dialog, later
+			row(SubRejected, acts(ActNewDialog, ActCountAttempt, ActLongTimer), EvRefused)
+			row(SubBackoff, retryLater, EvTransient)
+			row(SubStopped, acts(ActDone), EvStop)
+			row(s, acts(ActStale), EvLapse)
+			row(s, acts(ActNewDialog, ActSend), EvContactChanged)
+			terminations()
+			// no timer armed while the SUBSCRIBE is in flight
+			row(s, nil, EvTimer, EvTimerN, EvStart, EvStopDone)
 
-		{SubWaitNotify, EvNotify}: {SubActive, acts(ActMailbox)},
-		{SubWaitNotify, EvTimerN}: {SubBackoff, acts(ActNewDialog, ActCountAttempt, ActBackoffTimer)},
-		{SubWaitNotify, EvTimer}:  {SubRefreshing, acts(ActSend)},
-		{SubWaitNotify, EvLapse}:  {SubSending, acts(ActStale, ActNewDialog, ActSend)},
-		{SubWaitNotify, EvStop}:   {SubUnsubscribing, acts(ActSendStop)},
+		case SubWaitNotify, SubActive:
+			if s == SubWaitNotify {
+				row(SubActive, acts(ActMailbox, ActNotifyRefresh), EvNotify)
+				row(SubBackoff, append(acts(ActNewDialog), retryLater...), EvTimerN)
+				// a 2xx here is a retransmission: the answer was taken
+				row(s, nil, EvOK)
+			} else {
+				row(s, acts(ActMailbox, ActNotifyRefresh), EvNotify)
+				row(s, acts(ActSuccess, ActRefreshTimer, ActLapseTimer), EvOK) // the 2xx after an early NOTIFY
+				row(s, nil, EvTimerN)
+			}
+			// The answer to an initial SUBSCRIBE that a NOTIFY overtook
+			// can still be a failure: as for a refresh.
+			row(SubRefreshing, acts(ActSendAuth), EvChallenge, EvChallengeStale)
+			row(SubAuthFailed, acts(ActCountAttempt, ActSlowTimer), EvChallengeRepeat)
+			row(SubRefreshing, acts(ActUseMinExpires, ActSend), EvTooBrief)
+			row(SubBackoff, append(acts(ActNewDialog), retryLater...), EvNoDialog)
+			row(SubRejected, acts(ActNewDialog, ActForget, ActCountAttempt, ActLongTimer), EvRefused)
+			row(SubBackoff, append(acts(ActDropDialog), retryLater...), EvTransient)
+			row(SubRefreshing, acts(ActSend), EvTimer)
+			row(SubBackoff, append(acts(ActStale, ActNewDialog), retryLater...), EvLapse)
+			row(SubUnsubscribing, acts(ActSendStop), EvStop)
+			row(SubSending, acts(ActNewDialog, ActSend), EvContactChanged)
+			terminations()
+			row(s, nil, EvStart, EvStopDone)
 
-		{SubActive, EvNotify}: {SubActive, acts(ActMailbox)},
-		{SubActive, EvOK}:     {SubActive, acts(ActResetAttempts, ActRefreshTimer, ActLapseTimer)}, // the 2xx after an early NOTIFY
-		{SubActive, EvTimer}:  {SubRefreshing, acts(ActSend)},
-		{SubActive, EvLapse}:  {SubSending, acts(ActStale, ActNewDialog, ActSend)},
-		{SubActive, EvStop}:   {SubUnsubscribing, acts(ActSendStop)},
+		case SubRefreshing:
+			row(SubActive, acts(ActSuccess, ActRefreshTimer, ActLapseTimer), EvOK)
+			row(s, acts(ActMailbox, ActNotifyLapse), EvNotify)
+			row(s, acts(ActSendAuth), EvChallenge, EvChallengeStale)
+			row(SubAuthFailed, acts(ActCountAttempt, ActSlowTimer), EvChallengeRepeat)
+			row(s, acts(ActUseMinExpires, ActSend), EvTooBrief)
+			// 481: the server forgot the dialog (restart): a new one at once.
+			row(SubSending, acts(ActNewDialog, ActCountAttempt, ActSend), EvNoDialog)
+			row(SubRejected, acts(ActNewDialog, ActForget, ActCountAttempt, ActLongTimer), EvRefused)
+			// Timeout, 408, 5xx: the remote target may be dead or moved;
+			// the retry goes to the configured server in a new dialog, the
+			// old one is un-SUBSCRIBEd best effort.
+			row(SubBackoff, append(acts(ActDropDialog), retryLater...), EvTransient)
+			row(SubUnsubscribing, acts(ActSendStop), EvStop)
+			row(s, acts(ActStale), EvLapse) // the refresh's answer decides
+			row(SubSending, acts(ActNewDialog, ActSend), EvContactChanged)
+			terminations()
+			// the refresh timer fired to get here; Timer N is stopped
+			row(s, nil, EvTimer, EvTimerN, EvStart, EvStopDone)
 
-		{SubRefreshing, EvOK}:              {SubActive, acts(ActResetAttempts, ActRefreshTimer, ActLapseTimer)},
-		{SubRefreshing, EvNotify}:          {SubRefreshing, acts(ActMailbox)},
-		{SubRefreshing, EvChallenge}:       {SubRefreshing, acts(ActSendAuth)},
-		{SubRefreshing, EvChallengeStale}:  {SubRefreshing, acts(ActSendAuth)},
-		{SubRefreshing, EvChallengeRepeat}: {SubAuthFailed, acts(ActCountAttempt, ActSlowTimer)},
-		{SubRefreshing, EvTooBrief}:        {SubRefreshing, acts(ActUseMinExpires, ActSend)},
-		{SubRefreshing, EvNoDialog}:        {SubSending, acts(ActNewDialog, ActSend)}, // 481: the dialog is gone, new Call-ID
-		{SubRefreshing, EvRefused}:         {SubRejected, acts(ActNewDialog, ActForget, ActLongTimer)},
-		{SubRefreshing, EvTransient}:       {SubBackoff, acts(ActCountAttempt, ActBackoffTimer)},
-		{SubRefreshing, EvStop}:            {SubUnsubscribing, acts(ActSendStop)},
+		case SubBackoff, SubAuthFailed:
+			next := acts(ActCountAttempt, ActBackoffTimer)
+			if s == SubAuthFailed {
+				next = acts(ActSlowTimer)
+			}
+			row(SubSending, acts(ActSend), EvTimer)
+			// A NOTIFY in the dialog the retry was for: the subscription
+			// exists after all.
+			row(SubActive, acts(ActMailbox, ActSuccess, ActRefreshTimer, ActLapseTimer), EvNotify)
+			row(s, append(acts(ActMailbox, ActNewDialog), next...), EvTerminatedNow, EvTerminatedLater)
+			row(SubRejected, acts(ActNewDialog, ActForget, ActCountAttempt, ActLongTimer), EvTerminatedFinal)
+			row(s, acts(ActStale), EvLapse)
+			row(SubStopped, acts(ActDone), EvStop)
+			// the retry will carry the new Contact; late answers were
+			// dropped by generation
+			row(s, nil, append(answers, EvContactChanged, EvTimerN, EvStart, EvStopDone)...)
 
-		{SubBackoff, EvTimer}:  {SubSending, acts(ActSend)},
-		{SubBackoff, EvNotify}: {SubBackoff, acts(ActMailbox)},
-		{SubBackoff, EvStop}:   {SubStopped, acts(ActDone)},
+		case SubRejected:
+			// A final refusal is not undone by a Contact change, a late
+			// NOTIFY or a lapse (rejected already says the state is
+			// unknown): only the long timer (or a reload) tries again.
+			row(SubSending, acts(ActNewDialog, ActSend), EvTimer)
+			row(SubStopped, acts(ActDone), EvStop)
+			row(s, nil, append(answers, EvContactChanged, EvNotify, EvTerminatedNow, EvTerminatedLater, EvTerminatedFinal, EvTimerN, EvLapse, EvStart, EvStopDone)...)
 
-		{SubAuthFailed, EvTimer}:  {SubSending, acts(ActSend)},
-		{SubAuthFailed, EvNotify}: {SubAuthFailed, acts(ActMailbox)},
-		{SubAuthFailed, EvStop}:   {SubStopped, acts(ActDone)},
+		case SubUnsubscribing:
+			// Shutdown: one un-SUBSCRIBE, bounded by the worker's stop timeout.
+			row(s, acts(ActFinalWait), EvOK)
+			row(SubStopped, acts(ActDone), EvTimer, EvChallengeRepeat, EvTooBrief, EvNoDialog, EvRefused, EvTransient, EvStopDone)
+			row(s, acts(ActSendAuth), EvChallenge, EvChallengeStale)
+			// the final NOTIFY (Kamailio: reason=timeout)
+			row(SubStopped, acts(ActDone), EvTerminatedNow, EvTerminatedLater, EvTerminatedFinal)
+			row(s, nil, EvContactChanged, EvNotify, EvLapse, EvTimerN, EvStart, EvStop)
 
-		{SubRejected, EvTimer}: {SubSending, acts(ActNewDialog, ActSend)},
-		{SubRejected, EvStop}:  {SubStopped, acts(ActDone)},
-		// A final termination is not undone by a Contact change or a late
-		// termination: only the long timer (or a reload) tries again.
-		{SubRejected, EvContactChanged}:  {SubRejected, nil},
-		{SubRejected, EvTerminatedNow}:   {SubRejected, nil},
-		{SubRejected, EvTerminatedLater}: {SubRejected, nil},
-		{SubRejected, EvTerminatedFinal}: {SubRejected, nil},
-		// Rejected already says the state is unknown: a lapse adds nothing.
-		{SubRejected, EvLapse}: {SubRejected, nil},
-
-		// Shutdown: one un-SUBSCRIBE, bounded by the worker's stop timeout.
-		{SubUnsubscribing, EvOK}:              {SubUnsubscribing, acts(ActFinalWait)},
-		{SubUnsubscribing, EvTimer}:           {SubStopped, acts(ActDone)},
-		{SubUnsubscribing, EvChallenge}:       {SubUnsubscribing, acts(ActSendAuth)},
-		{SubUnsubscribing, EvChallengeStale}:  {SubUnsubscribing, acts(ActSendAuth)},
-		{SubUnsubscribing, EvChallengeRepeat}: {SubStopped, acts(ActDone)},
-		{SubUnsubscribing, EvTooBrief}:        {SubStopped, acts(ActDone)},
-		{SubUnsubscribing, EvNoDialog}:        {SubStopped, acts(ActDone)},
-		{SubUnsubscribing, EvRefused}:         {SubStopped, acts(ActDone)},
-		{SubUnsubscribing, EvTransient}:       {SubStopped, acts(ActDone)},
-		{SubUnsubscribing, EvStopDone}:        {SubStopped, acts(ActDone)},
-		{SubUnsubscribing, EvContactChanged}:  {SubUnsubscribing, nil},
-		{SubUnsubscribing, EvTerminatedNow}:   {SubStopped, acts(ActDone)}, // the final NOTIFY (Kamailio: reason=timeout)
-		{SubUnsubscribing, EvTerminatedLater}: {SubStopped, acts(ActDone)},
-		{SubUnsubscribing, EvTerminatedFinal}: {SubStopped, acts(ActDone)},
-		{SubUnsubscribing, EvLapse}:           {SubUnsubscribing, nil},
-	}
-	for _, s := range []SubState{SubSending, SubWaitNotify, SubActive, SubRefreshing, SubBackoff, SubAuthFailed, SubRejected} {
-		subCommon(t, s)
+		case SubStopped:
+			row(s, nil, append(answers, EvTimer, EvContactChanged, EvStop, EvStopDone, EvNotify, EvTerminatedNow, EvTerminatedLater, EvTerminatedFinal, EvTimerN, EvLapse, EvStart)...)
+		}
 	}
 	return t
 }()
 
-// NextSub is the subscription state machine. Unlisted pairs keep the state
-// and do nothing (e.g. a NOTIFY after shutdown, a response to a transaction
-// that was superseded).
+// NextSub is the subscription state machine. The table is total; an
+// unknown pair (a value out of range) keeps the state and does nothing.
 func NextSub(s SubState, e Event) (SubState, []Action) {
 	if t, ok := subTable[subKey{s, e}]; ok {
 		return t.next, t.actions

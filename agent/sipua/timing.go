@@ -1,9 +1,6 @@
 package sipua
 
-import (
-	"math/rand/v2"
-	"time"
-)
+import "time"
 
 // RefreshDelay is when to refresh a registration or subscription the server
 // granted for granted: early enough that one lost transaction (32 s) still
@@ -27,13 +24,13 @@ func RefreshDelay(granted time.Duration) time.Duration {
 // Backoff is the delay before retry number attempt (1-based) after a
 // transient failure: exponential from base, capped at max, with ±25 %
 // jitter so that many accounts do not retry in lock-step. A server's
-// Retry-After wins when it is longer.
+// Retry-After wins when it is longer (clamped at MaxRetryAfter).
 type Backoff struct {
 	Base, Max time.Duration
 }
 
-// defaultBackoff (Options.Backoff zero): 2 s, 4 s, 8 s … capped at 5 minutes.
-func defaultBackoff() Backoff { return Backoff{Base: 2 * time.Second, Max: 5 * time.Minute} }
+// defaultBackoff (Options.Backoff zero): 1 s, 2 s, 4 s … capped at 5 minutes.
+func defaultBackoff() Backoff { return Backoff{Base: time.Second, Max: 5 * time.Minute} }
 
 // Delay computes the delay; rnd returns a float in [0,1) (nil: math/rand).
 func (b Backoff) Delay(attempt int, retryAfter time.Duration, rnd func() float64) time.Duration {
@@ -47,11 +44,8 @@ func (b Backoff) Delay(attempt int, retryAfter time.Duration, rnd func() float64
 	if d > b.Max {
 		d = b.Max
 	}
-	if rnd == nil {
-		rnd = rand.Float64
-	}
-	d = time.Duration(float64(d) * (0.75 + 0.5*rnd()))
-	if retryAfter > d {
+	d = jitter(d, rnd)
+	if retryAfter = clampRetryAfter(retryAfter); retryAfter > d {
 		d = retryAfter
 	}
 	return d

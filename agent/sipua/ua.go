@@ -76,7 +76,7 @@ type Options struct {
 	Clock     Clock  // [RealClock]
 	UserAgent string // [mwi-agent]
 
-	ListenUDP string // [127.0.0.1:0 or 0.0.0.0:0, see DefaultListen] "" after defaults = no UDP listener
+	ListenUDP string // host:port of the UDP listener; "" = none (agent.New sets 0.0.0.0:0, an ephemeral port, when an account uses UDP and listen.udp is unset)
 	TLSConfig *tls.Config
 
 	Keepalive time.Duration // CRLF keepalive interval, 0 = off
@@ -89,11 +89,13 @@ type Options struct {
 	PongTimeout  time.Duration // [10 s] TCP/TLS CRLF ping → pong bound (RFC 5626 4.4.1)
 	TimerN       time.Duration // [32 s] wait for the first NOTIFY after the 2xx
 	StopTimeout  time.Duration // [3 s] un-SUBSCRIBE/un-REGISTER bound
-	Backoff      Backoff       // [2 s doubling to 5 min, ±25 % jitter]
+	Backoff      Backoff       // [1 s doubling to 5 min, ±25 % jitter]
 	SlowRetry    time.Duration // [5 min] after auth failed
 	LongRetry    time.Duration // [30 min] after 403/404/rejected
 	Parse        BodyParser    // [the RFC 3842 parser]
-	MaxInFlight  int           // [32] transactions in flight at once, all accounts together (smooths start-up bursts)
+	MaxInFlight  int           // [32] transactions in flight at once per server (a dead server's timeouts do not hold up the others)
+	ServerRate   float64       // [100] requests per second per server, all accounts together (token bucket; see governor.go)
+	ServerBurst  int           // [200] requests a server may get at once before ServerRate applies
 
 	UnsolicitedRate float64 // [2/s, burst 5 s' worth] unsolicited NOTIFYs one account takes; more are answered 500 Retry-After
 
@@ -105,15 +107,15 @@ type Options struct {
 // UA is the SIP user agent shared by every account: one sipgo user agent,
 // its listeners, the NOTIFY router and one worker goroutine per account.
 type UA struct {
-	opts   Options
-	log    *slog.Logger
-	sua    *sipgo.UserAgent
-	srv    *sipgo.Server
-	udp    net.PacketConn
-	client map[string]*sipgo.Client // by lower-case transport
-	slots  chan struct{}            // MaxInFlight semaphore
-	dns    *addrCache               // server names, resolved off the workers' goroutines
-	gate   *gate                    // what reaches sipgo (UDP)
+	opts    Options
+	log     *slog.Logger
+	sua     *sipgo.UserAgent
+	srv     *sipgo.Server
+	udp     net.PacketConn
+	client  map[string]*sipgo.Client // by lower-case transport
+	servers serverGates              // per-server transaction slots and request rate (governor.go)
+	dns     *addrCache               // server names, resolved off the workers' goroutines
+	gate    *gate                    // what reaches sipgo (UDP)
 
 	probers map[serverKey]*prober // guarded by mu
 
@@ -165,6 +167,12 @@ func NewUA(opts Options) (*UA, error) {
 	if opts.MaxInFlight <= 0 {
 		opts.MaxInFlight = 32
 	}
+	if opts.ServerRate <= 0 {
+		opts.ServerRate = 100
+	}
+	if opts.ServerBurst <= 0 {
+		opts.ServerBurst = 200
+	}
 	if opts.ProbeTimeout <= 0 {
 		opts.ProbeTimeout = probeTimeout
 	}
@@ -184,7 +192,6 @@ func NewUA(opts Options) (*UA, error) {
 		dialogs:  map[string]*dialogRoute{},
 		accounts: map[string]*account{},
 		users:    map[string][]*account{},
-		slots:    make(chan struct{}, opts.MaxInFlight),
 		dns:      newAddrCache(opts.Clock.Now),
 		heard:    map[heardKey]time.Time{},
 		probers:  map[serverKey]*prober{},

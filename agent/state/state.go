@@ -107,6 +107,17 @@ type Account struct {
 // Voice returns the voice-message counts (zero if absent).
 func (a Account) Voice() Counts { return a.Classes[ClassVoice] }
 
+// Shown is the counts a person is shown (status page, display, `mwi-agent
+// status`): the voice messages when the server reports a voice class,
+// else the total of every class (a server that reports only other classes,
+// or only a total).
+func (a Account) Shown() Counts {
+	if v, ok := a.Classes[ClassVoice]; ok {
+		return v
+	}
+	return a.Total()
+}
+
 // Total sums every class's counts.
 func (a Account) Total() Counts {
 	var t Counts

@@ -3,59 +3,108 @@ package web
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"image"
 	"image/png"
+	"io"
 	"io/fs"
 	"log/slog"
 	"mime"
 	"net"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/mwi-agent/mwi-agent/agent/demo"
 	"github.com/mwi-agent/mwi-agent/agent/indicate"
 	"github.com/mwi-agent/mwi-agent/agent/state"
 	"github.com/mwi-agent/mwi-agent/display"
 	"github.com/mwi-agent/mwi-agent/hal"
-	"github.com/mwi-agent/mwi-agent/hal/sim"
+	"github.com/mwi-agent/mwi-agent/hal/clock"
 )
 
 //go:embed static
 var static embed.FS
 
-// Source is the part of *agent.Agent the page needs.
+// Source is the part of *agent.Agent the page needs (the accounts table).
 type Source interface {
 	Snapshot() state.Snapshot
 	Watch(ctx context.Context) <-chan state.Snapshot
 }
 
+// Applied is what the indicators last wrote (*indicate.Applier): the page
+// shows the lamp, LEDs, display and handset tone the device applied — it
+// never recomputes them.
+type Applied interface {
+	// LastChanged returns the applied outputs and when the lamp pattern
+	// last changed (where its cadence starts).
+	LastChanged() (indicate.Outputs, time.Time)
+	// Changes is told (coalesced) after every apply.
+	Changes() (<-chan struct{}, func())
+}
+
+// Device is an optional view into a device beyond its applied outputs: the
+// desktop simulator, whose handset the page may move and whose analog line
+// and device log it shows.
+type Device interface {
+	Hook() (present, offHook bool)
+	SetHook(offHook bool) error
+	Line() (LineJSON, bool)
+	Log() []LogEntry // oldest first
+	Changes() (<-chan struct{}, func())
+}
+
+// Demo is the optional demo voicemail server's controls.
+type Demo interface {
+	Running() bool
+	Addr() string
+	Mailboxes() []DemoMailbox
+	Leave(user string, urgent bool) error // errors.Is(err, ErrNoMailbox) for an unknown mailbox
+	Listen(user string) error
+	Delete(user string) error
+	Start() error
+	Stop()
+	Changes() (<-chan struct{}, func())
+}
+
+// ErrNoMailbox is what a Demo's controls return (wrapped) for an unknown
+// mailbox; the page answers 404.
+var ErrNoMailbox = errors.New("web: no such mailbox")
+
 // Options configure the page.
 type Options struct {
-	Source Source          // required
-	Policy indicate.Policy // how outputs are derived (shown when no Board)
-	// Board is the simulated board of the demo: the page shows its lamp,
-	// LEDs and display and moves its hook. Nil on a real device: the page
-	// then shows the computed outputs and the handset is read-only.
-	Board *sim.Board
-	// Demo enables the demo controls. Nil: status page only.
-	Demo *demo.Server
-	// Render draws the display for a real device (no Board); nil: no image.
-	Render indicate.Renderer
-	// DisplayInfo is the display size used with Render.
+	Source  Source  // required
+	Applied Applied // required
+	// Render draws the applied display view; nil or a zero DisplayInfo: no
+	// display on the page.
+	Render      indicate.Renderer
 	DisplayInfo hal.DisplayInfo
+	Device      Device // optional (the simulator)
+	Demo        Demo   // optional: the demo controls
 	// ToneWAV returns a tone ("dial" or "stutter") as a WAV file.
 	ToneWAV func(name string) ([]byte, error)
-	Token   string // if set, every request needs ?token= or Authorization: Bearer
-	Title   string
-	Logger  *slog.Logger
+	// Token, if set, is needed for everything but the page shell and the
+	// login: as the session cookie POST /login sets, or as
+	// "Authorization: Bearer TOKEN". Never in the URL.
+	Token string
+	// Hosts are host names (besides loopback names and IP addresses) the
+	// page answers to (http.hosts); any other Host header is refused, so a
+	// DNS-rebinding page cannot reach it.
+	Hosts  []string
+	Title  string
+	Logger *slog.Logger
+	Clock  clock.Clock // nil: the wall clock
 }
 
 // Server is the page's HTTP handler.
@@ -66,15 +115,14 @@ type Server struct {
 	tones sync.Map // name -> []byte
 	toneN sync.Map // name -> *atomic.Int64 (requests)
 
-	mu      sync.Mutex
-	lastOut indicate.Outputs
-	outAt   time.Time
+	session string     // cookie value for a good token (an HMAC of it)
+	loginMu sync.Mutex // serializes failed logins (one guess per second)
 }
 
 // New builds the page handler.
 func New(opt Options) (*Server, error) {
-	if opt.Source == nil {
-		return nil, errors.New("web: Options.Source is required")
+	if opt.Source == nil || opt.Applied == nil {
+		return nil, errors.New("web: Options.Source and Options.Applied are required")
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
@@ -82,11 +130,18 @@ func New(opt Options) (*Server, error) {
 	if opt.Title == "" {
 		opt.Title = "mwi-agent"
 	}
+	opt.Clock = clock.Or(opt.Clock)
 	s := &Server{opt: opt, log: opt.Logger, mux: http.NewServeMux()}
+	if opt.Token != "" {
+		m := hmac.New(sha256.New, []byte(opt.Token))
+		m.Write([]byte("mwi-agent status page session"))
+		s.session = hex.EncodeToString(m.Sum(nil))
+	}
 	sub, _ := fs.Sub(static, "static")
 	files := http.FileServerFS(sub)
 	s.mux.Handle("GET /static/", http.StripPrefix("/static/", files))
 	s.mux.HandleFunc("GET /{$}", s.page)
+	s.mux.HandleFunc("POST /login", s.login)
 	s.mux.HandleFunc("GET /api/state", s.getState)
 	s.mux.HandleFunc("GET /api/events", s.events)
 	s.mux.HandleFunc("GET /display.png", s.displayPNG)
@@ -99,20 +154,127 @@ func New(opt Options) (*Server, error) {
 	return s, nil
 }
 
-// ServeHTTP checks the token and dispatches.
+// sessionCookie carries an HMAC of the token (never the token itself).
+const sessionCookie = "mwi_session"
+
+// ServeHTTP refuses foreign Host and Origin headers, checks the token and
+// dispatches.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if s.opt.Token != "" {
-		tok := r.URL.Query().Get("token")
-		if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
-			tok = strings.TrimPrefix(h, "Bearer ")
-		}
-		if subtle.ConstantTimeCompare([]byte(tok), []byte(s.opt.Token)) != 1 {
-			http.Error(w, "token required", http.StatusUnauthorized)
-			return
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("X-Frame-Options", "DENY")
+	// same-origin, not no-referrer: with no-referrer chromium sends
+	// "Origin: null" on the page's own form POST (the login), which the
+	// origin check must refuse.
+	w.Header().Set("Referrer-Policy", "same-origin")
+	if !s.hostAllowed(r.Host) {
+		s.log.Warn("refused a request for a foreign host name (DNS rebinding?); add it to http.hosts if it is yours", "host", r.Host)
+		http.Error(w, "host "+r.Host+" is not served here (add it to http.hosts)", http.StatusMisdirectedRequest)
+		return
+	}
+	if !sameOrigin(r) {
+		http.Error(w, "cross-origin request refused", http.StatusForbidden)
+		return
+	}
+	if s.opt.Token != "" && !s.public(r) && !s.authenticated(r) {
+		http.Error(w, "token required (log in on the page, or send Authorization: Bearer TOKEN)", http.StatusUnauthorized)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// hostAllowed: the Host header names a loopback name (localhost,
+// *.localhost), an IP address (a rebinding page cannot use one: its origin
+// would be that address), or one of Options.Hosts.
+func (s *Server) hostAllowed(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
+	if host == "" {
+		return false
+	}
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") || net.ParseIP(host) != nil {
+		return true
+	}
+	for _, h := range s.opt.Hosts {
+		if strings.EqualFold(strings.TrimSuffix(h, "."), host) {
+			return true
 		}
 	}
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	s.mux.ServeHTTP(w, r)
+	return false
+}
+
+// sameOrigin: a request that names its origin (browsers do for POSTs,
+// cross-origin fetches and EventSource) must come from this page's own
+// origin; a browser's cross-site subresource request is refused too (a
+// top-level navigation from elsewhere is fine).
+func sameOrigin(r *http.Request) bool {
+	if o := r.Header.Get("Origin"); o != "" {
+		u, err := url.Parse(o)
+		if err != nil || o == "null" || !strings.EqualFold(u.Host, r.Host) {
+			return false
+		}
+	}
+	if r.Header.Get("Sec-Fetch-Site") == "cross-site" && r.Header.Get("Sec-Fetch-Mode") != "navigate" {
+		return false
+	}
+	return true
+}
+
+// public: what needs no token: the page shell (it shows the login form
+// until there is a session), its static files and the login itself.
+func (s *Server) public(r *http.Request) bool {
+	return r.URL.Path == "/" || r.URL.Path == "/login" || strings.HasPrefix(r.URL.Path, "/static/")
+}
+
+func (s *Server) authenticated(r *http.Request) bool {
+	if h, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		return subtle.ConstantTimeCompare([]byte(h), []byte(s.opt.Token)) == 1
+	}
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		return subtle.ConstantTimeCompare([]byte(c.Value), []byte(s.session)) == 1
+	}
+	return false
+}
+
+// login takes the token from a form (POST body, never the URL), sets the
+// session cookie and sends the browser back to the page. A wrong token
+// costs a second, one guess at a time.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	if s.opt.Token == "" {
+		http.Redirect(w, r, "./", http.StatusSeeOther)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	tok := r.PostFormValue("token")
+	if subtle.ConstantTimeCompare([]byte(tok), []byte(s.opt.Token)) != 1 {
+		s.loginMu.Lock()
+		<-s.opt.Clock.NewTimer(time.Second).C()
+		s.loginMu.Unlock()
+		s.log.Warn("status page: wrong token", "from", r.RemoteAddr)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusUnauthorized)
+		s.writeLogin(w, "That token is not right.")
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: s.session, Path: "/", HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+	http.Redirect(w, r, "./", http.StatusSeeOther)
+}
+
+func (s *Server) writeLogin(w io.Writer, problem string) {
+	msg := ""
+	if problem != "" {
+		msg = `<p class="why">` + htmlEscape(problem) + `</p>`
+	}
+	fmt.Fprintf(w, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>%s</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="stylesheet" href="static/style.css"></head>
+<body><header><h1>%s</h1></header><main><section class="side"><div class="card"><h2>Log in</h2>
+<p>This status page needs its token (http.token in the configuration).</p>%s
+<form method="post" action="login"><input type="password" name="token" autocomplete="current-password" autofocus required>
+<button class="primary" type="submit">Log in</button></form></div></section></main></body></html>
+`, htmlEscape(s.opt.Title), htmlEscape(s.opt.Title), msg)
 }
 
 // ToneRequests reports how many times a tone was requested (for tests).
@@ -136,23 +298,8 @@ func CheckListen(addr, token string) error {
 	return nil
 }
 
-// ListenAndServe serves on addr until ctx ends. Addresses that are not
-// loopback need a token. ready, if not nil, gets the bound address.
-func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net.Addr)) error {
-	if err := CheckListen(addr, s.opt.Token); err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("web: %w", err)
-	}
-	if ready != nil {
-		ready(ln.Addr())
-	}
-	return s.Serve(ctx, ln)
-}
-
-// Serve serves on ln until ctx ends, then closes it.
+// Serve serves on ln until ctx ends, then closes it. Check the address
+// with CheckListen before listening.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second,
 		BaseContext: func(net.Listener) context.Context { return ctx }}
@@ -178,6 +325,12 @@ func isLoopback(host string) bool {
 }
 
 func (s *Server) page(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if s.opt.Token != "" && !s.authenticated(r) {
+		s.writeLogin(w, "")
+		return
+	}
 	b, err := static.ReadFile("static/index.html")
 	if err != nil {
 		http.Error(w, err.Error(), 500)
@@ -189,8 +342,6 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 	}
 	b = bytes.ReplaceAll(b, []byte("{{DEMO}}"), []byte(demoAttr))
 	b = bytes.ReplaceAll(b, []byte("{{TITLE}}"), []byte(htmlEscape(s.opt.Title)))
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
 	w.Write(b)
 }
 
@@ -266,7 +417,7 @@ type StateJSON struct {
 	FXS      []indicate.FXS `json:"fxs"`
 	Line     *LineJSON      `json:"line,omitempty"` // the sim FXS line (demo)
 	Demo     *DemoJSON      `json:"demo,omitempty"`
-	Log      []sim.Entry    `json:"log,omitempty"`
+	Log      []LogEntry     `json:"log,omitempty"`
 }
 
 // DisplayJSON tells the page which image to load.
@@ -287,29 +438,49 @@ type HookJSON struct {
 
 // LineJSON is the simulated FXS line as the phone on it sees it.
 type LineJSON struct {
-	sim.LineState
-	MWI bool `json:"mwi"` // polarity reversed or neon voltage on: "messages waiting" on the line
+	Reversed    bool `json:"reversed"`
+	HighVoltage bool `json:"high_voltage"`
+	Ring        bool `json:"ring"`
+	MWI         bool `json:"mwi"` // polarity reversed or neon voltage on: "messages waiting" on the line
+}
+
+// LogEntry is one line of the device log.
+type LogEntry struct {
+	At     time.Time `json:"at"`
+	Device string    `json:"device"`
+	What   string    `json:"what"`
+}
+
+// DemoMailbox is one mailbox of the demo voicemail server.
+type DemoMailbox struct {
+	User          string `json:"user"`
+	Label         string `json:"label"`
+	New           uint32 `json:"new"`
+	Old           uint32 `json:"old"`
+	UrgentNew     uint32 `json:"urgent_new"`
+	UrgentOld     uint32 `json:"urgent_old"`
+	Registered    bool   `json:"registered"`
+	Subscriptions int    `json:"subscriptions"`
+	Notifies      int    `json:"notifies"`
 }
 
 // DemoJSON is the demo voicemail server.
 type DemoJSON struct {
-	Running   bool           `json:"running"`
-	Addr      string         `json:"addr"`
-	Mailboxes []demo.Mailbox `json:"mailboxes"`
+	Running   bool          `json:"running"`
+	Addr      string        `json:"addr"`
+	Mailboxes []DemoMailbox `json:"mailboxes"`
 }
 
+// state assembles the page's state from the agent's snapshot (accounts)
+// and what the indicators applied (lamp, LEDs, display, handset tone).
 func (s *Server) state() StateJSON {
 	snap := s.opt.Source.Snapshot()
-	out := indicate.Compute(snap, s.opt.Policy)
-	now := time.Now()
-	st := StateJSON{Title: s.opt.Title, NowMS: now.UnixMilli(), Seq: snap.Seq, Why: out.Why, FXS: out.FXS}
-	s.mu.Lock()
-	if !s.lastOut.Lamp.Equal(out.Lamp) || s.outAt.IsZero() {
-		s.outAt = now
+	out, outAt := s.opt.Applied.LastChanged()
+	now := s.opt.Clock.Now()
+	if outAt.IsZero() {
+		outAt = now
 	}
-	s.lastOut = out
-	outAt := s.outAt
-	s.mu.Unlock()
+	st := StateJSON{Title: s.opt.Title, NowMS: now.UnixMilli(), Seq: snap.Seq, Why: out.Why, FXS: out.FXS}
 	labelOf := map[string]string{}
 	for _, a := range snap.Accounts {
 		l := a.Label
@@ -317,13 +488,10 @@ func (s *Server) state() StateJSON {
 			l = a.Name
 		}
 		labelOf[a.Name] = l
+		c := a.Shown()
 		j := AccountJSON{Name: a.Name, Label: l, AOR: a.AOR, Waiting: a.Waiting.String(), Known: a.Known(),
-			New: a.Voice().New, Old: a.Voice().Old, UrgentNew: a.Voice().UrgentNew, Health: a.Health.String(),
+			New: c.New, Old: c.Old, UrgentNew: c.UrgentNew, Health: a.Health.String(),
 			Status: a.LastStatus, Reason: a.LastReason, Source: a.Source.String()}
-		if _, ok := a.Classes[state.ClassVoice]; !ok {
-			t := a.Total()
-			j.New, j.Old, j.UrgentNew = t.New, t.Old, t.UrgentNew
-		}
 		if !a.Updated.IsZero() {
 			j.Updated = a.Updated.Format(time.RFC3339)
 		}
@@ -332,49 +500,32 @@ func (s *Server) state() StateJSON {
 		}
 		st.Accounts = append(st.Accounts, j)
 	}
-	if b := s.opt.Board; b != nil {
-		p, since := b.Lamp.Pattern()
-		st.Lamp = patternJSON(p, since, now)
-		for i, l := range b.LEDs {
-			p, since := l.Pattern()
-			j := patternJSON(p, since, now)
-			if i < len(out.LEDFor) {
-				j.Account, j.Label = out.LEDFor[i], labelOf[out.LEDFor[i]]
-			}
-			st.LEDs = append(st.LEDs, j)
+	st.Lamp = patternJSON(out.Lamp, outAt, now)
+	for i, p := range out.LEDs {
+		j := patternJSON(p, outAt, now)
+		if i < len(out.LEDFor) {
+			j.Account, j.Label = out.LEDFor[i], labelOf[out.LEDFor[i]]
 		}
-		if b.Display != nil {
-			_, seq := b.Display.Frame()
-			info := b.Display.Info()
-			st.Display = DisplayJSON{Present: true, Width: info.Width, Height: info.Height, Version: fmt.Sprint(seq)}
+		st.LEDs = append(st.LEDs, j)
+	}
+	if s.opt.Render != nil && s.opt.DisplayInfo.Width > 0 {
+		st.Display = DisplayJSON{Present: true, Width: s.opt.DisplayInfo.Width, Height: s.opt.DisplayInfo.Height, Version: viewVersion(out.Display)}
+	}
+	if d := s.opt.Device; d != nil {
+		present, off := d.Hook()
+		st.Hook = HookJSON{Present: present, Movable: present, OffHook: off}
+		if l, ok := d.Line(); ok {
+			st.Line = &l
 		}
-		if b.Hook != nil {
-			off, _ := b.Hook.OffHook()
-			st.Hook = HookJSON{Present: true, Movable: true, OffHook: off}
-		}
-		if b.Line != nil {
-			ls := b.Line.State()
-			st.Line = &LineJSON{LineState: ls, MWI: ls.Reversed || ls.HighVoltage}
-		}
-		log := collapseAudio(b.Rec.Log())
+		log := collapseAudio(d.Log())
 		if len(log) > 12 {
 			log = log[len(log)-12:]
 		}
 		st.Log = log
-	} else {
-		st.Lamp = patternJSON(out.Lamp, outAt, now)
-		for i, p := range out.LEDs {
-			j := patternJSON(p, outAt, now)
-			j.Account, j.Label = out.LEDFor[i], labelOf[out.LEDFor[i]]
-			st.LEDs = append(st.LEDs, j)
-		}
-		if s.opt.Render != nil && s.opt.DisplayInfo.Width > 0 {
-			st.Display = DisplayJSON{Present: true, Width: s.opt.DisplayInfo.Width, Height: s.opt.DisplayInfo.Height, Version: fmt.Sprint(snap.Seq)}
-		}
 	}
 	if st.Hook.OffHook {
 		st.Hook.Tone = "dial"
-		if len(out.FXS) > 0 && out.FXS[0].Stutter || len(out.FXS) == 0 && out.Lamp.Name != "off" && out.Lamp.Name != "unknown" {
+		if out.Stutter {
 			st.Hook.Tone = "stutter"
 		}
 	}
@@ -384,10 +535,18 @@ func (s *Server) state() StateJSON {
 	return st
 }
 
+// viewVersion changes whenever the display view does.
+func viewVersion(v indicate.View) string {
+	b, _ := json.Marshal(v)
+	h := fnv.New64a()
+	h.Write(b)
+	return strconv.FormatUint(h.Sum64(), 36)
+}
+
 // collapseAudio shows each run of consecutive audio writes (a tone plays
 // in 20 ms chunks) as one entry at the run's start, so tones do not push
 // everything else out of the page's device log.
-func collapseAudio(log []sim.Entry) []sim.Entry {
+func collapseAudio(log []LogEntry) []LogEntry {
 	out := log[:0:0]
 	for _, e := range log {
 		if e.Device == "audio" && strings.HasSuffix(e.What, " samples") {
@@ -414,7 +573,7 @@ func writeJSON(w http.ResponseWriter, v any) {
 }
 
 // events streams a "state" event whenever the agent's snapshot, the
-// simulated board or the demo server changes (and every 15 s).
+// applied outputs, the device or the demo server change (and every 15 s).
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
@@ -425,19 +584,23 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	ctx := r.Context()
 	snaps := s.opt.Source.Watch(ctx)
-	var boardCh, demoCh <-chan struct{}
-	if s.opt.Board != nil {
-		ch, cancel := s.opt.Board.Rec.Subscribe()
+	appliedCh, cancelApplied := s.opt.Applied.Changes()
+	defer cancelApplied()
+	var deviceCh, demoCh <-chan struct{}
+	if s.opt.Device != nil {
+		ch, cancel := s.opt.Device.Changes()
 		defer cancel()
-		boardCh = ch
+		deviceCh = ch
 	}
 	if s.opt.Demo != nil {
-		ch, cancel := s.opt.Demo.Subscribe()
+		ch, cancel := s.opt.Demo.Changes()
 		defer cancel()
 		demoCh = ch
 	}
-	tick := time.NewTicker(15 * time.Second)
-	defer tick.Stop()
+	// A "state" event at least every 15 s keeps proxies and the page's
+	// connection indicator honest.
+	tick := s.opt.Clock.NewTimer(15 * time.Second)
+	defer func() { tick.Stop() }()
 	var last []byte // the last state sent, without its clock
 	send := func(always bool) bool {
 		st := s.state()
@@ -474,13 +637,21 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				return
 			}
-		case <-boardCh:
+		case <-appliedCh:
+		case <-deviceCh:
 		case <-demoCh:
-		case <-tick.C:
+		case <-tick.C():
+			tick = s.opt.Clock.NewTimer(15 * time.Second)
 			always = true
 		}
-		// Let bursts (a NOTIFY updates the snapshot, then the board) settle.
-		time.Sleep(30 * time.Millisecond)
+		// Let bursts (a NOTIFY updates the snapshot, then the outputs) settle.
+		settle := s.opt.Clock.NewTimer(30 * time.Millisecond)
+		select {
+		case <-settle.C():
+		case <-ctx.Done():
+			settle.Stop()
+			return
+		}
 		if !send(always) {
 			return
 		}
@@ -490,28 +661,18 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 // ---- display and tones --------------------------------------------------------
 
 func (s *Server) displayPNG(w http.ResponseWriter, r *http.Request) {
-	var img image.Image
-	if b := s.opt.Board; b != nil && b.Display != nil {
-		f, _ := b.Display.Frame()
-		img = f.Image
-		if img == nil && len(f.Text) > 0 {
-			img = display.RenderTextImage(f)
-		}
-		if img == nil {
-			info := b.Display.Info()
-			img = image.NewGray(image.Rect(0, 0, max(info.Width, 1), max(info.Height, 1)))
-		}
-	} else if s.opt.Render != nil && s.opt.DisplayInfo.Width > 0 {
-		out := indicate.Compute(s.opt.Source.Snapshot(), s.opt.Policy)
-		f := s.opt.Render(out.Display, s.opt.DisplayInfo)
-		img = f.Image
-		if img == nil && len(f.Text) > 0 {
-			img = display.RenderTextImage(f) // a character LCD, drawn as cells
-		}
-	}
-	if img == nil {
+	if s.opt.Render == nil || s.opt.DisplayInfo.Width <= 0 {
 		http.NotFound(w, r)
 		return
+	}
+	out, _ := s.opt.Applied.LastChanged()
+	f := s.opt.Render(out.Display, s.opt.DisplayInfo)
+	img := f.Image
+	if img == nil && len(f.Text) > 0 {
+		img = display.RenderTextImage(f) // a character LCD, drawn as cells
+	}
+	if img == nil {
+		img = image.NewGray(image.Rect(0, 0, s.opt.DisplayInfo.Width, max(s.opt.DisplayInfo.Height, 1)))
 	}
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, img); err != nil {
@@ -568,11 +729,15 @@ func (s *Server) postHook(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	if s.opt.Board == nil || s.opt.Board.Hook == nil {
+	if s.opt.Device == nil {
 		http.Error(w, "this device's hook switch cannot be moved from the page", http.StatusConflict)
 		return
 	}
-	if err := s.opt.Board.Hook.Set(req.OffHook); err != nil {
+	if present, _ := s.opt.Device.Hook(); !present {
+		http.Error(w, "this device has no hook switch", http.StatusConflict)
+		return
+	}
+	if err := s.opt.Device.SetHook(req.OffHook); err != nil {
 		http.Error(w, err.Error(), http.StatusConflict)
 		return
 	}
@@ -599,7 +764,7 @@ func (s *Server) postMailbox(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unknown action "+action, http.StatusNotFound)
 		return
 	}
-	if errors.Is(err, demo.ErrNoMailbox) {
+	if errors.Is(err, ErrNoMailbox) {
 		http.Error(w, err.Error(), http.StatusNotFound)
 		return
 	}

@@ -14,6 +14,12 @@ type Clock interface {
 	AfterFunc(d time.Duration, f func()) (stop func() bool)
 }
 
+// Reader is the part of a Clock that only reads the time (e.g. to stamp a
+// log entry); every Clock is a Reader.
+type Reader interface {
+	Now() time.Time
+}
+
 // Timer is a stoppable one-shot timer.
 type Timer interface {
 	C() <-chan time.Time
@@ -37,6 +43,14 @@ type realTimer struct{ t *time.Timer }
 
 func (t realTimer) C() <-chan time.Time { return t.t.C }
 func (t realTimer) Stop() bool          { return t.t.Stop() }
+
+// ReaderOr returns r, or the wall clock when r is nil.
+func ReaderOr(r Reader) Reader {
+	if r == nil {
+		return Real{}
+	}
+	return r
+}
 
 // Or returns c, or the wall clock when c is nil.
 func Or(c Clock) Clock {

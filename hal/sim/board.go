@@ -5,11 +5,12 @@ import (
 	"strconv"
 
 	"github.com/mwi-agent/mwi-agent/hal"
+	"github.com/mwi-agent/mwi-agent/hal/clock"
 )
 
 // Options describe a simulated board.
 type Options struct {
-	Clock    Clock           // nil: wall clock
+	Clock    clock.Reader    // nil: wall clock (the log's time stamps)
 	LEDs     int             // account LEDs
 	Display  hal.DisplayInfo // zero size: no display
 	Hook     bool            // a hook switch

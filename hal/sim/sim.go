@@ -8,14 +8,8 @@ import (
 	"time"
 
 	"github.com/mwi-agent/mwi-agent/hal"
+	"github.com/mwi-agent/mwi-agent/hal/clock"
 )
-
-// Clock is the time source; the wall clock when nil.
-type Clock interface{ Now() time.Time }
-
-type wallClock struct{}
-
-func (wallClock) Now() time.Time { return time.Now() }
 
 // Entry is one recorded output or input.
 type Entry struct {
@@ -28,28 +22,26 @@ func (e Entry) String() string {
 	return fmt.Sprintf("%s %s %s", e.At.Format("15:04:05.000"), e.Device, e.What)
 }
 
-// Recorder keeps the log shared by a board's devices and tells subscribers
-// when anything changed. Its zero value is not usable; use NewRecorder.
+// Recorder keeps the log shared by a board's devices and calls its
+// OnChange functions when anything changed. Its zero value is not usable;
+// use NewRecorder.
 type Recorder struct {
-	clock Clock
+	clock clock.Reader
 	limit int
 
-	mu      sync.Mutex
-	entries []Entry
-	dropped int
-	subs    map[chan struct{}]struct{}
+	mu       sync.Mutex
+	entries  []Entry
+	dropped  int
+	onChange []func()
 }
 
 // NewRecorder returns a recorder keeping the newest limit entries (0 means
 // 1000). clock may be nil.
-func NewRecorder(clock Clock, limit int) *Recorder {
-	if clock == nil {
-		clock = wallClock{}
-	}
+func NewRecorder(clk clock.Reader, limit int) *Recorder {
 	if limit <= 0 {
 		limit = 1000
 	}
-	return &Recorder{clock: clock, limit: limit, subs: map[chan struct{}]struct{}{}}
+	return &Recorder{clock: clock.ReaderOr(clk), limit: limit}
 }
 
 // Now is the recorder's clock.
@@ -64,13 +56,11 @@ func (r *Recorder) add(device, what string) time.Time {
 		r.entries = append(r.entries[:0:0], r.entries[n:]...)
 		r.dropped += n
 	}
-	for ch := range r.subs {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
-	}
+	fs := r.onChange
 	r.mu.Unlock()
+	for _, f := range fs {
+		f()
+	}
 	return now
 }
 
@@ -81,18 +71,13 @@ func (r *Recorder) Log() []Entry {
 	return append([]Entry(nil), r.entries...)
 }
 
-// Subscribe returns a channel that receives a value (coalesced, buffer 1)
-// after every recorded change, and a function that ends the subscription.
-func (r *Recorder) Subscribe() (<-chan struct{}, func()) {
-	ch := make(chan struct{}, 1)
+// OnChange registers f to be called after every recorded change, outside
+// the recorder's lock, on the goroutine that made the change; f must not
+// block (the status page's latest.Signal.Notify does not).
+func (r *Recorder) OnChange(f func()) {
 	r.mu.Lock()
-	r.subs[ch] = struct{}{}
+	r.onChange = append(r.onChange, f)
 	r.mu.Unlock()
-	return ch, func() {
-		r.mu.Lock()
-		delete(r.subs, ch)
-		r.mu.Unlock()
-	}
 }
 
 // Lamp is a simulated lamp or LED.

@@ -56,8 +56,8 @@ func TestDisplayConformance(t *testing.T) {
 func TestBoardLog(t *testing.T) {
 	clk := haltest.NewFakeClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
 	b := sim.New(sim.Options{Clock: clk, LEDs: 2, Display: hal.DisplayInfo{Width: 128, Height: 64}, Hook: true, Line: true})
-	ch, cancel := b.Rec.Subscribe()
-	defer cancel()
+	changes := 0
+	b.Rec.OnChange(func() { changes++ })
 	d := b.Devices()
 	if len(d.LEDs) != 2 || d.Display == nil || d.Hook == nil || d.Line == nil || d.Audio == nil {
 		t.Fatalf("Devices() = %+v: missing devices", d)
@@ -77,10 +77,8 @@ func TestBoardLog(t *testing.T) {
 			t.Fatalf("step %d: %v", i, err)
 		}
 	}
-	select {
-	case <-ch:
-	default:
-		t.Fatal("subscriber not told about changes")
+	if changes != len(steps) {
+		t.Fatalf("OnChange called %d times for %d changes", changes, len(steps))
 	}
 	var got []string
 	for _, e := range b.Rec.Log() {

@@ -45,6 +45,8 @@ func TestDependencyDirections(t *testing.T) {
 				t.Errorf("%s imports %s: this package uses the standard library only", pkg, imp)
 			case under(pkg, "display") && !isStd(imp) && !strings.HasPrefix(imp, "golang.org/x/image") && imp != mod+"/hal":
 				t.Errorf("%s imports %s: display uses the standard library, x/image and hal only", pkg, imp)
+			case under(pkg, "agent/web") && (under(imp, "agent/demo") || under(imp, "hal/sim")):
+				t.Errorf("%s imports %s: the status page reads the applied outputs and takes Device/Demo interfaces; it imports neither the demo server nor the simulator", pkg, imp)
 			case hardwareLib(imp) && !isBackend:
 				t.Errorf("%s imports %s: only hal backends import go-gpiocdev or periph", pkg, imp)
 			case under(imp, "hal") && !notBackend(imp) &&

@@ -36,7 +36,7 @@ func runCheckConfig(_ context.Context, args []string, stdout, stderr io.Writer) 
 		fs.Usage()
 		return exitError{2}
 	}
-	cfg, err := config.Load(*path)
+	cfg, err := config.LoadResolved(*path)
 	if err != nil {
 		for _, e := range unjoinErrors(err) {
 			fmt.Fprintf(stderr, "%s: %v\n", *path, e)
@@ -44,6 +44,9 @@ func runCheckConfig(_ context.Context, args []string, stdout, stderr io.Writer) 
 		return exitError{1}
 	}
 	n := len(cfg.Accounts)
+	if n == 0 {
+		fmt.Fprintf(stderr, "%s: warning: no accounts: nothing will be registered or subscribed, and the lamp stays off\n", *path)
+	}
 	unit := "accounts"
 	if n == 1 {
 		unit = "account"

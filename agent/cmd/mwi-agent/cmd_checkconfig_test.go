@@ -20,6 +20,7 @@ func TestCheckConfig(t *testing.T) {
 	}
 	good := write("good.yaml", "accounts:\n  - aor: sip:1001@pbx.example.com\n    password: hunter22\n  - asterisk: 1002:hunter22@pbx.example.com/1002\n")
 	bad := write("bad.yaml", "log_level: loud\naccounts:\n  - aor: sip:1001@pbx.example.com\n    password: hunter22\n    server: \"pbx:\"\n    regster: no\n")
+	empty := write("empty.yaml", "board: sim\n")
 	syntax := write("syntax.yaml", "accounts:\n  - aor: sip:1@pbx\n   password: hunter22\n")
 
 	tests := []struct {
@@ -32,6 +33,8 @@ func TestCheckConfig(t *testing.T) {
 		{[]string{"check-config", bad}, 1, "", bad + ": accounts[0].regster: unknown key (line 6)\n" +
 			bad + ": log_level: want debug, info, warn or error, not \"loud\"\n" +
 			bad + ": accounts[0].server: missing port number in \"pbx:\"\n"},
+		// No accounts: valid, but say that nothing will be registered.
+		{[]string{"check-config", empty}, 0, "ok: 0 accounts\n", empty + ": warning: no accounts: nothing will be registered or subscribed"},
 		{[]string{"check-config", filepath.Join(dir, "missing.yaml")}, 1, "", "no such file"},
 		{[]string{"check-config", syntax}, 1, "", "config: line 3, column"},
 		{[]string{"check-config"}, 2, "", "usage: mwi-agent check-config FILE"},

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mwi-agent/mwi-agent/agent/config"
 	"github.com/mwi-agent/mwi-agent/agent/demo"
 	"github.com/mwi-agent/mwi-agent/agent/fxs"
 	"github.com/mwi-agent/mwi-agent/agent/indicate"
@@ -108,12 +109,17 @@ func startDemoWith(ctx context.Context, httpAddr string, log *slog.Logger, set d
 	if set.Quiet > 0 {
 		cfg.FXS.Quiet = set.Quiet
 	}
-	board, err := rig.Open(cfg, log)
+	res, err := config.Resolve(cfg)
+	if err != nil {
+		srv.Close()
+		return nil, fmt.Errorf("demo configuration: %w", err)
+	}
+	board, err := rig.Open(res, log)
 	if err != nil {
 		srv.Close()
 		return nil, err
 	}
-	r, err := rig.New(cfg, board, rig.Options{Logger: log, Demo: srv, Title: "mwi-agent demo", PageRequired: true})
+	r, err := rig.New(res, board, rig.Options{Logger: log, Demo: srv, Title: "mwi-agent demo", PageRequired: true})
 	if err != nil {
 		board.Devices.Close()
 		srv.Close()

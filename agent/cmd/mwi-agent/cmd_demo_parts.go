@@ -31,7 +31,7 @@ func demoConfig(srv *demo.Server) (*config.Config, error) {
 			Server: srv.Addr(), Transport: "udp",
 			Register: true, RegisterExpiry: demoExpiry,
 			Subscribe: true, SubscribeExpiry: demoExpiry,
-			Unsolicited: "accept", Lamp: true,
+			Unsolicited: "accept", UnsolicitedHorizon: config.DefaultUnsolicitedHorizon, Lamp: true,
 		})
 	}
 	if err := cfg.Validate(); err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -109,12 +110,16 @@ func startRun(t *testing.T, edit func(*config.Config)) runRig {
 	if edit != nil {
 		edit(cfg)
 	}
-	log := newLogger(os.Stderr, "warn")
-	board, err := rig.Open(cfg, log)
+	log := newLogger(os.Stderr, slog.LevelWarn)
+	res, err := config.Resolve(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := rig.New(cfg, board, rig.Options{Logger: log})
+	board, err := rig.Open(res, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := rig.New(res, board, rig.Options{Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +180,11 @@ func TestDemoServerStopShowsCannotKnow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := agent.New(cfg, agent.Options{})
+	res, err := config.Resolve(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := agent.New(res, agent.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +192,7 @@ func TestDemoServerStopShowsCannotKnow(t *testing.T) {
 	defer cancel()
 	go a.Run(ctx)
 	board := simBoardFor(t)
-	app := indicate.NewApplier(board.Devices(), nil, nil)
+	app := indicate.NewApplier(board.Devices(), indicate.ApplierOptions{})
 	go indicate.Drive(ctx, a, app, indicate.DefaultPolicy(len(board.LEDs), 1), 0)
 	lamp := func() string { p, _ := board.Lamp.Pattern(); return p.Name }
 	eventually(t, "every mailbox subscribed", 10*time.Second, func() bool {

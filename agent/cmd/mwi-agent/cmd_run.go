@@ -11,7 +11,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
-	"strings"
 	"syscall"
 
 	"github.com/mwi-agent/mwi-agent/agent"
@@ -24,19 +23,8 @@ func init() {
 	register(command{name: "run", summary: "run the agent with a configuration file until SIGINT/SIGTERM", run: runRun})
 }
 
-func newLogger(w io.Writer, level string) *slog.Logger {
-	var l slog.Level
-	switch strings.ToLower(level) {
-	case "debug":
-		l = slog.LevelDebug
-	case "warn":
-		l = slog.LevelWarn
-	case "error":
-		l = slog.LevelError
-	default:
-		l = slog.LevelInfo
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
 // runRun builds the device (agent/rig: agent, indicators, FXS port, status
@@ -56,7 +44,7 @@ func runRun(ctx context.Context, args []string, _, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "usage: mwi-agent run --config FILE")
 		return exitError{2}
 	}
-	cfg, err := config.Load(*path)
+	cfg, err := config.LoadResolved(*path)
 	if err != nil {
 		return configError{err}
 	}
@@ -100,7 +88,7 @@ func reloadOnHUP(ctx context.Context, path string, a *agent.Agent, log *slog.Log
 			return ctx.Err()
 		case <-hup:
 			_ = service.New(log).Reload(func() error {
-				nc, err := config.Load(path)
+				nc, err := config.LoadResolved(path)
 				if err != nil {
 					log.Error("reload: configuration not applied", "err", err)
 					return err

@@ -51,10 +51,14 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		name = "sim"
 	}
 	cfg.Board = name
+	res, err := config.Resolve(cfg)
+	if err != nil {
+		return err
+	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	// The board with the config's overrides, validated, opened as "run"
 	// opens it.
-	board, err := rig.Open(cfg, log)
+	board, err := rig.Open(res, log)
 	if err != nil {
 		return err
 	}

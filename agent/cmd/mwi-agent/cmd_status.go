@@ -92,7 +92,7 @@ func printStatus(w io.Writer, s state.Snapshot) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ACCOUNT\tLABEL\tWAITING\tNEW\tOLD\tURGENT\tSOURCE\tHEALTH\tLAST\tSINCE")
 	for _, a := range s.Accounts {
-		t := a.Total()
+		t := a.Shown() // voice first, as the page and the display show it
 		waiting := a.Waiting.String()
 		if a.Health == state.HealthStale && a.Waiting != state.WaitingUnknown {
 			waiting += " (stale)"

@@ -16,6 +16,7 @@ import (
 
 	"github.com/mwi-agent/mwi-agent/agent"
 	"github.com/mwi-agent/mwi-agent/agent/config"
+	"github.com/mwi-agent/mwi-agent/agent/state"
 )
 
 // With no flags, status finds the running agent through the packaged
@@ -29,7 +30,7 @@ func TestStatusDefaultsToPackagedConfig(t *testing.T) {
 	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Load(file)
+	cfg, err := config.LoadResolved(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,5 +112,24 @@ func TestStatusPermissionHints(t *testing.T) {
 	}
 	if err := statusHint(os.ErrNotExist, "x"); err != os.ErrNotExist {
 		t.Fatalf("other errors unchanged: %v", err)
+	}
+}
+
+// `mwi-agent status` counts like the page and the display: voice messages
+// when the server reports them by class (a waiting fax is not "3 new").
+func TestStatusShowsVoiceFirst(t *testing.T) {
+	var b bytes.Buffer
+	printStatus(&b, state.Snapshot{Accounts: []state.Account{
+		{Name: "desk", Label: "Desk", Waiting: state.WaitingYes, Health: state.HealthSubscribed,
+			Classes: map[string]state.Counts{state.ClassVoice: {New: 1, Old: 4}, state.ClassFax: {New: 2}}},
+		{Name: "total-only", Label: "Other", Waiting: state.WaitingYes, Health: state.HealthSubscribed,
+			Classes: map[string]state.Counts{state.ClassFax: {New: 2}, state.ClassText: {New: 3}}},
+	}})
+	lines := strings.Split(b.String(), "\n")
+	if f := strings.Fields(lines[1]); f[0] != "desk" || f[2] != "yes" || f[3] != "1" || f[4] != "4" {
+		t.Errorf("voice account row %q, want NEW 1 OLD 4", lines[1])
+	}
+	if f := strings.Fields(lines[2]); f[3] != "5" {
+		t.Errorf("no-voice account row %q, want the total (5 new)", lines[2])
 	}
 }

@@ -18,6 +18,47 @@ import (
 	"github.com/mwi-agent/mwi-agent/scripts/itest"
 )
 
+// newBrowser starts headless chromium (a fresh profile, removed after the
+// browser exits) with extra command-line flags; it stops with ctx.
+func newBrowser(t *testing.T, ctx context.Context, path string, flags ...chromedp.ExecAllocatorOption) context.Context {
+	t.Helper()
+	// Not t.TempDir: chromium's helpers may still write to it while the
+	// test cleans up.
+	profile, err := os.MkdirTemp("", "mwi-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for i := 0; i < 20 && os.RemoveAll(profile) != nil; i++ {
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.UserDataDir(profile),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+		chromedp.WindowSize(1320, 900),
+	}
+	actx, acancel := chromedp.NewExecAllocator(ctx, append(opts, flags...)...)
+	bctx, bcancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf), chromedp.WithErrorf(func(f string, a ...any) {
+		// cdproto of chromedp v0.11.2 predates some enum values of current
+		// chromium (e.g. IPAddressSpace "Loopback"); those events are not used.
+		if msg := fmt.Sprintf(f, a...); !strings.Contains(msg, "could not unmarshal event") {
+			t.Logf("chromedp: %s", msg)
+		}
+	}))
+	t.Cleanup(func() { bcancel(); acancel() })
+	return bctx
+}
+
 // TestDemoInBrowser drives Debian's chromium headless against the real
 // demo: the page, the demo voicemail server, the agent and the sim board.
 // It saves a screenshot to out/demo-browser.png (and docs/demo.png when
@@ -34,41 +75,7 @@ func TestDemoInBrowser(t *testing.T) {
 	}
 	defer func() { cancel(); <-rig.done }()
 
-	// A fresh profile; removed after the browser exits (not t.TempDir:
-	// chromium's helpers may still write to it while the test cleans up).
-	profile, err := os.MkdirTemp("", "mwi-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		for i := 0; i < 20 && os.RemoveAll(profile) != nil; i++ {
-			time.Sleep(100 * time.Millisecond)
-		}
-	}()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(paths[0]),
-		chromedp.UserDataDir(profile),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-		chromedp.WindowSize(1320, 900),
-	}
-	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
-	defer acancel()
-	bctx, bcancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf), chromedp.WithErrorf(func(f string, a ...any) {
-		// cdproto of chromedp v0.11.2 predates some enum values of current
-		// chromium (e.g. IPAddressSpace "Loopback"); those events are not used.
-		if msg := fmt.Sprintf(f, a...); !strings.Contains(msg, "could not unmarshal event") {
-			t.Logf("chromedp: %s", msg)
-		}
-	}))
-	defer bcancel()
+	bctx := newBrowser(t, ctx, paths[0])
 
 	leave := `button[data-user="1001"][data-action="leave"]`
 	listen := `button[data-user="1001"][data-action="listen"]`

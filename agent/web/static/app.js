@@ -2,9 +2,8 @@
 // The phone page. State arrives as server-sent events; the lamp and LEDs are
 // animated locally with the same timing rule as hal.Pattern.At.
 (function () {
-  const q = new URLSearchParams(location.search);
-  const token = q.get("token");
-  const withTok = (u) => token ? u + (u.includes("?") ? "&" : "?") + "token=" + encodeURIComponent(token) : u;
+  // With http.token set, the page is reached after logging in: the session
+  // cookie goes with every request; the token is never in a URL.
   const $ = (id) => document.getElementById(id);
   const demo = document.body.dataset.demo === "true";
   let state = null;
@@ -88,7 +87,7 @@
     // display
     if (s.display.present && s.display.version !== displayVersion) {
       displayVersion = s.display.version;
-      $("display").src = withTok("display.png?v=" + encodeURIComponent(displayVersion));
+      $("display").src = "display.png?v=" + encodeURIComponent(displayVersion);
       $("display").dataset.version = displayVersion;
     }
     // accounts
@@ -131,7 +130,7 @@
     const a = $("tone");
     a.dataset.tone = t;
     if (!t) { a.pause(); a.removeAttribute("src"); a.load(); return; }
-    a.src = withTok("tone/" + t + ".wav");
+    a.src = "tone/" + t + ".wav";
     a.play().catch(() => {});
   }
 
@@ -171,7 +170,7 @@
 
   async function post(url, body) {
     try {
-      const r = await fetch(withTok(url), { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+      const r = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
       // The change arrives as a server-sent event; the response is not
       // rendered, so an older picture can never overwrite a newer one.
       if (!r.ok) console.warn(url, r.status, await r.text());
@@ -185,7 +184,7 @@
   $("srvbtn").onclick = () => post("api/demo/server", { running: $("srvbtn").dataset.running !== "1" });
 
   function connect() {
-    const es = new EventSource(withTok("api/events"));
+    const es = new EventSource("api/events");
     es.addEventListener("state", (ev) => { $("conn").textContent = "live"; $("conn").className = "conn ok"; render(JSON.parse(ev.data)); });
     es.onerror = () => { $("conn").textContent = "reconnecting…"; $("conn").className = "conn"; };
   }

@@ -1,0 +1,252 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/mwi-agent/mwi-agent/agent/indicate"
+	"github.com/mwi-agent/mwi-agent/boards"
+	"github.com/mwi-agent/mwi-agent/tone"
+)
+
+// Transport is an account's SIP transport.
+type Transport int
+
+// The transports.
+const (
+	UDP Transport = iota
+	TCP
+	TLS
+)
+
+func (t Transport) String() string {
+	switch t {
+	case TCP:
+		return "tcp"
+	case TLS:
+		return "tls"
+	}
+	return "udp"
+}
+
+// ParseTransport parses udp, tcp or tls (any case).
+func ParseTransport(s string) (Transport, error) {
+	switch strings.ToLower(s) {
+	case "udp":
+		return UDP, nil
+	case "tcp":
+		return TCP, nil
+	case "tls":
+		return TLS, nil
+	}
+	return UDP, fmt.Errorf("want udp, tcp or tls, not %q", s)
+}
+
+// DefaultPort is the transport's default SIP port (5061 for TLS).
+func (t Transport) DefaultPort() int {
+	if t == TLS {
+		return 5061
+	}
+	return 5060
+}
+
+// URI is a parsed sip: or sips: URI (without a password: Parse refuses
+// one).
+type URI struct {
+	Secure    bool   // sips:
+	User      string // may be empty
+	Host      string // without brackets
+	Port      int    // 0 when absent
+	Transport string // the transport= parameter, lower case
+	Text      string // as written in the file
+}
+
+func (u URI) String() string { return u.Text }
+
+// HostPort is a host (name or address, IPv6 without brackets) and a port.
+type HostPort struct {
+	Host string
+	Port int
+}
+
+// String is host:port, IPv6 in brackets; "" for the zero value.
+func (h HostPort) String() string {
+	if h.Host == "" {
+		return ""
+	}
+	return net.JoinHostPort(h.Host, strconv.Itoa(h.Port))
+}
+
+// ResolvedAccount is one account with every derived value typed.
+type ResolvedAccount struct {
+	Account                         // the validated entry (name, label, credentials, expiries, lamp, led)
+	AOR             URI             // accounts[].aor
+	Mailbox         URI             // what to SUBSCRIBE to: accounts[].mailbox, or the AOR
+	Transport       Transport       // accounts[].transport
+	Server          HostPort        // where requests go; the port defaults by transport
+	Proxy           HostPort        // accounts[].outbound_proxy; zero = none
+	UnsolicitedMode UnsolicitedMode // accounts[].unsolicited
+}
+
+// UnsolicitedMode is what an account does with unsolicited NOTIFYs.
+type UnsolicitedMode int
+
+// The modes (accounts[].unsolicited).
+const (
+	UnsolicitedAccept UnsolicitedMode = iota // accept while not subscribed
+	UnsolicitedAlways                        // accept even while subscribed
+	UnsolicitedReject
+)
+
+func (m UnsolicitedMode) String() string {
+	return [...]string{"accept", "always", "reject"}[m]
+}
+
+// Resolved is a validated configuration turned into typed values once:
+// consumers (agent, rig, indicate, sipua through agent) take these instead
+// of parsing the strings again.
+type Resolved struct {
+	*Config                    // the validated file, for the values used as they are
+	LogLevel slog.Level        // log_level
+	Board    boards.Board      // board with board_overrides, validated
+	Accounts []ResolvedAccount // accounts, in file order
+	Policy   indicate.Policy   // indicator.* and accounts[].lamp/.led on Board
+	Country  tone.Country      // tones.country (else the board's, else us) with tones.overrides
+}
+
+// Resolve validates c and returns its typed values. Problems are the same
+// field-path errors as Validate's (an errors.Join of *FieldError).
+func Resolve(c *Config) (*Resolved, error) {
+	if c == nil {
+		return nil, errors.New("config: no configuration")
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	r := &Resolved{Config: c}
+	var v validator
+	switch c.LogLevel {
+	case "debug":
+		r.LogLevel = slog.LevelDebug
+	case "warn":
+		r.LogLevel = slog.LevelWarn
+	case "error":
+		r.LogLevel = slog.LevelError
+	default:
+		r.LogLevel = slog.LevelInfo
+	}
+	b, err := c.ResolveBoard()
+	if err != nil {
+		v.add("board_overrides", "", err.Error())
+	}
+	r.Board = b
+	code := c.Tones.Country
+	if code == "" {
+		code = b.Country
+	}
+	if code == "" {
+		code = "us"
+	}
+	if r.Country, err = tone.LookupCountry(code); err != nil {
+		v.add("tones.country", code, err.Error()+":")
+	} else if len(c.Tones.Overrides) > 0 {
+		if r.Country, err = r.Country.WithOverrides(c.Tones.Overrides); err != nil {
+			v.add("tones.overrides", "", err.Error())
+		}
+	}
+	r.Policy = indicate.Policy{
+		UnknownPattern: c.Indicator.UnknownPattern,
+		UrgentPattern:  c.Indicator.UrgentPattern,
+		LEDs:           len(b.LEDs),
+		Title:          "mwi-agent",
+	}
+	if b.FXS != nil {
+		r.Policy.FXSPorts = 1
+	}
+	for i, a := range c.Accounts {
+		p := fmt.Sprintf("accounts[%d]", i)
+		ra, ok := resolveAccount(&v, p, a)
+		if ok {
+			r.Accounts = append(r.Accounts, ra)
+		}
+		r.Policy.Accounts = append(r.Policy.Accounts, indicate.AccountPolicy{Name: a.Name, Lamp: a.Lamp, LED: a.LED})
+	}
+	if len(v.errs) > 0 {
+		return nil, errors.Join(v.errs...)
+	}
+	return r, nil
+}
+
+// resolveAccount types one validated account; the checks repeat Validate's
+// only so that an unvalidated value can never pass silently.
+func resolveAccount(v *validator, p string, a Account) (ResolvedAccount, bool) {
+	ra := ResolvedAccount{Account: a}
+	switch strings.ToLower(a.Unsolicited) {
+	case "accept", "":
+		ra.UnsolicitedMode = UnsolicitedAccept
+	case "always":
+		ra.UnsolicitedMode = UnsolicitedAlways
+	case "reject":
+		ra.UnsolicitedMode = UnsolicitedReject
+	default:
+		v.add(p+".unsolicited", a.Unsolicited, "want accept, always or reject, not")
+	}
+	n := len(v.errs)
+	u, err := parseSIPURI(a.AOR)
+	if err != nil {
+		v.add(p+".aor", redactURI(a.AOR), err.Error()+" in")
+		return ra, false
+	}
+	ra.AOR = uriOf(u, a.AOR)
+	ra.Mailbox = ra.AOR
+	if a.Mailbox != "" {
+		if m, err := parseSIPURI(a.Mailbox); err != nil {
+			v.add(p+".mailbox", redactURI(a.Mailbox), err.Error()+" in")
+		} else {
+			ra.Mailbox = uriOf(m, a.Mailbox)
+		}
+	}
+	if ra.Transport, err = ParseTransport(a.Transport); err != nil {
+		v.add(p+".transport", a.Transport, "want udp, tcp or tls, not")
+	}
+	host, port, err := splitHostPort(a.Server, false)
+	if err != nil {
+		v.add(p+".server", a.Server, err.Error()+" in")
+	}
+	if port == 0 {
+		port = ra.Transport.DefaultPort()
+	}
+	ra.Server = HostPort{Host: host, Port: port}
+	if a.OutboundProxy != "" {
+		proxy := a.OutboundProxy
+		if pu, err := parseSIPURI(proxy); err == nil {
+			proxy = hostPort(pu.Host, pu.Port)
+		}
+		h, port, err := splitHostPort(proxy, false)
+		if err != nil {
+			v.add(p+".outbound_proxy", a.OutboundProxy, err.Error()+" in")
+		}
+		if port == 0 {
+			port = ra.Transport.DefaultPort()
+		}
+		ra.Proxy = HostPort{Host: h, Port: port}
+	}
+	return ra, len(v.errs) == n
+}
+
+func uriOf(u sipURI, text string) URI {
+	return URI{Secure: u.Secure, User: u.User, Host: u.Host, Port: u.Port, Transport: u.Transport, Text: text}
+}
+
+// LoadResolved is Load followed by Resolve.
+func LoadResolved(path string) (*Resolved, error) {
+	c, err := Load(path)
+	if err != nil {
+		return nil, err
+	}
+	return Resolve(c)
+}

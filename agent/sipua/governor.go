@@ -1,0 +1,177 @@
+package sipua
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// The governor: the one place that decides how often an account may send,
+// whatever the server answers. Three parts:
+//
+//   - per account, a hard budget: at most AccountBudget REGISTER+SUBSCRIBE
+//     in any BudgetWindow (60 s), start-up included. A request over budget
+//     waits until the oldest one in the window ages out (window.reserve);
+//   - per leg, the retry schedule (retryDelay): exponential backoff with
+//     jitter for anything that repeats, 1 s, 2 s, 4 s … capped at 5 min; the
+//     slow (auth failed) and long (refused, rejected) intervals; what a
+//     server may impose (Retry-After, Min-Expires, huge grants) clamped;
+//   - per server, in-flight transaction slots and a request rate
+//     (serverGate), so that one dead server's 32 s timeouts do not hold up
+//     accounts on other servers and many accounts together do not flood one.
+//
+// The caps are documented in docs/sip.md ("Calm under failure").
+const (
+	// AccountBudget is the most requests one account sends in any
+	// BudgetWindow (shutdown's un-REGISTER/un-SUBSCRIBE aside).
+	AccountBudget = 10
+	// BudgetWindow is the budget's window.
+	BudgetWindow = 60 * time.Second
+
+	// MaxRetryAfter caps a server's Retry-After (header or
+	// Subscription-State parameter): longer is taken as this.
+	MaxRetryAfter = 30 * time.Minute
+	// MaxMinExpires caps a 423's Min-Expires: above it the 423 is a failure
+	// (backoff), as is a Min-Expires not above what was asked.
+	MaxMinExpires = 2 * time.Hour
+	// MaxGrant caps a granted expiry for scheduling: a registration or
+	// subscription granted longer is refreshed as if granted this.
+	MaxGrant = 24 * time.Hour
+	// stableFor is how long a leg must stay up before its failure count
+	// starts again from the first backoff step: a subscription that the
+	// server terminates right after granting it backs off.
+	stableFor = 60 * time.Second
+)
+
+// window books request send times so that no BudgetWindow holds more than
+// AccountBudget of them. Zero value ready; 80 bytes per account.
+type window struct {
+	at   [AccountBudget]int64 // UnixNano of the last AccountBudget sends (0: none), a ring
+	next int
+}
+
+// earliest is when a request asked for at now may go out.
+func (w *window) earliest(now time.Time) time.Time {
+	if old := w.at[w.next]; old != 0 {
+		if t := time.Unix(0, old).Add(BudgetWindow); t.After(now) {
+			return t
+		}
+	}
+	return now
+}
+
+// reserve books the earliest allowed send time for a request asked for at
+// now and returns it. Booked times never decrease, and any AccountBudget+1
+// consecutive ones span at least BudgetWindow.
+func (w *window) reserve(now time.Time) time.Time {
+	t := w.earliest(now)
+	w.at[w.next] = t.UnixNano()
+	w.next = (w.next + 1) % len(w.at)
+	return t
+}
+
+// jitter spreads d by ±25 % so that many accounts do not retry in
+// lock-step; rnd returns a float in [0,1) (nil: math/rand).
+func jitter(d time.Duration, rnd func() float64) time.Duration {
+	if rnd == nil {
+		rnd = rand.Float64
+	}
+	return time.Duration(float64(d) * (0.75 + 0.5*rnd()))
+}
+
+// clampRetryAfter caps a server's Retry-After at MaxRetryAfter.
+func clampRetryAfter(d time.Duration) time.Duration {
+	if d < 0 {
+		return 0
+	}
+	return min(d, MaxRetryAfter)
+}
+
+// clampGrant caps a granted expiry at MaxGrant for scheduling.
+func clampGrant(d time.Duration) time.Duration { return min(max(d, 0), MaxGrant) }
+
+// serverGate is one server's share of the governor: in-flight transaction
+// slots and a token bucket of requests per second. Shared by the accounts
+// that use the server (their goroutines), hence the lock.
+type serverGate struct {
+	slots  chan struct{}
+	mu     sync.Mutex
+	tokens float64
+	last   time.Time
+	rate   float64 // tokens per second
+	burst  float64
+}
+
+// serverGates are the per-server gates of a UA, by transport and destination.
+type serverGates struct {
+	mu sync.Mutex
+	m  map[string]*serverGate
+}
+
+func (g *serverGates) get(key string, slots int, rate float64, burst int) *serverGate {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.m == nil {
+		g.m = map[string]*serverGate{}
+	}
+	s := g.m[key]
+	if s == nil {
+		s = &serverGate{slots: make(chan struct{}, slots), rate: rate, burst: float64(burst), tokens: float64(burst)}
+		g.m[key] = s
+	}
+	return s
+}
+
+// serverGate is the gate of one server (by transport and host:port).
+func (u *UA) serverGate(network, dest string) *serverGate {
+	return u.servers.get(network+":"+dest, u.opts.MaxInFlight, u.opts.ServerRate, u.opts.ServerBurst)
+}
+
+// take books one request at now and returns how long to wait before
+// sending it (zero when a token is available).
+func (s *serverGate) take(now time.Time) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.last.IsZero() && now.After(s.last) {
+		s.tokens = min(s.burst, s.tokens+now.Sub(s.last).Seconds()*s.rate)
+	}
+	if now.After(s.last) {
+		s.last = now
+	}
+	s.tokens--
+	if s.tokens >= 0 || s.rate <= 0 {
+		return 0
+	}
+	return time.Duration(-s.tokens / s.rate * float64(time.Second))
+}
+
+// acquire waits for a slot and for the rate; release gives the slot back.
+func (s *serverGate) acquire(ctx context.Context, c Clock) (release func(), err error) {
+	select {
+	case s.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	release = func() { <-s.slots }
+	if err := sleep(ctx, c, s.take(c.Now())); err != nil {
+		release()
+		return nil, err
+	}
+	return release, nil
+}
+
+// sleep waits d on c, or until ctx ends.
+func sleep(ctx context.Context, c Clock, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := c.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C():
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
