@@ -21,6 +21,9 @@ import (
 type Options struct {
 	Logger *slog.Logger
 	Clock  clock.Clock // nil: the wall clock
+	// Observer is told about SIP traffic (metrics); the agent keeps the
+	// troubleshooting view (Diagnostics) itself and passes every call on.
+	Observer sipua.Observer
 }
 
 // sipClock adapts a clock.Clock to sipua.Clock (same methods; the timer
@@ -61,6 +64,8 @@ type Agent struct {
 
 	started     chan struct{}
 	startedOnce sync.Once
+
+	diag diagStore // Diagnostics (diag.go)
 }
 
 func newAgent(specs []spec, us uaSpec, opts Options) *Agent {
@@ -71,7 +76,7 @@ func newAgent(specs []spec, us uaSpec, opts Options) *Agent {
 	a := &Agent{
 		log: opts.Logger, clock: opts.Clock, specs: specs, uaspec: us,
 		cmds:    make(chan func(*loop)),
-		started: make(chan struct{}),
+		started: make(chan struct{}), diag: diagStore{next: opts.Observer},
 	}
 	a.pub = initialSnapshot(specs, a.clock.Now())
 	return a
@@ -156,6 +161,9 @@ type loop struct {
 	t0      time.Time // Run started
 	allSub  bool      // "all subscribed" logged
 	dirty   map[int]bool
+
+	reports  map[string]serverReport  // last mailbox each server reported (manual.go)
+	baseline map[string]*serverReport // the report a manual state holds against
 }
 
 // Run registers and subscribes every account and keeps the state until ctx
@@ -183,6 +191,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	opts := us.opts
 	opts.Logger = a.log
 	opts.Clock = sipClock{a.clock}
+	opts.Observer = &a.diag
 	opts.OnUpdate = func(u sipua.Update) {
 		select {
 		case updates <- u:
@@ -281,7 +290,8 @@ func (l *loop) apply(u sipua.Update) bool {
 		acc.Since = u.At
 	}
 	acc.Health, acc.LastStatus, acc.LastReason = u.Health, u.LastStatus, u.LastReason
-	if mb := u.Mailbox; mb != nil {
+	if mb := u.Mailbox; mb != nil && !l.manualHold(i, mb) {
+		acc.RestoredFrom = state.SourceNone // a persisted state is replaced
 		acc.Waiting = mb.Waiting
 		acc.Classes = maps.Clone(mb.Classes)
 		acc.MessageAccount = mb.MessageAccount

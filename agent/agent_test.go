@@ -74,7 +74,7 @@ func notify(t testing.TB, addr, user, body string) {
 
 func startAgent(t *testing.T, cfg *config.Config, log *slog.Logger) (*agent.Agent, context.CancelFunc, chan error) {
 	t.Helper()
-	a, err := agent.New(resolve(t, cfg), agent.Options{Logger: log})
+	a, err := agent.New(agent.MustResolve(t, cfg), agent.Options{Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func TestAgentReload(t *testing.T) {
 		return acc.Waiting == state.WaitingYes
 	})
 	cfg2 := unsolicitedConfig(t, listen, "desk-1001", "desk-1003")
-	if err := a.Reload(resolve(t, cfg2)); err != nil {
+	if err := a.Reload(agent.MustResolve(t, cfg2)); err != nil {
 		t.Fatal(err)
 	}
 	s := a.Snapshot()
@@ -220,11 +220,5 @@ func TestStatusSocket(t *testing.T) {
 	}
 }
 
-func resolve(tb testing.TB, c *config.Config) *config.Resolved {
-	tb.Helper()
-	r, err := config.Resolve(c)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return r
-}
+// resolve is agent.MustResolve (the name other test files use).
+func resolve(tb testing.TB, c *config.Config) *config.Resolved { return agent.MustResolve(tb, c) }

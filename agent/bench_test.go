@@ -47,7 +47,7 @@ func waitChange(b *testing.B, w <-chan state.Snapshot, name string, want state.W
 func BenchmarkNotifyToState(b *testing.B) {
 	listen := freeUDP(b)
 	cfg := unsolicitedConfig(b, listen, "desk-1001")
-	a, err := agent.New(resolve(b, cfg), agent.Options{})
+	a, err := agent.New(agent.MustResolve(b, cfg), agent.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func BenchmarkKamailioPublishToState(b *testing.B) {
 	itest.Require(b, "kamailio", "sqlite3")
 	k := kamailiotest.Start(b)
 	cfg := kamailioConfig(b, k.Addr, 1, time.Hour)
-	a, err := agent.New(resolve(b, cfg), agent.Options{})
+	a, err := agent.New(agent.MustResolve(b, cfg), agent.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -74,7 +74,7 @@ type faultRig struct {
 func startFaultRig(t *testing.T, users []string, aorParams string) *faultRig {
 	itest.Require(t, "kamailio", "sqlite3")
 	k := kamailiotest.Start(t)
-	a, err := agent.New(resolve(t, defaultConfig(t, k.Addr, users, aorParams)), agent.Options{Logger: testLogger(t)})
+	a, err := agent.New(agent.MustResolve(t, defaultConfig(t, k.Addr, users, aorParams)), agent.Options{Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -84,7 +84,7 @@ func TestKamailioEightAccounts(t *testing.T) {
 	itest.Require(t, "kamailio", "sqlite3")
 	k := kamailiotest.Start(t)
 	cfg := kamailioConfig(t, k.Addr, 8, 6*time.Second)
-	a, err := agent.New(resolve(t, cfg), agent.Options{Logger: testLogger(t)})
+	a, err := agent.New(agent.MustResolve(t, cfg), agent.Options{Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +197,7 @@ func TestKamailioTCP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := agent.New(resolve(t, cfg), agent.Options{Logger: testLogger(t)})
+	a, err := agent.New(agent.MustResolve(t, cfg), agent.Options{Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

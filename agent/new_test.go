@@ -36,7 +36,7 @@ func TestFromConfig(t *testing.T) {
 		return c
 	}
 	c := parse("tls:\n  ca_file: " + ca + "\naccounts:\n  - aor: sip:1001@pbx.example.com\n    password: x\n    transport: tls\n    outbound_proxy: proxy.example.com\n  - aor: sip:1002@pbx.example.com:5070\n    password: y\n    unsolicited: reject\n")
-	specs, us, err := fromConfig(mustResolve(t, c))
+	specs, us, err := fromConfig(MustResolve(t, c))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,16 +54,7 @@ func TestFromConfig(t *testing.T) {
 		t.Errorf("udp account server %q unsolicited %v/%v", b.Server, a.Unsolicited, b.Unsolicited)
 	}
 	c.TLS.CAFile = bad
-	if _, _, err := fromConfig(mustResolve(t, c)); err == nil || !strings.Contains(err.Error(), "tls.ca_file") {
+	if _, _, err := fromConfig(MustResolve(t, c)); err == nil || !strings.Contains(err.Error(), "tls.ca_file") {
 		t.Errorf("bad ca_file: %v", err)
 	}
-}
-
-func mustResolve(tb testing.TB, c *config.Config) *config.Resolved {
-	tb.Helper()
-	r, err := config.Resolve(c)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return r
 }

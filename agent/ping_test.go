@@ -11,7 +11,7 @@ import (
 func TestPingAnswersOnlyWhileTheLoopRuns(t *testing.T) {
 	cfg := config.Default()
 	cfg.Listen.UDP = "127.0.0.1:0"
-	a, err := New(mustResolve(t, cfg), Options{})
+	a, err := New(MustResolve(t, cfg), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

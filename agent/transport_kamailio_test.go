@@ -24,7 +24,7 @@ func runAgent(t *testing.T, y string) *agent.Agent {
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, y)
 	}
-	a, err := agent.New(resolve(t, cfg), agent.Options{Logger: testLogger(t)})
+	a, err := agent.New(agent.MustResolve(t, cfg), agent.Options{Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

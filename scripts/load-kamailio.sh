@@ -17,6 +17,10 @@
 #   MWI_RUNS=3 scripts/load-kamailio.sh          # repeat, programs alternate
 #   MWI_BARESIP=0 scripts/load-kamailio.sh       # without baresip
 #   GOGC=50 scripts/load-kamailio.sh             # runtime settings pass through
+#   MWI_LOAD_BIN=/tmp/mwi-agent scripts/load-kamailio.sh  # that binary as "mwi-agent"
+#   MWI_LOAD_LOG=1 scripts/load-kamailio.sh      # each agent's log on stderr
+#   MWI_LOAD_MQTT=1 scripts/load-kamailio.sh     # the agents also publish to a
+#                                                # mosquitto started on loopback
 #
 # Needs kamailio, kamailio-presence-modules, kamailio-sqlite-modules,
 # sqlite3 (scripts/deps/sip.apt), Go, and for the comparison baresip
@@ -33,10 +37,11 @@ runs=${MWI_RUNS:-1}
 
 work=$(mktemp -d)
 shm=$(mktemp -d /dev/shm/mwi-load-XXXXXX 2>/dev/null || mktemp -d)
-kpid="" apid=""
+kpid="" apid="" mpid=""
 cleanup() {
 	[ -n "$apid" ] && kill -KILL "$apid" 2>/dev/null || true
 	[ -n "$kpid" ] && kill -KILL -- "-$kpid" 2>/dev/null || true
+	[ -n "$mpid" ] && kill -KILL "$mpid" 2>/dev/null || true
 	wait 2>/dev/null || true
 	rm -rf "$work" "$shm"
 }
@@ -45,6 +50,15 @@ trap cleanup EXIT
 for p in kamailio sqlite3 go; do
 	command -v "$p" >/dev/null || { echo "load-kamailio: $p not found (see scripts/deps/sip.apt)" >&2; exit 1; }
 done
+
+if [ "${MWI_LOAD_MQTT:-0}" = 1 ]; then
+	command -v mosquitto >/dev/null || { echo "load-kamailio: mosquitto not found (see scripts/deps/obs.apt)" >&2; exit 1; }
+	mport=$((20000 + RANDOM % 30000))
+	printf 'listener %d 127.0.0.1\nallow_anonymous true\n' "$mport" >"$work/mosquitto.conf"
+	[ "$(id -u)" = 0 ] && echo "user root" >>"$work/mosquitto.conf"
+	mosquitto -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 &
+	mpid=$!
+fi
 
 # The binaries are built by each tree's own scripts/build.sh (static,
 # stripped, the release tags and flags), so the mapped executable pages in
@@ -56,7 +70,11 @@ build_agent() {
 	mv "$work/dist-$(basename "$2")/mwi-agent_linux_$t" "$2"
 }
 progs=(mwi-agent)
-build_agent "$root" "$work/mwi-agent"
+if [ -n "${MWI_LOAD_BIN:-}" ]; then
+	cp "$MWI_LOAD_BIN" "$work/mwi-agent" # a binary built elsewhere
+else
+	build_agent "$root" "$work/mwi-agent"
+fi
 # build_rev LABEL REV: that commit's tree, built by its own build.sh
 build_rev() {
 	mkdir -p "$work/src-$1"
@@ -149,6 +167,7 @@ for _ in $(seq "$runs"); do
 					echo "  listen: \"\""
 					echo "listen:"
 					echo "  udp: \"127.0.0.1:0\""
+					[ -n "$mpid" ] && printf 'mqtt:\n  broker: tcp://127.0.0.1:%d\n  device_id: load\n' "$mport"
 					echo "accounts:"
 					for i in $(seq 1 "$n"); do
 						u=$((base + i))
@@ -177,6 +196,7 @@ for _ in $(seq "$runs"); do
 				for _ in $(seq 500); do grep -q "all accounts subscribed" "$log" && break; sleep 0.01; done
 				inprog=$(sed -n 's/.*all accounts subscribed.*after=\([0-9.]*\)\(m\?s\).*/\1 \2/p' "$log" | awk '{ if ($2=="ms") printf "%.4f", $1/1000; else printf "%.4f", $1 }')
 			fi
+			[ "${MWI_LOAD_LOG:-0}" = 1 ] && [ "$p" != baresip ] && cat "$log" >&2
 			sleep 1
 			hwm=$(status_mb "$apid" VmHWM) rss=$(status_mb "$apid" VmRSS)
 			rssfile=$(status_mb "$apid" RssFile) rssanon=$(status_mb "$apid" RssAnon)

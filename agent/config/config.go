@@ -33,6 +33,7 @@ type Config struct {
 	Board          string          `yaml:"board"` // boards.Lookup name
 	BoardOverrides BoardOverrides  `yaml:"board_overrides"`
 	HTTP           HTTPConfig      `yaml:"http"`
+	MQTT           MQTTConfig      `yaml:"mqtt"`
 	Indicator      IndicatorConfig `yaml:"indicator"`
 	Tones          ToneConfig      `yaml:"tones"`
 	FXS            FXSConfig       `yaml:"fxs"`
@@ -85,7 +86,8 @@ type HTTPConfig struct {
 	// Hosts are the host names the page answers to besides loopback names
 	// (localhost) and IP addresses; a request for any other name is
 	// refused (a DNS-rebinding page cannot read the state).
-	Hosts []string `yaml:"hosts"`
+	Hosts   []string `yaml:"hosts"`
+	Metrics bool     `yaml:"metrics"` // serve /metrics (Prometheus text format)
 }
 
 // IndicatorConfig selects the lamp patterns.
@@ -158,7 +160,8 @@ func Default() *Config {
 		Liveness:     DefaultLiveness,
 		RestartCheck: DefaultRestartCheck,
 		Board:        "sim",
-		HTTP:         HTTPConfig{Listen: "127.0.0.1:8080"},
+		HTTP:         HTTPConfig{Listen: "127.0.0.1:8080", Metrics: true},
+		MQTT:         defaultMQTT(),
 		Indicator:    IndicatorConfig{UnknownPattern: true, UrgentPattern: true},
 		Tones:        ToneConfig{LevelDBm0: -13},
 		FXS: FXSConfig{
@@ -257,6 +260,9 @@ func parse(data []byte, dir string) (*Config, error) {
 		if dir != "" && *f != "" && !filepath.IsAbs(*f) {
 			*f = filepath.Join(dir, *f)
 		}
+	}
+	if err := resolveMQTT(&cfg.MQTT, dir); err != nil {
+		errs = append(errs, err)
 	}
 	for i := range cfg.Accounts {
 		a := &cfg.Accounts[i]

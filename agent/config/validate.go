@@ -233,6 +233,8 @@ func (c *Config) Validate() error {
 		}
 	}
 
+	c.validateMQTT(&v)
+
 	if c.Tones.Country != "" && !validCountry(c.Tones.Country) {
 		v.add("tones.country", c.Tones.Country, "want a two-letter lower-case country code, not")
 	} else if c.Tones.Country != "" {

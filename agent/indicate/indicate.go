@@ -1,6 +1,7 @@
 package indicate
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/mwi-agent/mwi-agent/agent/state"
@@ -161,7 +162,7 @@ func Compute(s state.Snapshot, p Policy) Outputs {
 	}
 
 	var lampSts []status
-	anyUnknown, lastYes := false, false
+	anyUnknown, lastYes, restored := false, false, false
 	for _, a := range s.Accounts {
 		st := accountStatus(a)
 		ap, ok := byName[a.Name]
@@ -173,11 +174,12 @@ func Compute(s state.Snapshot, p Policy) Outputs {
 			if a.Waiting == state.WaitingYes {
 				lastYes = true
 			}
+			restored = restored || a.Unconfirmed()
 		}
 		if i, ok := ledOf[a.Name]; ok {
 			out.LEDs[i] = pattern(st, p)
 		}
-		out.Display.Accounts = append(out.Display.Accounts, accountView(a))
+		out.Display.Accounts = append(out.Display.Accounts, accountView(a, s.At))
 	}
 	lamp := combine(lampSts)
 	out.Lamp = pattern(lamp, p)
@@ -188,13 +190,18 @@ func Compute(s state.Snapshot, p Policy) Outputs {
 	}
 	out.Why = [...]string{"nothing waiting", "cannot know: an account's mailbox state is unknown or stale",
 		"cannot know: messages waited when the account went stale", "messages waiting", "urgent messages waiting"}[lamp]
+	if restored && (lamp == stUnknown || lamp == stStaleYes) {
+		out.Why = "cannot know: last known state from before the start, not yet confirmed by the server"
+	}
 	if len(lampSts) == 0 {
 		out.Why = "no account drives the lamp"
 	}
 	return out
 }
 
-func accountView(a state.Account) AccountView {
+// accountView: a persisted (last known, unconfirmed) state shows the
+// stale glyph and "?" envelope, and its age after the label ("Office 3h").
+func accountView(a state.Account, now time.Time) AccountView {
 	c := a.Shown()
 	v := AccountView{
 		Label:     a.Label,
@@ -207,6 +214,11 @@ func accountView(a state.Account) AccountView {
 	}
 	if v.Label == "" {
 		v.Label = a.Name
+	}
+	if a.Unconfirmed() {
+		v.Label += " " + ShortAge(now.Sub(a.Updated))
+		v.Health = DisplayHealthStale
+		return v
 	}
 	switch a.Health {
 	case state.HealthRegistering, state.HealthSubscribing:
@@ -223,4 +235,19 @@ func accountView(a state.Account) AccountView {
 		v.Health = DisplayHealthOK
 	}
 	return v
+}
+
+// ShortAge formats an age for a small display: "45s", "12m", "3h", "4d".
+func ShortAge(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "0s"
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d/time.Hour))
+	}
+	return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
 }

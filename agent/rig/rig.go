@@ -18,6 +18,8 @@ import (
 	"github.com/mwi-agent/mwi-agent/agent/demo"
 	"github.com/mwi-agent/mwi-agent/agent/fxs"
 	"github.com/mwi-agent/mwi-agent/agent/indicate"
+	"github.com/mwi-agent/mwi-agent/agent/metrics"
+	"github.com/mwi-agent/mwi-agent/agent/mqtt"
 	"github.com/mwi-agent/mwi-agent/agent/service"
 	"github.com/mwi-agent/mwi-agent/agent/web"
 	"github.com/mwi-agent/mwi-agent/boards"
@@ -57,6 +59,9 @@ type Options struct {
 	PageRequired bool
 	// Refresh re-writes every indicator this often; 0 = one minute.
 	Refresh time.Duration
+	// Persist restores the last known state from state_dir at start (shown
+	// as unconfirmed until the server confirms it) and keeps saving it.
+	Persist bool
 }
 
 // Rig is one device: its parts and what they share.
@@ -70,6 +75,8 @@ type Rig struct {
 	Web     *web.Server // nil without http.listen (or when it could not listen)
 	// PageAddr is where the status page listens; nil without one.
 	PageAddr net.Addr
+	Metrics  *metrics.Metrics // nil unless http.metrics
+	MQTT     *mqtt.Client     // nil without mqtt.broker
 
 	log     *slog.Logger
 	opt     Options
@@ -107,11 +114,19 @@ func New(cfg *config.Resolved, board Board, opt Options) (*Rig, error) {
 	b, dev := board.Def, board.Devices
 	r := &Rig{Config: cfg, Board: board, log: log, opt: opt, ready: make(chan struct{})}
 
-	a, err := agent.New(cfg, agent.Options{Logger: log.With("part", "agent"), Clock: opt.Clock})
+	r.Metrics = newMetrics(r)
+	aopt := agent.Options{Logger: log.With("part", "agent"), Clock: opt.Clock}
+	if r.Metrics != nil {
+		aopt.Observer = r.Metrics
+	}
+	a, err := agent.New(cfg, aopt)
 	if err != nil {
 		return nil, err
 	}
 	r.Agent = a
+	if len(cfg.Accounts) == 0 {
+		log.Warn("no accounts configured: nothing will be registered or subscribed, and the lamp stays off")
+	}
 	r.Policy = cfg.Policy
 	r.Policy.Title = opt.Title
 	render := indicate.Renderer(display.Render)
@@ -160,10 +175,23 @@ func New(cfg *config.Resolved, board Board, opt Options) (*Rig, error) {
 		r.parts = append(r.parts, Part{Name: "hook", Run: r.drainHook, Optional: true})
 	}
 	r.parts = append(r.parts, Part{Name: "indicators", Run: r.runIndicators})
+	if opt.Persist {
+		r.addPersist()
+	}
+	if err := r.addMQTT(); err != nil {
+		if ln != nil {
+			ln.Close()
+		}
+		return nil, err
+	}
 	if ln != nil {
 		wo := web.Options{Source: a, Applied: r.Applier, Render: display.Render, DisplayInfo: displayInfo(b, dev),
 			ToneWAV: ToneWAV(cfg.Country.Code), Token: cfg.HTTP.Token, Hosts: cfg.HTTP.Hosts,
-			Title: opt.Title, Logger: log.With("part", "web"), Clock: opt.Clock}
+			Problems: r.Problems, Title: opt.Title, Logger: log.With("part", "web"), Clock: opt.Clock,
+			Manual: a.Manual, Diag: func() any { return a.Diagnostics() }}
+		if r.Metrics != nil {
+			wo.Metrics = r.Metrics.Handler(a)
+		}
 		if board.Sim != nil {
 			wo.Device = newSimDevice(board.Sim)
 		}

@@ -2,8 +2,10 @@ package rig_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/mwi-agent/mwi-agent/agent/config"
 	"github.com/mwi-agent/mwi-agent/agent/rig"
+	"github.com/mwi-agent/mwi-agent/agent/web"
 	"github.com/mwi-agent/mwi-agent/hal"
 	"github.com/mwi-agent/mwi-agent/hal/sim"
 )
@@ -211,6 +214,7 @@ func TestMissingDisplayIsAProblem(t *testing.T) {
 		t.Fatal("sim board has no display")
 	}
 	board.Devices.Display = nil
+	cfg.HTTP.Listen = "127.0.0.1:0"
 	r, err := rig.New(resolve(t, cfg), board, rig.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -220,6 +224,24 @@ func TestMissingDisplayIsAProblem(t *testing.T) {
 	}
 	if !strings.Contains(r.StatusLine(), "PROBLEM: display") {
 		t.Fatalf("status line %q", r.StatusLine())
+	}
+	// The status page says so too.
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitReady(t, r)
+	res, err := http.Get("http://" + r.PageAddr.String() + "/api/state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var st web.StateJSON
+	if err := json.NewDecoder(res.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Problems) != 1 || !strings.HasPrefix(st.Problems[0], "display: ") {
+		t.Fatalf("page problems %q", st.Problems)
 	}
 }
 

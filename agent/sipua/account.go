@@ -395,6 +395,9 @@ func (a *account) stopTimers() {
 func (a *account) regEvent(e Event, o Outcome) {
 	l := &a.reg
 	for _, act := range l.step(NextReg, e, a.log) {
+		if act == ActBackoffTimer {
+			a.u.observeBackoff(a.cfg.Name, "register")
+		}
 		if l.common(act, o, a.clock, &a.u.opts, a.rnd) {
 			continue
 		}
@@ -523,6 +526,9 @@ func (a *account) subEvent(e Event, o Outcome) {
 	var follow []Event
 	l := &a.sub
 	for _, act := range l.step(NextSub, e, a.log) {
+		if act == ActBackoffTimer {
+			a.u.observeBackoff(a.cfg.Name, "subscribe")
+		}
 		if act == ActRefreshTimer { // sooner than the grant asks: the restart check
 			l.timer.arm(a.clock, a.subRefreshDelay())
 			continue
@@ -703,16 +709,22 @@ func (a *account) onNotify(n *notifyIn) {
 	d := &a.dlg
 	a.log.Debug("sipua: NOTIFY", "state", n.subState.State, "reason", n.subState.Reason, "cseq", n.cseq, "usable", n.mailbox != nil, "current", n.callID == a.sub.callID)
 	if n.callID != a.sub.callID || (d.confirmed && n.fromTag != d.remoteTag) {
+		n.outcome = NotifyRefused
 		n.reply(refusalCode, refusalReason) // a dialog we left, or not the notifier
 		return
 	}
 	if n.mailbox == nil {
+		n.outcome = NotifyMalformed
 		defer n.reply(400, "Bad Request (unusable message-summary body)")
 	} else {
+		n.outcome = NotifyApplied
 		defer n.reply(200, "OK")
 	}
 	if d.haveRemoteCSeq && n.cseq <= d.remoteCSeq {
 		a.log.Debug("sipua: old NOTIFY ignored", "cseq", n.cseq, "last", d.remoteCSeq)
+		if n.mailbox != nil {
+			n.outcome = NotifyOld
+		}
 		return
 	}
 	d.remoteCSeq, d.haveRemoteCSeq = n.cseq, true
@@ -812,7 +824,7 @@ func (a *account) runTx(t txReq) {
 				return
 			}
 		}
-		release, err := a.u.serverGate(a.network, a.dest).acquire(ctx, a.clock)
+		release, err := a.u.serverGate(a.network, a.dest).acquire(ctx, a.clock, func() { a.u.observeThrottled(a.cfg.Name) })
 		if err != nil {
 			r.err = err
 			a.post(r)
@@ -833,6 +845,7 @@ func (a *account) runTx(t txReq) {
 		}
 		addContact(t.req, a.network, r.contact)
 		r.res, r.err = client.Do(ctx, t.req, sipgo.ClientRequestBuild)
+		a.u.observeAnswer(a.cfg.Name, string(t.req.Method), r.res, r.err, a.clock.Now())
 		a.post(r)
 	}()
 }

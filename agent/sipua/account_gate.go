@@ -159,6 +159,7 @@ func (ev liveEvent) applyTo(a *account) { a.onLive(ev) }
 func (a *account) onUnsolicited(n *notifyIn) {
 	if n.seq != 0 && n.seq <= a.gv.unsolSeq {
 		a.log.Debug("sipua: unsolicited NOTIFY overtaken by a later one; not applied", "seq", n.seq, "applied", a.gv.unsolSeq)
+		n.outcome = NotifyOld
 		n.reply(200, "OK")
 		return
 	}
@@ -172,6 +173,7 @@ func (a *account) onUnsolicited(n *notifyIn) {
 	}
 	a.log.Debug("sipua: unsolicited NOTIFY")
 	a.report(n.mailbox)
+	n.outcome = NotifyApplied
 	n.reply(200, "OK")
 }
 

@@ -147,14 +147,27 @@ func (s *serverGate) take(now time.Time) time.Duration {
 }
 
 // acquire waits for a slot and for the rate; release gives the slot back.
-func (s *serverGate) acquire(ctx context.Context, c Clock) (release func(), err error) {
+// waited (if not nil) is called when either made it wait (a rate-limit hit).
+func (s *serverGate) acquire(ctx context.Context, c Clock, waited func()) (release func(), err error) {
 	select {
 	case s.slots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	default:
+		if waited != nil {
+			waited()
+			waited = nil
+		}
+		select {
+		case s.slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	release = func() { <-s.slots }
-	if err := sleep(ctx, c, s.take(c.Now())); err != nil {
+	d := s.take(c.Now())
+	if d > 0 && waited != nil {
+		waited()
+	}
+	if err := sleep(ctx, c, d); err != nil {
 		release()
 		return nil, err
 	}

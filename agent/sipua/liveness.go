@@ -349,7 +349,7 @@ func (p *prober) options(ctx context.Context, timeout time.Duration) bool {
 	req.SetDestination(p.key.dest)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	release, err := p.u.serverGate(p.key.network, p.key.dest).acquire(ctx, p.u.opts.Clock)
+	release, err := p.u.serverGate(p.key.network, p.key.dest).acquire(ctx, p.u.opts.Clock, nil)
 	if err != nil {
 		return false
 	}

@@ -96,6 +96,7 @@ type Options struct {
 	MaxInFlight  int           // [32] transactions in flight at once per server (a dead server's timeouts do not hold up the others)
 	ServerRate   float64       // [100] requests per second per server, all accounts together (token bucket; see governor.go)
 	ServerBurst  int           // [200] requests a server may get at once before ServerRate applies
+	Observer     Observer      // [none] told about requests, NOTIFYs, backoffs, rate-limit waits (metrics, diagnostics)
 
 	UnsolicitedRate float64 // [2/s, burst 5 s' worth] unsolicited NOTIFYs one account takes; more are answered 500 Retry-After
 
@@ -434,6 +435,7 @@ type notifyIn struct {
 
 	claimed atomic.Bool
 	answer  chan notifyAnswer
+	outcome string // Notify*, set by the worker before it replies (for the Observer)
 }
 
 type notifyAnswer struct {
@@ -466,9 +468,28 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 			u.log.Debug("sipua: answering NOTIFY", "code", code, "err", err)
 		}
 	}
+	// What the Observer is told once the NOTIFY is answered.
+	info := newNotifyInfo(req.Source(), req.Transport(), headerValue(req, "Subscription-State"), req.Body(), u.opts.Clock.Now())
+	info.Outcome = NotifyRefused
+	if obs := u.opts.Observer; obs != nil {
+		// Told before the answer leaves: whoever sees the answer can
+		// already see it counted.
+		answer := respond
+		respond = func(code int, reason string, retryAfter int) {
+			info.Answer = code
+			obs.Notified(info)
+			answer(code, reason, retryAfter)
+		}
+	}
 	v := u.admit(req)
+	if v.acct != nil {
+		info.Account = v.acct.cfg.Name
+	}
 	if v.code != 0 {
 		u.gate.logs.Log(slog.LevelWarn, "notify-refused", "sipua: NOTIFY refused", "source", req.Source(), "transport", req.Transport(), "code", v.code)
+		if v.retryAfter > 0 {
+			u.observeThrottled(info.Account) // the unsolicited rate limit
+		}
 		respond(v.code, v.reason, v.retryAfter)
 		return
 	}
@@ -501,6 +522,7 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 	if err != nil {
 		u.gate.logs.Log(slog.LevelWarn, "notify-body", "sipua: NOTIFY body unusable; answered 400, state kept", "source", req.Source(), "call_id", n.callID, "err", err)
 		if n.unsolicited {
+			info.Outcome = NotifyMalformed
 			respond(400, "Bad Request (unusable message-summary body)", 0)
 			return
 		}
@@ -523,6 +545,7 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 	defer t.Stop()
 	select {
 	case ans := <-n.answer:
+		info.Outcome = orText(n.outcome, NotifyRefused)
 		respond(ans.code, ans.reason, 0)
 		return
 	case <-t.C:
@@ -534,6 +557,7 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	ans := <-n.answer // the worker has it and answers at once
+	info.Outcome = orText(n.outcome, NotifyRefused)
 	respond(ans.code, ans.reason, 0)
 }
 

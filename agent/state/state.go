@@ -55,16 +55,32 @@ const (
 	SourceNone Source = iota
 	SourceSubscribed
 	SourceUnsolicited
+	// SourceManual: set or cleared by hand (mwi-agent mwi, the HTTP API,
+	// MQTT). It holds until the server reports a change (see agent's
+	// manual.go for the precedence rules).
+	SourceManual
+	// SourcePersisted: read back from state_dir at start: the last known
+	// state, not confirmed by the server since. Never Known.
+	SourcePersisted
 )
 
+var sourceNames = [...]string{"none", "subscribed", "unsolicited", "manual", "persisted"}
+
 func (s Source) String() string {
-	switch s {
-	case SourceSubscribed:
-		return "subscribed"
-	case SourceUnsolicited:
-		return "unsolicited"
+	if s >= 0 && int(s) < len(sourceNames) {
+		return sourceNames[s]
 	}
 	return "none"
+}
+
+// ParseSource is the inverse of String ("" and unknown names are errors).
+func ParseSource(name string) (Source, error) {
+	for i, n := range sourceNames {
+		if n == name {
+			return Source(i), nil
+		}
+	}
+	return SourceNone, fmt.Errorf("state: unknown source %q", name)
 }
 
 // Counts are one message-context class's counts (RFC 3842 new/old and
@@ -97,6 +113,9 @@ type Account struct {
 	MessageAccount string
 	Source         Source
 	Updated        time.Time // last mailbox update; zero if never
+	// RestoredFrom is the source the persisted state had when it was
+	// saved (only with Source == SourcePersisted).
+	RestoredFrom Source `json:",omitempty"`
 
 	Health     Health
 	LastStatus int    // last SIP status code seen (0 if none)
@@ -134,9 +153,23 @@ func (a Account) Total() Counts {
 // it has information, that information has not gone stale, and the server
 // that would tell of a change is reachable (an unreachable server cannot
 // send the NOTIFY that would change it, so old data is not confident).
+//
+// A persisted state is never known (the server has not confirmed it since
+// the start); a manual one is known whatever the subscription's health (a
+// person vouched for it).
 func (a Account) Known() bool {
+	switch a.Source {
+	case SourcePersisted:
+		return false
+	case SourceManual:
+		return a.Waiting != WaitingUnknown
+	}
 	return a.Waiting != WaitingUnknown && a.Health != HealthStale && a.Health != HealthUnreachable
 }
+
+// Unconfirmed reports whether the mailbox state is the last known one read
+// back at start and not yet confirmed or corrected by the server.
+func (a Account) Unconfirmed() bool { return a.Source == SourcePersisted }
 
 // Snapshot is a consistent view of every account, in configuration order.
 // Seq increases by one with every change.

@@ -91,6 +91,14 @@ type Options struct {
 	DisplayInfo hal.DisplayInfo
 	Device      Device // optional (the simulator)
 	Demo        Demo   // optional: the demo controls
+	// Manual applies a manual set or clear (POST /api/mwi); nil: the
+	// endpoint is absent. *agent.Agent's Manual method fits.
+	Manual func(state.ManualRequest) ([]string, error)
+	// Diag returns the per-account troubleshooting view (GET /api/diag);
+	// nil: absent.
+	Diag func() any
+	// Metrics serves /metrics; nil: absent.
+	Metrics http.Handler
 	// ToneWAV returns a tone ("dial" or "stutter") as a WAV file.
 	ToneWAV func(name string) ([]byte, error)
 	// Token, if set, is needed for everything but the page shell and the
@@ -100,10 +108,14 @@ type Options struct {
 	// Hosts are host names (besides loopback names and IP addresses) the
 	// page answers to (http.hosts); any other Host header is refused, so a
 	// DNS-rebinding page cannot reach it.
-	Hosts  []string
-	Title  string
-	Logger *slog.Logger
-	Clock  clock.Clock // nil: the wall clock
+	Hosts []string
+	// Problems, if set, lists what does not work as configured (a board
+	// device that did not open, a failed indicator write); the page shows
+	// it above the accounts.
+	Problems func() []string
+	Title    string
+	Logger   *slog.Logger
+	Clock    clock.Clock // nil: the wall clock
 }
 
 // Server is the page's HTTP handler.
@@ -116,6 +128,10 @@ type Server struct {
 
 	session string     // cookie value for a good token (an HMAC of it)
 	loginMu sync.Mutex // serializes failed logins (one guess per second)
+
+	refusedMu  sync.Mutex
+	refused    int       // foreign Host headers since refusedLog
+	refusedLog time.Time // last log line about them
 }
 
 // New builds the page handler.
@@ -146,6 +162,15 @@ func New(opt Options) (*Server, error) {
 	s.mux.HandleFunc("GET /display.png", s.displayPNG)
 	s.mux.HandleFunc("GET /tone/{name}", s.tone)
 	s.mux.HandleFunc("POST /api/hook", s.postHook)
+	if opt.Manual != nil {
+		s.mux.HandleFunc("POST /api/mwi", s.postManual)
+	}
+	if opt.Diag != nil {
+		s.mux.HandleFunc("GET /api/diag", s.getDiag)
+	}
+	if opt.Metrics != nil {
+		s.mux.Handle("GET /metrics", opt.Metrics)
+	}
 	if opt.Demo != nil {
 		s.mux.HandleFunc("POST /api/demo/mailbox/{user}/{action}", s.postMailbox)
 		s.mux.HandleFunc("POST /api/demo/server", s.postServer)
@@ -166,7 +191,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// origin check must refuse.
 	w.Header().Set("Referrer-Policy", "same-origin")
 	if !s.hostAllowed(r.Host) {
-		s.log.Warn("refused a request for a foreign host name (DNS rebinding?); add it to http.hosts if it is yours", "host", r.Host)
+		s.noteRefusedHost(r.Host)
 		http.Error(w, "host "+r.Host+" is not served here (add it to http.hosts)", http.StatusMisdirectedRequest)
 		return
 	}
@@ -179,6 +204,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// noteRefusedHost logs a refused Host at most once a minute, with how
+// many were refused since (a rebinding page may retry without end).
+func (s *Server) noteRefusedHost(host string) {
+	now := s.opt.Clock.Now()
+	s.refusedMu.Lock()
+	s.refused++
+	if !s.refusedLog.IsZero() && now.Sub(s.refusedLog) < time.Minute {
+		s.refusedMu.Unlock()
+		return
+	}
+	n := s.refused
+	s.refused, s.refusedLog = 0, now
+	s.refusedMu.Unlock()
+	if len(host) > 100 {
+		host = host[:100] + "..."
+	}
+	s.log.Warn("refused requests for a foreign host name (DNS rebinding?); add it to http.hosts if it is yours", "host", host, "refused", n)
 }
 
 // hostAllowed: the Host header names a loopback name (localhost,
@@ -400,6 +444,12 @@ type AccountJSON struct {
 	Source    string `json:"source"`
 	Updated   string `json:"updated,omitempty"`
 	Since     string `json:"since,omitempty"`
+	// Unconfirmed: the last known state read back at start, not yet
+	// confirmed by the server; AgeS is its age in seconds and
+	// RestoredFrom the source it had when it was saved.
+	Unconfirmed  bool     `json:"unconfirmed,omitempty"`
+	AgeS         *float64 `json:"age_s,omitempty"`
+	RestoredFrom string   `json:"restored_from,omitempty"`
 }
 
 // StateJSON is GET /api/state.
@@ -410,6 +460,7 @@ type StateJSON struct {
 	Lamp     PatternJSON    `json:"lamp"`
 	LEDs     []PatternJSON  `json:"leds"`
 	Why      string         `json:"why"`
+	Problems []string       `json:"problems,omitempty"`
 	Accounts []AccountJSON  `json:"accounts"`
 	Display  DisplayJSON    `json:"display"`
 	Hook     HookJSON       `json:"hook"`
@@ -480,6 +531,9 @@ func (s *Server) state() StateJSON {
 		outAt = now
 	}
 	st := StateJSON{Title: s.opt.Title, NowMS: now.UnixMilli(), Seq: snap.Seq, Why: out.Why, FXS: out.FXS}
+	if s.opt.Problems != nil {
+		st.Problems = s.opt.Problems()
+	}
 	labelOf := map[string]string{}
 	for _, a := range snap.Accounts {
 		l := a.Label
@@ -496,6 +550,11 @@ func (s *Server) state() StateJSON {
 		}
 		if !a.Since.IsZero() {
 			j.Since = a.Since.Format(time.RFC3339)
+		}
+		if a.Unconfirmed() {
+			j.Unconfirmed, j.RestoredFrom = true, a.RestoredFrom.String()
+			age := now.Sub(a.Updated).Round(time.Second).Seconds()
+			j.AgeS = &age
 		}
 		st.Accounts = append(st.Accounts, j)
 	}

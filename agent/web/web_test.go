@@ -183,6 +183,7 @@ func TestStatusPageOfRealDevice(t *testing.T) {
 	d.set(waiting(2))
 	renders := 0
 	s, err := New(Options{Source: d.src, Applied: d.app, DisplayInfo: hal.DisplayInfo{Width: 128, Height: 64},
+		Problems: func() []string { return []string{"display: ssd1306 on bus \"1\" is not working"} },
 		Render: func(v indicate.View, info hal.DisplayInfo) hal.Frame {
 			renders++
 			return hal.Frame{Image: fakeImage(info, int(v.Accounts[0].New))}
@@ -195,6 +196,9 @@ func TestStatusPageOfRealDevice(t *testing.T) {
 	st := getState(t, ts.URL)
 	if st.Lamp.Name != "steady" || !st.Lamp.LitNow || len(st.Accounts) != 1 || st.Accounts[0].New != 2 || st.Demo != nil || st.Hook.Movable {
 		t.Fatalf("state: %+v", st)
+	}
+	if len(st.Problems) != 1 || !strings.HasPrefix(st.Problems[0], "display: ") {
+		t.Fatalf("problems %q", st.Problems)
 	}
 	if st.LEDs[0].Account != "desk" || st.LEDs[0].Label != "Desk" || st.LEDs[1].Account != "" {
 		t.Fatalf("leds: %+v", st.LEDs)

@@ -11,14 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mwi-agent/mwi-agent/agent"
 	"github.com/mwi-agent/mwi-agent/agent/config"
 	"github.com/mwi-agent/mwi-agent/agent/demo"
-	"github.com/mwi-agent/mwi-agent/agent/hw"
-	"github.com/mwi-agent/mwi-agent/agent/indicate"
 	"github.com/mwi-agent/mwi-agent/agent/rig"
 	"github.com/mwi-agent/mwi-agent/agent/web"
-	"github.com/mwi-agent/mwi-agent/boards"
 )
 
 func eventually(t *testing.T, what string, limit time.Duration, f func() bool) {
@@ -184,16 +180,19 @@ func TestDemoServerStopShowsCannotKnow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := agent.New(res, agent.Options{})
+	sb, err := rig.Open(res, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := rig.New(res, sb, rig.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go a.Run(ctx)
-	board := simBoardFor(t)
-	app := indicate.NewApplier(board.Devices(), indicate.ApplierOptions{})
-	go indicate.Drive(ctx, a, app, indicate.DefaultPolicy(len(board.LEDs), 1), 0)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	board := sb.Sim
 	lamp := func() string { p, _ := board.Lamp.Pattern(); return p.Name }
 	eventually(t, "every mailbox subscribed", 10*time.Second, func() bool {
 		for _, m := range srv.Mailboxes() {
@@ -222,20 +221,6 @@ func TestDemoServerStopShowsCannotKnow(t *testing.T) {
 	restart := time.Now()
 	eventually(t, "lamp steady after the server came back with a message", 40*time.Second, func() bool { return lamp() == "steady" })
 	t.Logf("lamp right again %v after the restart", time.Since(restart).Round(100*time.Millisecond))
-}
-
-func simBoardFor(t *testing.T) *simBoard {
-	t.Helper()
-	b, err := boards.Lookup("sim")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sb, err := hw.OpenSim(b, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sb.Close() })
-	return sb
 }
 
 // The page can lift and replace the handset far more often than the hook's

@@ -59,7 +59,7 @@ func runRun(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	r, err := rig.New(cfg, board, rig.Options{Logger: log, Notify: true,
+	r, err := rig.New(cfg, board, rig.Options{Logger: log, Notify: true, Persist: true,
 		StatusSocket: filepath.Join(cfg.StateDir, agent.StatusSocket)})
 	if err != nil {
 		board.Devices.Close()

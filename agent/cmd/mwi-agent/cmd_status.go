@@ -9,11 +9,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/mwi-agent/mwi-agent/agent"
 	"github.com/mwi-agent/mwi-agent/agent/config"
+	"github.com/mwi-agent/mwi-agent/agent/indicate"
 	"github.com/mwi-agent/mwi-agent/agent/state"
 )
 
@@ -59,51 +61,109 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "configuration file (for its state_dir; default "+packagedConfig+" if it exists)")
 	sock := fs.String("socket", "", "status socket (default <state_dir>/"+agent.StatusSocket+")")
+	verbose := fs.Bool("verbose", false, "also show each account's last NOTIFY (time, source, transport, Subscription-State, body) and last REGISTER/SUBSCRIBE answers")
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
-	if *sock == "" && *path == "" {
-		if _, err := os.Stat(packagedConfig); err == nil {
-			*path = packagedConfig
-		}
-	}
-	if *sock == "" {
-		dir := config.Default().StateDir
-		if *path != "" {
-			d, err := statusDir(*path, config.Load)
-			if err != nil {
-				return err
-			}
-			dir = d
-		}
-		*sock = filepath.Join(dir, agent.StatusSocket)
+	sp, err := statusSocketPath(*path, *sock)
+	if err != nil {
+		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	s, err := agent.ReadStatus(ctx, *sock)
+	s, err := agent.ReadStatus(ctx, sp)
 	if err != nil {
-		return statusHint(err, *sock)
+		return statusHint(err, sp)
 	}
-	printStatus(stdout, s)
+	printStatus(stdout, s, time.Now())
+	if *verbose {
+		d, err := agent.ReadDiagnostics(ctx, sp)
+		if err != nil {
+			return statusHint(err, sp)
+		}
+		printDiagnostics(stdout, d)
+	}
 	return nil
 }
 
-func printStatus(w io.Writer, s state.Snapshot) {
+// statusSocketPath finds the running agent's status socket: --socket,
+// else the state_dir of --config (or of the packaged configuration).
+func statusSocketPath(path, sock string) (string, error) {
+	if sock != "" {
+		return sock, nil
+	}
+	if path == "" {
+		if _, err := os.Stat(packagedConfig); err == nil {
+			path = packagedConfig
+		}
+	}
+	dir := config.Default().StateDir
+	if path != "" {
+		d, err := statusDir(path, config.Load)
+		if err != nil {
+			return "", err
+		}
+		dir = d
+	}
+	return filepath.Join(dir, agent.StatusSocket), nil
+}
+
+func printStatus(w io.Writer, s state.Snapshot, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ACCOUNT\tLABEL\tWAITING\tNEW\tOLD\tURGENT\tSOURCE\tHEALTH\tLAST\tSINCE")
 	for _, a := range s.Accounts {
 		t := a.Shown() // voice first, as the page and the display show it
 		waiting := a.Waiting.String()
-		if a.Health == state.HealthStale && a.Waiting != state.WaitingUnknown {
+		src := a.Source.String()
+		switch {
+		case a.Unconfirmed():
+			waiting += " (last known " + indicate.ShortAge(now.Sub(a.Updated)) + " ago, unconfirmed)"
+			src += " (was " + a.RestoredFrom.String() + ")"
+		case a.Health == state.HealthStale && a.Waiting != state.WaitingUnknown && a.Source != state.SourceManual:
 			waiting += " (stale)"
 		}
 		since := "-"
 		if !a.Since.IsZero() {
 			since = a.Since.Format(time.DateTime)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n", a.Name, a.Label, waiting, t.New, t.Old, t.UrgentNew, a.Source, a.Health, orDash(a.LastReason), since)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n", a.Name, a.Label, waiting, t.New, t.Old, t.UrgentNew, src, a.Health, orDash(a.LastReason), since)
 	}
 	tw.Flush()
+}
+
+// printDiagnostics is status --verbose: per account, what the server last
+// sent and answered ("is the server sending anything at all?").
+func printDiagnostics(w io.Writer, d agent.Diagnostics) {
+	at := func(t time.Time) string { return t.Local().Format(time.DateTime) }
+	answer := func(a *agent.Answer) string {
+		if a == nil {
+			return "none"
+		}
+		if a.Code == 0 {
+			return fmt.Sprintf("no answer (%s) at %s", a.Reason, at(a.At))
+		}
+		return fmt.Sprintf("%d %s at %s", a.Code, a.Reason, at(a.At))
+	}
+	for _, a := range d.Accounts {
+		fmt.Fprintf(w, "\n%s\n", a.Name)
+		fmt.Fprintf(w, "  last REGISTER answer:  %s\n", answer(a.LastRegister))
+		fmt.Fprintf(w, "  last SUBSCRIBE answer: %s\n", answer(a.LastSubscribe))
+		n := a.LastNotify
+		if n == nil {
+			fmt.Fprintln(w, "  last NOTIFY: none received")
+			continue
+		}
+		fmt.Fprintf(w, "  last NOTIFY: %s from %s over %s, answered %d (%s)\n", at(n.At), n.From, n.Transport, n.Answer, n.Outcome)
+		fmt.Fprintf(w, "  Subscription-State: %s\n", orDash(n.SubscriptionState))
+		fmt.Fprintf(w, "  NOTIFYs by outcome: applied %d, old %d, refused %d, malformed %d\n", a.Notifies["applied"], a.Notifies["old"], a.Notifies["refused"], a.Notifies["malformed"])
+		fmt.Fprintf(w, "  body (first %d bytes):\n", len(n.Body))
+		for _, line := range strings.Split(strings.TrimRight(n.Body, "\r\n"), "\n") {
+			fmt.Fprintf(w, "    | %s\n", strings.TrimRight(line, "\r"))
+		}
+	}
+	if n := d.Unmatched; n != nil {
+		fmt.Fprintf(w, "\nlast NOTIFY that matched no account: %s from %s over %s, answered %d (%s)\n", at(n.At), n.From, n.Transport, n.Answer, n.Outcome)
+	}
 }
 
 func orDash(s string) string {

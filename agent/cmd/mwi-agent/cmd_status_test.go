@@ -124,7 +124,7 @@ func TestStatusShowsVoiceFirst(t *testing.T) {
 			Classes: map[string]state.Counts{state.ClassVoice: {New: 1, Old: 4}, state.ClassFax: {New: 2}}},
 		{Name: "total-only", Label: "Other", Waiting: state.WaitingYes, Health: state.HealthSubscribed,
 			Classes: map[string]state.Counts{state.ClassFax: {New: 2}, state.ClassText: {New: 3}}},
-	}})
+	}}, time.Now())
 	lines := strings.Split(b.String(), "\n")
 	if f := strings.Fields(lines[1]); f[0] != "desk" || f[2] != "yes" || f[3] != "1" || f[4] != "4" {
 		t.Errorf("voice account row %q, want NEW 1 OLD 4", lines[1])

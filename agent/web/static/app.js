@@ -54,10 +54,17 @@
   }
 
   function mailboxBadge(a) {
+    if (a.unconfirmed) return el("span", { class: "badge unknown" }, "? last known " + (a.waiting === "yes" ? a.new + " new" : "no new") + ", unconfirmed, " + age(a.age_s) + " old");
     if (!a.known) return el("span", { class: "badge unknown" }, a.waiting === "yes" ? "? was waiting" : "? unknown");
     if (a.urgent_new > 0) return el("span", { class: "badge urgent" }, a.new + " new (" + a.urgent_new + " urgent)");
     if (a.waiting === "yes") return el("span", { class: "badge yes" }, a.new + " new");
     return el("span", { class: "badge" }, "no new" + (a.old ? " · " + a.old + " old" : ""));
+  }
+  function age(s) {
+    if (s < 60) return Math.round(s) + " s";
+    if (s < 3600) return Math.round(s / 60) + " min";
+    if (s < 172800) return Math.round(s / 3600) + " h";
+    return Math.round(s / 86400) + " d";
   }
   function healthBadge(a) {
     const good = a.health === "subscribed" || a.health === "registered";
@@ -74,6 +81,10 @@
     offset = s.now_ms - Date.now();
     $("lampdesc").textContent = s.lamp.describe;
     $("why").textContent = s.why || "";
+    // What does not work as configured (a device that did not open, ...).
+    const probs = s.problems || [];
+    $("problems").hidden = probs.length === 0;
+    $("problems").replaceChildren(...probs.map((p) => el("li", {}, "problem: " + p)));
     // LEDs
     const leds = $("leds");
     if (leds.childElementCount !== (s.leds || []).length) {
@@ -94,7 +105,7 @@
     $("accounts").replaceChildren(...(s.accounts || []).map((a) =>
       el("tr", { "data-account": a.name },
         el("td", {}, el("b", {}, a.label), el("div", { class: "aor" }, a.aor)),
-        el("td", {}, mailboxBadge(a)),
+        el("td", {}, mailboxBadge(a), el("div", { class: "aor source" }, a.source === "none" ? "" : "source: " + a.source)),
         el("td", {}, healthBadge(a)))));
     // hook and tone
     const hs = $("handset");

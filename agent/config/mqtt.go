@@ -1,0 +1,112 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// MQTTConfig publishes the state to an MQTT broker with Home Assistant
+// discovery (docs/mqtt.md). Broker "" turns MQTT off.
+type MQTTConfig struct {
+	Broker             string        `yaml:"broker"`           // tcp://, ssl://, mqtt:// or mqtts://host:port
+	DeviceID           string        `yaml:"device_id"`        // default: the host name; [A-Za-z0-9_-]+
+	DeviceName         string        `yaml:"device_name"`      // Home Assistant device name
+	TopicPrefix        string        `yaml:"topic_prefix"`     // default mwi-agent
+	DiscoveryPrefix    string        `yaml:"discovery_prefix"` // default homeassistant; "" = no discovery
+	Username           string        `yaml:"username"`
+	Password           string        `yaml:"password" json:"-"`
+	PasswordFile       string        `yaml:"password_file"`
+	CAFile             string        `yaml:"ca_file"`
+	InsecureSkipVerify bool          `yaml:"insecure_skip_verify"`
+	Commands           bool          `yaml:"commands"` // accept set/clear on <prefix>/<device>/command
+	Keepalive          time.Duration `yaml:"keepalive"`
+}
+
+func defaultMQTT() MQTTConfig {
+	return MQTTConfig{TopicPrefix: "mwi-agent", DiscoveryPrefix: "homeassistant", Keepalive: 30 * time.Second}
+}
+
+var (
+	mqttIDRE    = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+	mqttTopicRE = regexp.MustCompile(`^[^+#\x00]+$`)
+)
+
+// resolveMQTT reads mqtt.password_file and makes relative files relative
+// to the configuration file's directory.
+func resolveMQTT(m *MQTTConfig, dir string) error {
+	if dir != "" && m.CAFile != "" && !filepath.IsAbs(m.CAFile) {
+		m.CAFile = filepath.Join(dir, m.CAFile)
+	}
+	if m.PasswordFile == "" {
+		return nil
+	}
+	if m.Password != "" {
+		return &FieldError{Field: "mqtt.password_file", Value: m.PasswordFile, Problem: "set together with password; use one of them, in"}
+	}
+	pw, err := readPasswordFile(dir, m.PasswordFile)
+	if err != nil {
+		return &FieldError{Field: "mqtt.password_file", Value: m.PasswordFile, Problem: err.Error() + ", in"}
+	}
+	m.Password = pw
+	return nil
+}
+
+// DefaultDeviceID is mqtt.device_id's default: the host name, with every
+// character other than letters, digits, '_' and '-' replaced by '-'.
+func DefaultDeviceID() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "mwi-agent"
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 128 && (r == '_' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return r
+		}
+		return '-'
+	}, h)
+}
+
+func (c *Config) validateMQTT(v *validator) {
+	m := c.MQTT
+	if m.Broker == "" {
+		return
+	}
+	scheme, hostport, ok := strings.Cut(m.Broker, "://")
+	switch {
+	case !ok || (scheme != "tcp" && scheme != "ssl" && scheme != "mqtt" && scheme != "mqtts"):
+		v.add("mqtt.broker", m.Broker, "want tcp://, ssl://, mqtt:// or mqtts://HOST:PORT, not")
+	default:
+		if _, port, err := splitHostPort(hostport, false); err != nil || port == 0 {
+			v.add("mqtt.broker", m.Broker, "want HOST:PORT after the scheme, not")
+		}
+	}
+	if m.DeviceID != "" && !mqttIDRE.MatchString(m.DeviceID) {
+		v.add("mqtt.device_id", m.DeviceID, "want letters, digits, '_' or '-', not")
+	}
+	if m.TopicPrefix == "" || !mqttTopicRE.MatchString(m.TopicPrefix) || strings.HasPrefix(m.TopicPrefix, "/") || strings.HasSuffix(m.TopicPrefix, "/") {
+		v.add("mqtt.topic_prefix", m.TopicPrefix, "want a topic without wildcards or leading/trailing '/', not")
+	}
+	if m.DiscoveryPrefix != "" && (!mqttTopicRE.MatchString(m.DiscoveryPrefix) || strings.HasSuffix(m.DiscoveryPrefix, "/")) {
+		v.add("mqtt.discovery_prefix", m.DiscoveryPrefix, "want a topic without wildcards or a trailing '/', not")
+	}
+	if m.CAFile != "" {
+		if _, err := os.Stat(m.CAFile); err != nil {
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			v.add("mqtt.ca_file", m.CAFile, "cannot read: "+err.Error()+", in")
+		}
+	}
+	if m.Password != "" && m.Username == "" {
+		v.add("mqtt.username", "", "required with a password")
+	}
+	if m.Keepalive < time.Second || m.Keepalive > 65535*time.Second {
+		v.add("mqtt.keepalive", m.Keepalive.String(), fmt.Sprintf("want 1s to %v, not", 65535*time.Second))
+	}
+}

@@ -1,0 +1,210 @@
+package metrics
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	vm "github.com/VictoriaMetrics/metrics"
+
+	"github.com/mwi-agent/mwi-agent/agent/sipua"
+	"github.com/mwi-agent/mwi-agent/agent/state"
+)
+
+// Source is the part of *agent.Agent the metrics read at scrape time.
+type Source interface {
+	Snapshot() state.Snapshot
+}
+
+// Metrics is the agent's metrics: the UA's sipua.Observer (pass it in
+// agent.Options.Observer) and, with Handler, /metrics. The zero value is
+// not usable; call New.
+type Metrics struct {
+	set      *vm.Set
+	help     map[string]family
+	requests map[string]*vm.Counter // "METHOD class"
+	notifies map[string]*vm.Counter // by outcome
+	backoffs map[string]*vm.Counter // by leg
+	limited  *vm.Counter
+}
+
+type family struct{ typ, help string }
+
+var _ sipua.Observer = (*Metrics)(nil)
+
+// Families, with their HELP text, in the order they are written.
+var families = []struct{ name, typ, help string }{
+	{"mwi_account_health", "gauge", "1 for the account's current health (state label), 0 for the others."},
+	{"mwi_account_known", "gauge", "1 when the agent can vouch for the mailbox state (not unknown, stale or unconfirmed)."},
+	{"mwi_account_waiting", "gauge", "1 when messages wait as far as the agent knows (last known if not known)."},
+	{"mwi_account_new_messages", "gauge", "New voice messages (all classes when the server sends no voice counts)."},
+	{"mwi_account_old_messages", "gauge", "Old voice messages."},
+	{"mwi_account_urgent_messages", "gauge", "Urgent new voice messages."},
+	{"mwi_account_source", "gauge", "1 for where the mailbox state came from (source label)."},
+	{"mwi_account_last_change_timestamp_seconds", "gauge", "Unix time of the last mailbox update (0: never)."},
+	{"mwi_account_health_since_timestamp_seconds", "gauge", "Unix time the account entered its current health."},
+	{"mwi_sip_requests_total", "counter", "SIP requests sent, by method and answer class (1xx..6xx, or none for a timeout or transport error)."},
+	{"mwi_sip_notifies_total", "counter", "NOTIFYs received, by outcome (applied, old, refused, malformed)."},
+	{"mwi_sip_backoffs_total", "counter", "Retries delayed by the backoff governor, by leg (register, subscribe)."},
+	{"mwi_sip_rate_limited_total", "counter", "Requests that waited for the in-flight limit (max_in_flight)."},
+}
+
+var healthStates = []state.Health{state.HealthDisabled, state.HealthRegistering, state.HealthRegistered, state.HealthAuthFailed,
+	state.HealthUnreachable, state.HealthSubscribing, state.HealthSubscribed, state.HealthRejected, state.HealthStale}
+
+var sources = []state.Source{state.SourceNone, state.SourceSubscribed, state.SourceUnsolicited, state.SourceManual, state.SourcePersisted}
+
+// New returns empty metrics.
+func New() *Metrics {
+	m := &Metrics{set: vm.NewSet(), help: map[string]family{}}
+	for _, f := range families {
+		m.help[f.name] = family{f.typ, f.help}
+	}
+	// Every series exists from the start (at 0), and counting is a map
+	// lookup and an atomic add: no allocation on the SIP path.
+	m.requests, m.notifies, m.backoffs = map[string]*vm.Counter{}, map[string]*vm.Counter{}, map[string]*vm.Counter{}
+	for _, method := range []string{"REGISTER", "SUBSCRIBE"} {
+		for _, class := range []string{"1xx", "2xx", "3xx", "4xx", "5xx", "6xx", "none"} {
+			m.requests[method+" "+class] = m.set.NewCounter(`mwi_sip_requests_total{method="` + method + `",class="` + class + `"}`)
+		}
+	}
+	for _, o := range []string{sipua.NotifyApplied, sipua.NotifyOld, sipua.NotifyRefused, sipua.NotifyMalformed} {
+		m.notifies[o] = m.set.NewCounter(`mwi_sip_notifies_total{outcome="` + o + `"}`)
+	}
+	for _, leg := range []string{"register", "subscribe"} {
+		m.backoffs[leg] = m.set.NewCounter(`mwi_sip_backoffs_total{leg="` + leg + `"}`)
+	}
+	m.limited = m.set.NewCounter("mwi_sip_rate_limited_total")
+	return m
+}
+
+// counter returns a fixed counter, or creates one for a value not known
+// in advance (another method, a future outcome).
+func (m *Metrics) counter(fixed map[string]*vm.Counter, key, name string) *vm.Counter {
+	if c := fixed[key]; c != nil {
+		return c
+	}
+	return m.set.GetOrCreateCounter(name)
+}
+
+// Answered counts one request by method and answer class.
+func (m *Metrics) Answered(_, method string, code int, _ string, _ time.Time) {
+	class := "none"
+	if code >= 100 && code < 700 {
+		class = strconv.Itoa(code/100) + "xx"
+	}
+	m.counter(m.requests, method+" "+class, `mwi_sip_requests_total{method="`+label(method)+`",class="`+class+`"}`).Inc()
+}
+
+// Notified counts one NOTIFY by outcome.
+func (m *Metrics) Notified(n sipua.NotifyInfo) {
+	m.counter(m.notifies, n.Outcome, `mwi_sip_notifies_total{outcome="`+label(n.Outcome)+`"}`).Inc()
+}
+
+// BackedOff counts one delayed retry.
+func (m *Metrics) BackedOff(_, leg string) {
+	m.counter(m.backoffs, leg, `mwi_sip_backoffs_total{leg="`+label(leg)+`"}`).Inc()
+}
+
+// Throttled counts one wait for the in-flight limit.
+func (m *Metrics) Throttled(string) {
+	m.limited.Inc()
+}
+
+// label escapes a Prometheus label value.
+func label(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
+}
+
+// WritePrometheus writes every metric in the Prometheus text format, the
+// per-account ones from s.
+func (m *Metrics) WritePrometheus(w io.Writer, s state.Snapshot) {
+	var b bytes.Buffer
+	g := func(name string, acc string, extra string, v float64) {
+		fmt.Fprintf(&b, "%s{account=\"%s\"%s} %s\n", name, label(acc), extra, strconv.FormatFloat(v, 'g', -1, 64))
+	}
+	b01 := func(x bool) float64 {
+		if x {
+			return 1
+		}
+		return 0
+	}
+	for _, f := range families[:9] {
+		for _, a := range s.Accounts {
+			t := a.Total()
+			if _, ok := a.Classes[state.ClassVoice]; ok {
+				t = a.Voice()
+			}
+			switch f.name {
+			case "mwi_account_health":
+				for _, h := range healthStates {
+					g(f.name, a.Name, `,state="`+h.String()+`"`, b01(a.Health == h))
+				}
+			case "mwi_account_known":
+				g(f.name, a.Name, "", b01(a.Known()))
+			case "mwi_account_waiting":
+				g(f.name, a.Name, "", b01(a.Waiting == state.WaitingYes))
+			case "mwi_account_new_messages":
+				g(f.name, a.Name, "", float64(t.New))
+			case "mwi_account_old_messages":
+				g(f.name, a.Name, "", float64(t.Old))
+			case "mwi_account_urgent_messages":
+				g(f.name, a.Name, "", float64(t.UrgentNew))
+			case "mwi_account_source":
+				for _, src := range sources {
+					g(f.name, a.Name, `,source="`+src.String()+`"`, b01(a.Source == src))
+				}
+			case "mwi_account_last_change_timestamp_seconds":
+				g(f.name, a.Name, "", unix(a.Updated))
+			case "mwi_account_health_since_timestamp_seconds":
+				g(f.name, a.Name, "", unix(a.Since))
+			}
+		}
+	}
+	m.set.WritePrometheus(&b)
+	m.withMetadata(w, b.Bytes())
+}
+
+func unix(t time.Time) float64 {
+	if t.IsZero() {
+		return 0
+	}
+	return float64(t.UnixMilli()) / 1000
+}
+
+// withMetadata copies the samples and puts HELP and TYPE before each
+// family (the library's own HELP lines are empty).
+func (m *Metrics) withMetadata(w io.Writer, samples []byte) {
+	bw := bufio.NewWriter(w)
+	last := ""
+	for _, line := range bytes.SplitAfter(samples, []byte("\n")) {
+		if len(line) == 0 || line[0] == '#' {
+			continue
+		}
+		name := string(line)
+		if i := strings.IndexAny(name, "{ "); i >= 0 {
+			name = name[:i]
+		}
+		if name != last {
+			if f, ok := m.help[name]; ok {
+				fmt.Fprintf(bw, "# HELP %s %s\n# TYPE %s %s\n", name, f.help, name, f.typ)
+			}
+			last = name
+		}
+		bw.Write(line)
+	}
+	bw.Flush()
+}
+
+// Handler serves /metrics with src's current state.
+func (m *Metrics) Handler(src Source) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		m.WritePrometheus(w, src.Snapshot())
+	})
+}
