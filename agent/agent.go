@@ -26,12 +26,6 @@ type Options struct {
 	Observer sipua.Observer
 }
 
-// sipClock adapts a clock.Clock to sipua.Clock (same methods; the timer
-// type is named in each package).
-type sipClock struct{ clock.Clock }
-
-func (c sipClock) NewTimer(d time.Duration) sipua.Timer { return c.Clock.NewTimer(d) }
-
 // ShutdownTimeout bounds Run's clean shutdown (un-SUBSCRIBE, un-REGISTER).
 const ShutdownTimeout = 5 * time.Second
 
@@ -190,7 +184,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	loopDone := make(chan struct{})
 	opts := us.opts
 	opts.Logger = a.log
-	opts.Clock = sipClock{a.clock}
+	opts.Clock = a.clock
 	opts.Observer = &a.diag
 	opts.OnUpdate = func(u sipua.Update) {
 		select {

@@ -173,38 +173,35 @@ const burstGap = 50 * time.Millisecond
 
 // Drive applies Compute(snapshot, pol) for every snapshot src delivers
 // until ctx ends, and re-writes every output each refresh interval
-// (0 = never). Snapshots that arrive within burstGap of the last apply are
-// coalesced: the latest is applied when the gap has passed. Device errors
-// are logged, not fatal: the next snapshot or refresh retries. It returns
-// ctx.Err().
+// (0 = never). After an apply it reads the next snapshot only once
+// burstGap has passed: the watcher keeps only the latest snapshot
+// meanwhile (agent.Watch is latest.Watch), so a burst is coalesced into one
+// apply per burstGap, the latest last, and the first snapshot after a quiet
+// spell is applied at once. Device errors are logged, not fatal: the next
+// snapshot or refresh retries. It returns ctx.Err().
 func Drive(ctx context.Context, src Watcher, a *Applier, pol Policy, refresh time.Duration) error {
 	clk := a.clock
 	var (
-		tick   <-chan time.Time
-		ticker clock.Timer
+		last           *state.Snapshot // latest snapshot applied
+		refreshT, gapT clock.Timer
+		tick, gap      <-chan time.Time
 	)
-	if refresh > 0 {
-		ticker = clk.NewTimer(refresh)
-		defer func() { ticker.Stop() }()
-		tick = ticker.C()
+	armRefresh := func() {
+		if refresh > 0 {
+			refreshT = clk.NewTimer(refresh)
+			tick = refreshT.C()
+		}
 	}
-	ch := src.Watch(ctx)
-	var (
-		last    *state.Snapshot // latest snapshot received
-		pending bool            // last is not applied yet
-		applied time.Time       // when the last apply happened
-		hold    clock.Timer     // fires when a pending snapshot may be applied
-		holdC   <-chan time.Time
-		apply   func(force bool)
-	)
+	armRefresh()
 	defer func() {
-		if hold != nil {
-			hold.Stop()
+		for _, t := range []clock.Timer{refreshT, gapT} {
+			if t != nil {
+				t.Stop()
+			}
 		}
 	}()
-	apply = func(force bool) {
-		pending = false
-		applied = clk.Now()
+	ch := src.Watch(ctx)
+	apply := func(force bool) {
 		note := "indicators"
 		if force {
 			note = "indicators refresh"
@@ -215,8 +212,8 @@ func Drive(ctx context.Context, src Watcher, a *Applier, pol Policy, refresh tim
 	}
 	for {
 		in := ch
-		if holdC != nil {
-			in = nil // leave updates in the watcher while coalescing
+		if gap != nil {
+			in = nil // leave updates in the watcher until the gap has passed
 		}
 		select {
 		case <-ctx.Done():
@@ -226,28 +223,14 @@ func Drive(ctx context.Context, src Watcher, a *Applier, pol Policy, refresh tim
 				<-ctx.Done()
 				return ctx.Err()
 			}
-			last, pending = &s, true
-			if wait := burstGap - clk.Now().Sub(applied); wait > 0 {
-				hold = clk.NewTimer(wait)
-				holdC = hold.C()
-				continue
-			}
+			last = &s
 			apply(false)
-		case <-holdC:
-			holdC = nil
-			select { // the latest the watcher holds
-			case s, ok := <-ch:
-				if ok {
-					last, pending = &s, true
-				}
-			default:
-			}
-			if pending {
-				apply(false)
-			}
+			gapT = clk.NewTimer(burstGap)
+			gap = gapT.C()
+		case <-gap:
+			gap = nil
 		case <-tick:
-			ticker = clk.NewTimer(refresh)
-			tick = ticker.C()
+			armRefresh()
 			if last != nil {
 				apply(true)
 			}

@@ -141,6 +141,7 @@ func testDriveCoalescesBursts(t *testing.T) {
 	if len(applies) == 0 || applies[len(applies)-1] != n || applies[0] != 1 {
 		t.Fatalf("applies %v: want the first snapshot first and the latest (%d) last", applies, n)
 	}
+	t.Logf("%d snapshots over %v: %d applies", n, n*time.Millisecond, len(applies))
 	// 200 ms of snapshots: the first at once, then one per burstGap.
 	if max := n*int(time.Millisecond)/int(burstGap) + 2; len(applies) > max {
 		t.Fatalf("%d applies for a burst of %d snapshots over %v: not coalesced (want at most %d)", len(applies), n, n*time.Millisecond, max)

@@ -39,6 +39,6 @@ func Example() {
 	defer cancel()
 	fmt.Println(r.Run(ctx))
 	// Output:
-	// [agent fxs port indicators metrics]
+	// [agent fxs port fxs feed indicators metrics]
 	// context deadline exceeded
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/mwi-agent/mwi-agent/agent/demo"
 	"github.com/mwi-agent/mwi-agent/agent/fxs"
 	"github.com/mwi-agent/mwi-agent/agent/indicate"
+	"github.com/mwi-agent/mwi-agent/agent/internal/latest"
 	"github.com/mwi-agent/mwi-agent/agent/metrics"
 	"github.com/mwi-agent/mwi-agent/agent/mqtt"
 	"github.com/mwi-agent/mwi-agent/agent/service"
@@ -150,7 +151,7 @@ func New(cfg *config.Resolved, board Board, opt Options) (*Rig, error) {
 		}
 	}
 	if b.FXS != nil && dev.Line != nil {
-		fcfg, err := fxs.ConfigFrom(b, cfg.FXS, cfg.Tones)
+		fcfg, err := PortConfig(cfg)
 		if err == nil {
 			r.Port, err = fxs.New(fcfg, fxs.Devices{Line: dev.Line, Hook: dev.Hook, Audio: dev.Audio},
 				fxs.Options{Logger: log.With("part", "fxs"), Level: cfg.Tones.LevelDBm0})
@@ -169,8 +170,8 @@ func New(cfg *config.Resolved, board Board, opt Options) (*Rig, error) {
 		r.parts = append(r.parts, Part{Name: "status socket", Run: r.runStatusSocket, Optional: true})
 	}
 	if r.Port != nil {
-		r.parts = append(r.parts, Part{Name: "fxs port", Run: r.Port.Run})
-		r.feedPort()
+		r.parts = append(r.parts, Part{Name: "fxs port", Run: r.Port.Run},
+			Part{Name: "fxs feed", Run: r.feedPort()})
 	} else if dev.Hook != nil {
 		r.parts = append(r.parts, Part{Name: "hook", Run: r.drainHook, Optional: true})
 	}
@@ -401,22 +402,45 @@ func (r *Rig) runIndicators(ctx context.Context) error {
 	return indicate.Drive(ctx, r.Agent, r.Applier, r.Policy, r.opt.Refresh)
 }
 
-// feedPort hands the FXS outputs of every applied Outputs to the port.
-// OnApply runs for every Apply (each snapshot and each refresh): only
-// changes are passed on.
-func (r *Rig) feedPort() {
-	var last *indicate.FXS
+// feedPort hands the FXS outputs of the applied Outputs to the port from
+// its own goroutine, keeping only the latest: the indicators never wait for
+// the port, and a change the port has not taken yet is replaced by a newer
+// one. Only changes are passed on (OnApply also runs for every refresh).
+func (r *Rig) feedPort() func(ctx context.Context) error {
+	var (
+		mu      sync.Mutex
+		want    *indicate.FXS
+		changed latest.Signal
+	)
 	r.Applier.OnApply(func(out indicate.Outputs) {
 		if len(out.FXS) == 0 {
 			return
 		}
 		f := out.FXS[0]
-		if last != nil && last.MWI == f.MWI && last.Stutter == f.Stutter {
-			return
-		}
-		last = &f
-		r.Port.SetMWI(f.MWI, f.Stutter)
+		mu.Lock()
+		want = &f
+		mu.Unlock()
+		changed.Notify()
 	})
+	return func(ctx context.Context) error {
+		ch, cancel := changed.Subscribe()
+		defer cancel()
+		var sent *indicate.FXS
+		for {
+			mu.Lock()
+			f := want
+			mu.Unlock()
+			if f != nil && (sent == nil || sent.MWI != f.MWI || sent.Stutter != f.Stutter) {
+				r.Port.SetMWI(f.MWI, f.Stutter)
+				sent = f
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-ch:
+			}
+		}
+	}
 }
 
 // drainHook consumes a hook switch no FXS port reads (logging it), so the
@@ -503,4 +527,15 @@ func (r *Rig) StatusLine() string {
 		s += "; PROBLEM: " + strings.Join(p, "; ")
 	}
 	return s
+}
+
+// PortConfig is the board's FXS port configuration (fxs:, tones: and the
+// board's signalling), for the port and for selftest's FSK step.
+//
+// It is an adapter: fxs.ConfigFrom still takes the config sections and
+// looks the tone country up again; once fxs drops its config import,
+// config.Resolve can return the fxs.Config itself (with Country from
+// Resolved.Country).
+func PortConfig(cfg *config.Resolved) (fxs.Config, error) {
+	return fxs.ConfigFrom(cfg.Board, cfg.FXS, cfg.Tones)
 }

@@ -376,6 +376,7 @@ func TestUnsolicitedArrivalOrder(t *testing.T) {
 		if mb.Waiting != wantWaiting || (c.New+c.Old) != uint32(i+1) {
 			t.Fatalf("run %d: after both were answered the state is %v %+v, want the last one sent (%v, total %d)", i, mb.Waiting, c, wantWaiting, i+1)
 		}
+		h.wantLamp("1107", map[state.Waiting]hal.Pattern{state.WaitingYes: indicate.PatternSteady, state.WaitingNo: indicate.PatternOff}[wantWaiting], "the last NOTIFY sent")
 	}
 }
 
@@ -530,5 +531,6 @@ func TestUnsolicitedArrivalOrderTCP(t *testing.T) {
 			mb := h.mailbox("1110")
 			t.Fatalf("run %d: state %v %+v, want the last one written (%v, total %d)", i, mb.Waiting, mb.Classes[state.ClassVoice], want, i+1)
 		}
+		h.wantLamp("1110", map[state.Waiting]hal.Pattern{state.WaitingYes: indicate.PatternSteady, state.WaitingNo: indicate.PatternOff}[want], "the last NOTIFY written")
 	}
 }

@@ -237,7 +237,11 @@ func (s *Server) hostAllowed(hostport string) bool {
 	if host == "" {
 		return false
 	}
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") || net.ParseIP(host) != nil {
+	ip := host
+	if i := strings.IndexByte(ip, '%'); i >= 0 {
+		ip = ip[:i] // an IPv6 zone (fe80::1%eth0)
+	}
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") || net.ParseIP(ip) != nil {
 		return true
 	}
 	for _, h := range s.opt.Hosts {

@@ -156,10 +156,7 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			audio = a
 		}
 	}
-	country, err := tone.LookupCountry(pick(cfg.Tones.Country, b.Country, "us"))
-	if err != nil {
-		return err
-	}
+	country := res.Country // tones.country, else the board's, with tones.overrides
 	if audio != nil && off {
 		fmt.Fprintln(stdout, "stutter dial tone: 2 s in the earpiece")
 		plan, err := country.Plan(tone.Stutter)
@@ -175,7 +172,7 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if off {
 			fmt.Fprintln(stdout, "  --   FSK MWI: skipped, the handset is off-hook (data is never sent off-hook)")
 		} else {
-			fxsCfg, err := fxs.ConfigFrom(b, cfg.FXS, cfg.Tones)
+			fxsCfg, err := rig.PortConfig(res)
 			if err != nil {
 				return err
 			}
@@ -196,15 +193,6 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	fmt.Fprintln(stdout, "selftest: all steps ok")
 	return nil
-}
-
-func pick(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // selftestFrame is a border and a diagonal for graphic displays, a
