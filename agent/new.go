@@ -42,6 +42,7 @@ func fromConfig(cfg *config.Resolved) ([]spec, uaSpec, error) {
 		Keepalive:    cfg.Keepalive,
 		Liveness:     cfg.Liveness,
 		RestartCheck: cfg.RestartCheck,
+		DNSServers:   append([]string(nil), cfg.DNS.Servers...),
 	}}
 	needUDP, needTLS := false, false
 	var specs []spec
@@ -52,7 +53,7 @@ func fromConfig(cfg *config.Resolved) ([]spec, uaSpec, error) {
 			label: a.Label, aor: a.AOR.String(),
 			sip: sipua.AccountConfig{
 				Name: a.Name, AOR: a.AOR.String(), Username: a.Username, Password: a.Password,
-				Server: a.Server.String(), Transport: a.Transport.String(), Proxy: a.Proxy.String(),
+				Server: a.Server.Target(), Transport: a.Transport.String(), Proxy: a.Proxy.Target(),
 				Register: a.Register, RegisterExpiry: a.RegisterExpiry,
 				Subscribe: a.Subscribe, Mailbox: a.Mailbox.String(), SubscribeExpiry: a.SubscribeExpiry,
 				Unsolicited: a.UnsolicitedMode != config.UnsolicitedReject, UnsolicitedAlways: a.UnsolicitedMode == config.UnsolicitedAlways,

@@ -47,7 +47,9 @@ func TestFromConfig(t *testing.T) {
 		t.Errorf("UDP listen %q, want the ephemeral default for a UDP account", us.opts.ListenUDP)
 	}
 	a, b := specs[0].sip, specs[1].sip
-	if a.Server != "pbx.example.com:5061" || a.Proxy != "proxy.example.com:5061" || a.Transport != "tls" {
+	// No port configured: the host alone, for the user agent to locate
+	// (RFC 3263: NAPTR/SRV may choose the port; 5061 if nothing does).
+	if a.Server != "pbx.example.com" || a.Proxy != "proxy.example.com" || a.Transport != "tls" {
 		t.Errorf("tls account server %q proxy %q transport %q", a.Server, a.Proxy, a.Transport)
 	}
 	if b.Server != "pbx.example.com:5070" || b.Unsolicited || !a.Unsolicited {

@@ -97,8 +97,9 @@ func TestKamailioTLS(t *testing.T) {
 		}))
 		k.Restart()
 		t0 := time.Now()
-		// The default keepalive (30 s) notices the lost connection.
-		waitLog(t, k, "mwi-test: subscribed 4001 ", 45*time.Second)
+		// The default keepalive (30 s) or the liveness ping notices the
+		// lost connection; bound: the liveness bound (60 s).
+		waitLog(t, k, "mwi-test: subscribed 4001 ", 60*time.Second)
 		t.Logf("subscribed again over TLS %v after Kamailio restarted", time.Since(t0))
 		if _, err := k.Publish("4001", "Messages-Waiting: no\r\nVoice-Message: 0/4\r\n", ""); err != nil {
 			t.Fatal(err)
@@ -209,7 +210,8 @@ func logLines(k *kamailiotest.Server, s string) []string {
 
 // Outbound proxy: a Kamailio stateful proxy (record-route, loose routing)
 // in front of the registrar/notifier Kamailio. The agent sends REGISTER and
-// SUBSCRIBE to the proxy (the registrar sees them come from the proxy),
+// SUBSCRIBE to the proxy with a preloaded Route <sip:proxy;lr> that the
+// proxy consumes (the registrar sees them come from the proxy),
 // the NOTIFYs come back through the proxy's Record-Route, and the
 // in-dialog refresh goes through the proxy by the dialog's route set
 // (subscribe_expiry is short here because the refresh is what is tested).
@@ -227,8 +229,19 @@ func TestKamailioOutboundProxy(t *testing.T) {
 	waitSnap(t, a, 2*time.Second, "waiting through the proxy", accountIs("px-5001", func(acc state.Account) bool {
 		return acc.Waiting == state.WaitingYes && acc.Voice().New == 5
 	}))
-	// The refresh (after 5 s of the 10 s grant) goes through the proxy.
+	// The refresh (after 5 s of the 10 s grant) goes through the proxy
+	// and is accepted by the registrar in the dialog.
 	waitLog(t, proxy, "mwi-proxy: in-dialog SUBSCRIBE loose-routed", 10*time.Second)
+	deadline := time.Now().Add(5 * time.Second)
+	for refreshed := false; !refreshed; {
+		for _, l := range logLines(reg, "mwi-test: subscribed 5001 ") {
+			refreshed = refreshed || !strings.Contains(l, "totag=<null>")
+		}
+		if !refreshed && time.Now().After(deadline) {
+			t.Fatalf("no in-dialog refresh reached the registrar: %q", logLines(reg, "mwi-test: subscribed 5001 "))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	proxyPort := fmt.Sprintf("source=udp:127.0.0.1:%d", proxy.Port)
 	for _, what := range []string{"mwi-test: registered 5001 ", "mwi-test: subscribed 5001 "} {
 		lines := logLines(reg, what)
@@ -241,18 +254,16 @@ func TestKamailioOutboundProxy(t *testing.T) {
 			}
 		}
 	}
-	refreshed := false
-	for _, l := range logLines(reg, "mwi-test: subscribed 5001 ") {
-		refreshed = refreshed || !strings.Contains(l, "totag=<null>")
-	}
-	if !refreshed {
-		t.Errorf("no in-dialog refresh reached the registrar: %q", logLines(reg, "mwi-test: subscribed 5001 "))
-	}
-	for _, l := range append(logLines(proxy, "mwi-proxy: in-dialog"), logLines(proxy, "preloaded")...) {
+	for _, l := range append(logLines(proxy, "mwi-proxy: in-dialog"), logLines(proxy, "preloaded route")...) {
 		t.Log(l)
 	}
 	if n := len(logLines(proxy, "without our Route")); n > 0 {
 		t.Errorf("%d in-dialog requests reached the proxy without its Route", n)
+	}
+	for _, m := range []string{"REGISTER", "SUBSCRIBE"} {
+		if len(logLines(proxy, fmt.Sprintf("mwi-proxy: preloaded route for %s: <sip:127.0.0.1:%d;lr>", m, proxy.Port))) == 0 {
+			t.Errorf("no %s came with the preloaded Route <sip:proxy;lr> (RFC 3261 8.1.2)", m)
+		}
 	}
 	if len(logLines(proxy, "mwi-proxy: in-dialog NOTIFY loose-routed")) == 0 {
 		t.Error("no NOTIFY came back through the proxy")

@@ -71,6 +71,20 @@ func (u URI) String() string { return u.Text }
 type HostPort struct {
 	Host string
 	Port int
+	// PortSet: the file named the port. Otherwise Port is the transport's
+	// default, and a host name may be located with NAPTR/SRV (RFC 3263),
+	// which can choose another port.
+	PortSet bool
+}
+
+// Target is where the SIP user agent sends: host:port when the port was
+// set or the host is an address, else the host alone (bracketed if IPv6)
+// for the user agent to locate.
+func (h HostPort) Target() string {
+	if h.Host == "" || h.PortSet || net.ParseIP(h.Host) != nil {
+		return h.String()
+	}
+	return h.Host
 }
 
 // String is host:port, IPv6 in brackets; "" for the zero value.
@@ -217,10 +231,11 @@ func resolveAccount(v *validator, p string, a Account) (ResolvedAccount, bool) {
 	if err != nil {
 		v.add(p+".server", a.Server, err.Error()+" in")
 	}
+	portSet := port != 0
 	if port == 0 {
 		port = ra.Transport.DefaultPort()
 	}
-	ra.Server = HostPort{Host: host, Port: port}
+	ra.Server = HostPort{Host: host, Port: port, PortSet: portSet}
 	if a.OutboundProxy != "" {
 		proxy := a.OutboundProxy
 		if pu, err := parseSIPURI(proxy); err == nil {
@@ -230,10 +245,11 @@ func resolveAccount(v *validator, p string, a Account) (ResolvedAccount, bool) {
 		if err != nil {
 			v.add(p+".outbound_proxy", a.OutboundProxy, err.Error()+" in")
 		}
+		portSet := port != 0
 		if port == 0 {
 			port = ra.Transport.DefaultPort()
 		}
-		ra.Proxy = HostPort{Host: h, Port: port}
+		ra.Proxy = HostPort{Host: h, Port: port, PortSet: portSet}
 	}
 	return ra, len(v.errs) == n
 }

@@ -72,6 +72,8 @@ type account struct {
 	flowLost    bool      // the prober closed our dead TCP/TLS connection
 	resolveT    timerSlot // start-up: waiting for the server's name to resolve
 	resolveAt   time.Time
+	loc         *serverLoc // the located server and its failover targets (failover.go); nil for an IP address
+	unwatch     func()     // leaves the current server's prober
 }
 
 // dialog is the remote side of the subscription dialog (RFC 6665 / RFC
@@ -84,6 +86,7 @@ type dialog struct {
 	haveRemoteCSeq bool
 	confirmed      bool
 	contact        sip.Uri // our Contact when it was created
+	dest           string  // the server target it was made at (failover.go)
 	notifyGrant    bool    // a NOTIFY's expires= came after the last SUBSCRIBE went out: newer than its 2xx
 }
 
@@ -168,14 +171,22 @@ func newAccount(u *UA, cfg AccountConfig) (*account, error) {
 		a.dest = cfg.Proxy
 	}
 	if a.dest == "" {
-		a.dest = net.JoinHostPort(a.aor.Host, strconv.Itoa(int(sip.DefaultPort(a.network))))
+		a.dest = a.aor.Host
+		if a.aor.Port != 0 {
+			a.dest = net.JoinHostPort(a.aor.Host, strconv.Itoa(a.aor.Port))
+		}
 	}
-	if _, _, err := net.SplitHostPort(a.dest); err != nil {
-		a.dest = net.JoinHostPort(a.dest, strconv.Itoa(int(sip.DefaultPort(a.network))))
+	_, _, err := net.SplitHostPort(a.dest)
+	portGiven := err == nil
+	if !portGiven {
+		a.dest = net.JoinHostPort(strings.Trim(a.dest, "[]"), strconv.Itoa(int(sip.DefaultPort(a.network))))
 	}
-	allowed, err := parsePrefixes(cfg.UnsolicitedFrom)
-	if err != nil {
-		return nil, err
+	dest0 := a.dest // a copy: the worker changes a.dest (failover.go)
+	a.gv.dest.Store(&dest0)
+	a.initLocate(portGiven)
+	allowed, perr := parsePrefixes(cfg.UnsolicitedFrom)
+	if perr != nil {
+		return nil, perr
 	}
 	a.allowed = allowed
 	a.reg.kind, a.sub.kind = legReg, legSub
@@ -253,16 +264,8 @@ func (a *account) run(ctx context.Context) {
 	a.txCtx, a.txCancel = context.WithCancel(context.Background())
 	defer a.txCancel()
 	defer a.stopTimers()
-	unwatch := a.u.watchServer(a, func(ev liveEvent) {
-		t := time.NewTimer(time.Second)
-		defer t.Stop()
-		select {
-		case a.in <- ev:
-		case <-a.killc:
-		case <-t.C:
-		}
-	})
-	defer unwatch()
+	a.rewatch()
+	defer func() { a.unwatch() }()
 	a.begin()
 	done := ctx.Done()
 	for !a.finished() {
@@ -306,6 +309,10 @@ func (a *account) begin() {
 	if a.resolveAt.IsZero() {
 		a.resolveAt = a.clock.Now()
 	}
+	if a.loc != nil && !a.loc.done {
+		a.startLocate() // begin runs again when it answers
+		return
+	}
 	if _, ok := a.destAddrs(); !ok && a.clock.Now().Sub(a.resolveAt) < resolveWait {
 		a.resolveT.arm(a.clock, 20*time.Millisecond)
 		return
@@ -345,6 +352,7 @@ func (a *account) fire(k timerKind) {
 	a.slot(k).t = nil
 	switch k {
 	case tmReg:
+		a.maybeFailback()
 		a.regEvent(EvTimer, Outcome{})
 	case tmSub:
 		a.subEvent(EvTimer, Outcome{})
@@ -427,6 +435,7 @@ func (a *account) onRegistered() {
 	case !a.cfg.Subscribe:
 	case a.sub.state == SubIdle:
 		a.subEvent(EvStart, Outcome{})
+	case a.followRegistration():
 	case a.dlg.confirmed && a.dlg.contact.Host != "" && !sameHostPort(a.dlg.contact, a.regContact):
 		a.log.Info("sipua: contact changed, subscribing again", "old", a.dlg.contact.HostPort(), "new", a.regContact.HostPort())
 		a.subEvent(EvContactChanged, Outcome{})
@@ -456,6 +465,7 @@ func (a *account) onRegResult(r txResult) {
 	if changed {
 		a.regEvent(EvContactChanged, o)
 	}
+	a.afterFailure(o)
 }
 
 // grantedRegistration: our Contact's expires parameter in the 2xx, else the
@@ -615,7 +625,8 @@ func (a *account) newDialog() {
 	}
 	l.timer.stop()
 	a.timerN.stop()
-	a.dlg = dialog{}
+	a.dlg = dialog{dest: a.dest}
+	l.gen++ // an answer still on its way belongs to the old dialog: dropped
 	l.callID, l.localTag, l.cseq = uuid.NewString(), sip.GenerateTagN(16), firstCSeq()
 	a.u.addDialog(l.callID, &dialogRoute{acct: a, localTag: l.localTag})
 }
@@ -693,6 +704,9 @@ func (a *account) onSubResult(r txResult) {
 	}
 	a.setOutcome("subscribe", o)
 	a.subEvent(o.Event, o)
+	if !a.cfg.Register && !a.dlg.confirmed {
+		a.afterFailure(o)
+	}
 }
 
 // onNotify applies a NOTIFY and answers it: 2xx only once it is applied
@@ -815,6 +829,7 @@ func (a *account) runTx(t txReq) {
 	if t.stopping {
 		ctx, cancel = context.WithTimeout(ctx, a.u.opts.StopTimeout)
 	}
+	dest := a.dest // the worker may move to another target (failover.go)
 	go func() {
 		defer cancel()
 		r := txResult{leg: t.leg, gen: t.gen, fresh: t.fresh, contact: t.contact}
@@ -824,7 +839,7 @@ func (a *account) runTx(t txReq) {
 				return
 			}
 		}
-		release, err := a.u.serverGate(a.network, a.dest).acquire(ctx, a.clock, func() { a.u.observeThrottled(a.cfg.Name) })
+		release, err := a.u.serverGate(a.network, dest).acquire(ctx, a.clock, func() { a.u.observeThrottled(a.cfg.Name) })
 		if err != nil {
 			r.err = err
 			a.post(r)

@@ -11,8 +11,10 @@ import (
 // gateView is the part of an account that sipgo's goroutines and the
 // gate read without asking the worker: set by the worker, read anywhere.
 type gateView struct {
-	subActive   atomic.Bool                    // a subscription for the mailbox is active
-	flow        atomic.Pointer[netip.AddrPort] // TCP/TLS: the server end of the registration's connection
+	subActive   atomic.Bool                      // a subscription for the mailbox is active
+	dest        atomic.Pointer[string]           // the worker's dest, for other goroutines (failover changes it)
+	targets     atomic.Pointer[[]netip.AddrPort] // every located server target (failover.go)
+	flow        atomic.Pointer[netip.AddrPort]   // TCP/TLS: the server end of the registration's connection
 	unsolBudget tokenBucket
 	unsolSeq    uint64    // worker only: arrival number of the last applied unsolicited NOTIFY
 	unsolAt     time.Time // worker only: when an unsolicited NOTIFY last confirmed the state
@@ -30,7 +32,13 @@ const (
 // destAddrs are the resolved addresses requests go to (server or proxy),
 // from the cache: never blocks.
 func (a *account) destAddrs() ([]netip.AddrPort, bool) {
-	return a.u.dns.hostPortAddrs(a.dest)
+	aps, ok := a.u.dns.hostPortAddrs(a.sharedDest())
+	// Every located target is one of the account's servers (failover.go):
+	// its answers and NOTIFYs are expected too. The current one first.
+	if ts := a.gv.targets.Load(); ts != nil {
+		aps = append(aps[:len(aps):len(aps)], (*ts)...)
+	}
+	return aps, ok
 }
 
 // acceptsUnsolicited: this account takes an unsolicited NOTIFY that came
@@ -97,6 +105,9 @@ func hostOf(hostport string) string {
 func (a *account) onLive(ev liveEvent) {
 	a.flowLost = a.flowLost || ev.flowLost
 	a.unreachable = !ev.up
+	if !ev.up {
+		a.failoverDown()
+	}
 	if ev.up {
 		if a.reg.state == RegBackoff {
 			a.reg.timer.stop()

@@ -111,6 +111,21 @@ func (a *authState) has(header, realm string) bool {
 	return false
 }
 
+// newRealm: the 401/407 challenges a (header, realm) we hold no
+// credential for.
+func (a *authState) newRealm(res *sip.Response) bool {
+	name, out := "WWW-Authenticate", "Authorization"
+	if res.StatusCode == 407 {
+		name, out = "Proxy-Authenticate", "Proxy-Authorization"
+	}
+	for _, h := range res.GetHeaders(name) {
+		if c, err := digest.ParseChallenge(h.Value()); err == nil && !a.has(out, c.Realm) {
+			return true
+		}
+	}
+	return false
+}
+
 // known reports whether any challenge is known.
 func (a *authState) known() bool { return len(a.creds) > 0 }
 

@@ -1,8 +1,13 @@
 // Package sipua is mwi-agent's SIP user agent on sipgo: per account, a
 // registration and a message-summary subscription (RFC 3265/6665, RFC
-// 3842), each a state machine written as a table —
-// NextReg(state, event) and NextSub(state, event) return the next state
-// and the actions to take — driven by one worker goroutine per account.
+// 3842), each a leg (leg.go) with a state machine written as a total
+// table — NextReg(state, event) and NextSub(state, event) return the next
+// state and the actions to take — driven by one worker goroutine per
+// account. One governor (governor.go) bounds what any server behaviour can
+// make an account send: a request budget per account, backoff with jitter,
+// clamped Retry-After/Min-Expires/grants, per-server transaction slots and
+// rate. health.go maps the legs' states to a health; request.go builds the
+// requests.
 //
 // The worker owns every piece of SIP state (Call-IDs, CSeqs, the dialog,
 // digest challenges and nonce counts, timers); sipgo's handlers only
@@ -21,7 +26,7 @@
 // goroutines (resolve.go). What sipgo v1.7.3 does not give and this
 // package adds: REGISTER refresh, SUBSCRIBE dialogs (created by the 2xx or
 // by a NOTIFY that overtakes it), in-dialog refresh, digest with nonce-count
-// reuse, stale nonces and SHA-256 chosen over MD5, 423/481/Retry-After
+// reuse per realm, stale nonces and SHA-256 chosen over MD5, 423/481/Retry-After
 // handling, Timer N, lapse → stale, received/rport learning, CRLF
 // keepalives, the compact "o:" Event header, and unsolicited NOTIFY routing
 // by user with source-address checks.

@@ -116,6 +116,14 @@ func (l *leg[S]) challenge(r txResult, o Outcome) Outcome {
 			l.staleRuns = 0
 		}
 	case EvChallengeRepeat:
+		if l.auth.newRealm(r.res) {
+			// A challenge for a realm we did not answer (a proxy's 407,
+			// then the registrar's 401): answer it too.
+			if err := l.auth.learn(r.res); err == nil {
+				o.Event = EvChallenge
+				return o
+			}
+		}
 		l.staleRuns = 0
 		o.Reason += ": credentials refused"
 	default:

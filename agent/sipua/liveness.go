@@ -104,7 +104,7 @@ func (u *UA) accountsOn(network, dest string) int {
 	defer u.mu.Unlock()
 	n := 0
 	for _, a := range u.accounts {
-		if a.network == network && a.dest == dest {
+		if a.network == network && a.sharedDest() == dest {
 			n++
 		}
 	}

@@ -53,7 +53,8 @@ type pbx struct {
 	nonces      map[string]bool
 	log         []*sip.Request
 	at          map[*sip.Request]time.Time // when each arrived
-	bad         []string                   // requests that failed checkWire
+	bad         []string                   // requests that failed checkWire or checkDigest
+	ncs         map[string]map[int]bool    // nonce → nonce counts used
 	subs        map[string]*pbxSub         // by Call-ID
 	reqs        chan *sip.Request
 	onReg       func(req *sip.Request) *sip.Response // nil: default (auth + 200)
@@ -105,6 +106,10 @@ func newPBX(t testing.TB, tlsConf *tls.Config) *pbx {
 	p.srv, _ = sipgo.NewServer(ua, sipgo.WithServerLogger(quiet))
 	p.srv.OnRegister(p.handleRegister)
 	p.srv.OnSubscribe(p.handleSubscribe)
+	p.srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
+		p.record(req) // the liveness probes are checked on the wire too
+		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+	})
 
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -154,6 +159,9 @@ func newPBX(t testing.TB, tlsConf *tls.Config) *pbx {
 func (p *pbx) record(req *sip.Request) {
 	err := checkWire(req)
 	p.mu.Lock()
+	if e := p.checkDigest(req); e != nil && err == nil {
+		err = e
+	}
 	p.log = append(p.log, req)
 	if p.at == nil {
 		p.at = map[*sip.Request]time.Time{}
@@ -167,6 +175,42 @@ func (p *pbx) record(req *sip.Request) {
 	case p.reqs <- req:
 	default:
 	}
+}
+
+// checkDigest: every credential's uri is the Request-URI exactly, and no
+// nonce count is used twice for one nonce (counts start at 1 per nonce).
+// Called with p.mu held.
+func (p *pbx) checkDigest(req *sip.Request) error {
+	for _, name := range []string{"Authorization", "Proxy-Authorization"} {
+		for _, h := range req.GetHeaders(name) {
+			cred, err := digest.ParseCredentials(h.Value())
+			if err != nil {
+				return fmt.Errorf("%s does not parse: %v", name, err)
+			}
+			if cred.URI != req.Recipient.String() {
+				return fmt.Errorf("%s uri %q, Request-URI %q", name, cred.URI, req.Recipient.String())
+			}
+			if p.ncs == nil {
+				p.ncs = map[string]map[int]bool{}
+			}
+			used := p.ncs[cred.Nonce]
+			if used == nil {
+				used = map[int]bool{}
+				p.ncs[cred.Nonce] = used
+			}
+			if used[cred.Nc] {
+				return fmt.Errorf("%s nc=%d used twice with nonce %s", name, cred.Nc, cred.Nonce)
+			}
+			if len(used) == 0 && cred.Nc != 1 {
+				return fmt.Errorf("%s: first use of nonce %s with nc=%d, want 1", name, cred.Nonce, cred.Nc)
+			}
+			if cred.Nc > len(used)+4 { // counts go up by one per request (a few may cross on the way)
+				return fmt.Errorf("%s: nc=%d after %d uses of nonce %s", name, cred.Nc, len(used), cred.Nonce)
+			}
+			used[cred.Nc] = true
+		}
+	}
+	return nil
 }
 
 // next waits for the next request of a method.

@@ -11,7 +11,8 @@ package sipua
 //   - the worker never sits without a pending timer or transaction while
 //     it is not stopped (no dead ends);
 //   - the mailbox never reads "no messages" unless a NOTIFY said so;
-//   - every request is valid on the wire (checkWire);
+//   - every request is valid on the wire (checkWire), and an in-dialog
+//     SUBSCRIBE names a dialog the server made (Call-ID and To-tag);
 //   - on shutdown the worker stops within StopTimeout.
 //
 // FuzzWorker is the same as a native fuzz target: the fuzzer's bytes make
@@ -184,6 +185,12 @@ func (s *sim) exec(t txReq) {
 	addContact(t.req, "udp", t.contact)
 	if err := checkWire(t.req); err != nil {
 		s.fail("invalid request: %v", err)
+	}
+	if tag, ok := t.req.To().Params.Get("tag"); ok && t.req.Method == sip.SUBSCRIBE {
+		// In-dialog: the Call-ID and To-tag of one dialog the server made.
+		if d := s.dlgs[t.req.CallID().Value()]; d == nil || d.srvTag != tag {
+			s.fail("SUBSCRIBE with To-tag %s in Call-ID %s: not a dialog of the server", tag, t.req.CallID().Value())
+		}
 	}
 	at := s.clk.Now()
 	if t.at.After(at) {

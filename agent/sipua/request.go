@@ -21,6 +21,7 @@ func (a *account) registerRequest(expires time.Duration, cseq uint32) *sip.Reque
 	a.baseHeaders(req, a.aorURI(), l.localTag, "", l.callID, cseq)
 	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(expires/time.Second))))
 	req.SetDestination(a.dest)
+	a.addRoutes(req, nil)
 	if err := l.auth.apply(req, a.cfg.Username, a.cfg.Password); err != nil {
 		a.log.Warn("sipua: register", "err", err)
 	}
@@ -36,16 +37,15 @@ func (a *account) subscribeRequest(expires time.Duration, cseq uint32) *sip.Requ
 	if d.confirmed {
 		req = sip.NewRequest(sip.SUBSCRIBE, d.remoteTarget)
 		a.baseHeaders(req, to, l.localTag, d.remoteTag, l.callID, cseq)
-		for _, r := range d.routeSet {
-			req.AppendHeader(&sip.RouteHeader{Address: r})
-		}
 		if len(d.routeSet) == 0 && a.cfg.Proxy != "" {
 			req.SetDestination(a.dest)
 		}
+		a.addRoutes(req, d.routeSet)
 	} else {
 		req = sip.NewRequest(sip.SUBSCRIBE, a.mailbox)
 		a.baseHeaders(req, to, l.localTag, "", l.callID, cseq)
 		req.SetDestination(a.dest)
+		a.addRoutes(req, nil)
 	}
 	req.AppendHeader(sip.NewHeader("Event", "message-summary"))
 	req.AppendHeader(sip.NewHeader("Accept", "application/simple-message-summary"))

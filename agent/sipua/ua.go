@@ -18,6 +18,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/mwi-agent/mwi-agent/agent/sipua/locate"
 	"github.com/mwi-agent/mwi-agent/agent/state"
 )
 
@@ -100,6 +101,11 @@ type Options struct {
 
 	UnsolicitedRate float64 // [2/s, burst 5 s' worth] unsolicited NOTIFYs one account takes; more are answered 500 Retry-After
 
+	// DNSServers locate servers given by name (RFC 3263 NAPTR, SRV,
+	// A/AAAA; failover.go): host[:port] each. Empty = /etc/resolv.conf.
+	DNSServers []string
+	Failback   time.Duration // [10 min] after failing over, go back to the preferred target at the first refresh this long after
+
 	// OnUpdate receives every worker's updates. It is called from worker
 	// goroutines and must not block for long (the agent sends to its loop).
 	OnUpdate func(Update)
@@ -116,6 +122,7 @@ type UA struct {
 	client  map[string]*sipgo.Client // by lower-case transport
 	servers serverGates              // per-server transaction slots and request rate (governor.go)
 	dns     *addrCache               // server names, resolved off the workers' goroutines
+	locator *locate.Resolver         // RFC 3263 server location (failover.go)
 	gate    *gate                    // what reaches sipgo (UDP)
 
 	probers map[serverKey]*prober // guarded by mu
@@ -186,6 +193,13 @@ func NewUA(opts Options) (*UA, error) {
 	if opts.OnUpdate == nil {
 		opts.OnUpdate = func(Update) {}
 	}
+	if opts.Failback <= 0 {
+		opts.Failback = failbackAfter
+	}
+	locator, err := locate.New(locate.Config{Servers: opts.DNSServers})
+	if err != nil {
+		return nil, fmt.Errorf("sipua: %w", err)
+	}
 	u := &UA{
 		opts:     opts,
 		log:      opts.Logger,
@@ -198,7 +212,16 @@ func NewUA(opts Options) (*UA, error) {
 		probers:  map[serverKey]*prober{},
 	}
 	u.gate = newGate(u)
+	u.locator = locator
 	uaOpts := []sipgo.UserAgentOption{sipgo.WithUserAgent(opts.UserAgent)}
+	if r := dnsResolver(opts.DNSServers); r != nil {
+		// Names (a TLS target's, an A/AAAA-only server's) resolve through
+		// the configured servers too.
+		uaOpts = append(uaOpts, sipgo.WithUserAgentDNSResolver(r))
+		u.dns.lookup = func(ctx context.Context, host string) ([]netip.Addr, error) {
+			return r.LookupNetIP(ctx, "ip", host)
+		}
+	}
 	if opts.TLSConfig != nil {
 		uaOpts = append(uaOpts, sipgo.WithUserAgenTLSConfig(opts.TLSConfig))
 	}

@@ -13,9 +13,9 @@ import (
 // must survive a round trip through sipgo's parser, and its Request-URI,
 // Via, From, To and Contact must name a host; the Contact must be one a
 // server can send to (an IP address that is not unspecified or multicast,
-// a port, ;transport= on TCP/TLS). Every request the in-process tests'
-// servers receive goes through it (pbx.record, the property test's fake
-// server).
+// a port, ;transport= on TCP/TLS; optional on OPTIONS). Every request the
+// in-process tests' servers receive goes through it (pbx.record: REGISTER,
+// SUBSCRIBE and the liveness OPTIONS; the property test's fake server).
 func checkWire(req *sip.Request) error {
 	raw := req.String()
 	m, err := sip.ParseMessage([]byte(raw))
@@ -48,8 +48,9 @@ func checkWire(req *sip.Request) error {
 		bad = append(bad, "CSeq method does not match")
 	}
 	switch c := r.Contact(); {
-	case c == nil:
+	case c == nil && (r.Method == sip.REGISTER || r.Method == sip.SUBSCRIBE):
 		bad = append(bad, "no Contact")
+	case c == nil: // OPTIONS: Contact optional (RFC 3261 11.1)
 	case !validHost(c.Address.Host):
 		bad = append(bad, "Contact without host")
 	default:
