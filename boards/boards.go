@@ -62,7 +62,7 @@ type FXSDef struct {
 	RM         LineRef      `yaml:"rm" json:"rm"`                 // ring mode, high = ring
 	FR         LineRef      `yaml:"fr" json:"fr"`                 // forward/reverse, high = forward
 	SHK        LineRef      `yaml:"shk" json:"shk"`               // switch hook, high = off-hook
-	PD         LineRef      `yaml:"pd" json:"pd"`                 // power down, optional
+	PD         LineRef      `yaml:"pd" json:"pd"`                 // power down, optional: open-drain, low = powered down, never driven high
 	HVRelay    LineRef      `yaml:"hv_relay" json:"hv_relay"`     // external HV MWI relay, optional
 	RingHz     int          `yaml:"ring_hz" json:"ring_hz"`       // 20 or 25
 	AudioDev   string       `yaml:"audio_device" json:"audio"`    // ALSA device name
@@ -123,7 +123,7 @@ var all = []Board{
 			SHK:        LineRef{Name: "GPIO6"},
 			PD:         LineRef{Name: "GPIO26"},
 			RingHz:     20,
-			AudioDev:   "default",
+			AudioDev:   "hw:Headphones,0", // the Pi's analog out; opened directly by hal/alsa
 			Signalling: []Signalling{SigPolarity, SigFSK, SigStutter},
 		},
 		Country:    "us",
@@ -204,6 +204,9 @@ func (b Board) Validate() error {
 				errs = append(errs, fmt.Errorf("boards: %s: %s: no line", b.Name, l.what))
 			}
 			use(l.what, l.ref)
+		}
+		if f.PD.ActiveLow {
+			errs = append(errs, fmt.Errorf("boards: %s: fxs.pd: active_low is not allowed: PD (Ag1171 pin 14) is pulled low open-drain to power down and never driven high", b.Name))
 		}
 		if f.RingHz != 20 && f.RingHz != 25 {
 			errs = append(errs, fmt.Errorf("boards: %s: fxs.ring_hz: %d (want 20 or 25)", b.Name, f.RingHz))

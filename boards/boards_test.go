@@ -32,3 +32,17 @@ func TestLookupUnknownNamesKnownBoards(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestValidateRejectsActiveLowPD(t *testing.T) {
+	b, err := Lookup("rpi-ata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := *b.FXS
+	f.PD.ActiveLow = true
+	b.FXS = &f
+	err = b.Validate()
+	if err == nil || !strings.Contains(err.Error(), "fxs.pd: active_low is not allowed") {
+		t.Fatalf("want an fxs.pd error, got %v", err)
+	}
+}

@@ -160,6 +160,19 @@ type AudioSink interface {
 	Write(pcm []int16) (int, error)
 }
 
+// TimedSink is an AudioSink that plays on the line's timeline: its buffer
+// is short, so Write blocks once it holds Latency of audio (the sink paces
+// its writer), playback starts with the first sample written, Drain returns
+// when everything written has been played, and Flush drops what has not
+// been played, at once. The FXS port drains before each line step that
+// follows audio and flushes when the handset is lifted.
+type TimedSink interface {
+	AudioSink
+	Latency() time.Duration
+	Drain() error
+	Flush() error
+}
+
 // Devices is the set of devices a board provides; any may be nil.
 // Closer releases them all, leaving the lamp in its safe state.
 type Devices struct {

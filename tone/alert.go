@@ -13,7 +13,7 @@ type Alert int
 
 const (
 	AlertNone         Alert = iota // data only (Bellcore VMWI)
-	AlertLineReversal              // line reversal, then DT-AS, data, polarity back
+	AlertLineReversal              // line reversal, then DT-AS, data, polarity restored (BT SIN 227, ETSI)
 	AlertDTAS                      // DT-AS dual tone, then data
 	AlertRingPulse                 // RP-AS: a short ring burst, a pause, data
 )
@@ -28,7 +28,7 @@ const (
 	DTASToData      = 150 * time.Millisecond // DT-AS end → data, 45…500 ms
 	RingPulse       = 250 * time.Millisecond // RP-AS burst, 200…300 ms
 	RingPulseToData = 650 * time.Millisecond // RP-AS end → data, 500…800 ms
-	DataToRestore   = 200 * time.Millisecond // data end → polarity restored
+	DataToRestore   = 200 * time.Millisecond // data end → polarity restored, 200…500 ms
 )
 
 func (a Alert) String() string {
@@ -70,7 +70,7 @@ func DTAS(opt Options) []int16 {
 type LineAction int
 
 const (
-	ActPolarity LineAction = iota // set the loop polarity (Reversed)
+	ActPolarity LineAction = iota // the alert's line reversal (Reversed) or the polarity restored after the data
 	ActRing                       // ring for Duration
 	ActSilence                    // keep the line idle for Duration
 	ActAudio                      // play PCM (an alerting tone)
@@ -95,16 +95,24 @@ func (a LineAction) String() string {
 
 // AlertStep is one timed line action.
 type AlertStep struct {
-	Action   LineAction
-	Reversed bool          // ActPolarity: true = reversed, false = forward
+	Action LineAction
+	// ActPolarity: true = reverse the line from the polarity it rests in
+	// (the alert), false = restore it. A line that rests reversed (polarity
+	// MWI) is reversed by going forward; after the data the FXS port puts
+	// the line in the polarity the MWI state wants, which may be the
+	// alert's own, so a polarity change for MWI is never a second reversal.
+	Reversed bool
 	Duration time.Duration // ActRing, ActSilence; for audio and data the PCM's length
 	PCM      []int16       // ActAudio, ActData
 }
 
 // AlertSequence is what an FXS port does, in order, to deliver on-hook data
 // to an idle phone. The controller runs it only while the phone is on-hook
-// and the line quiet, and abandons it (restoring forward polarity) if the
-// hook lifts.
+// and the line quiet, plays each audio step to its last sample before the
+// next line step, and abandons it if the hook lifts (the audio stops at
+// once, the line goes back to the polarity it rested in, then forward for
+// the call). Most European (V.23) phones need an alert before the data;
+// Bellcore phones need none (Country.OnHook has each country's default).
 type AlertSequence []AlertStep
 
 // NewAlertSequence builds the sequence for method a around data, the FSK

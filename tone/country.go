@@ -18,11 +18,78 @@ const (
 // ToneNames lists the tones of every country, in a fixed order.
 func ToneNames() []string { return []string{Dial, Stutter, Busy, Ring, Congestion} }
 
-// Country is one country's tones in indications syntax (see ParsePlan).
+// Country is one country's tones in indications syntax (see ParsePlan),
+// and its on-hook data defaults.
 type Country struct {
 	Code  string // lower-case ISO 3166 alpha-2 ("uk" for the United Kingdom, as Asterisk)
 	Name  string
 	Tones map[string]string
+	// OnHook is how the country's phones expect on-hook (visual MWI) data:
+	// FSK standard, message format and the alert before the data.
+	OnHook OnHookData
+}
+
+// OnHookData is a country's default for on-hook data, with the source of
+// the choice (docs/tone.md has the table).
+type OnHookData struct {
+	Standard Standard
+	Format   Format
+	Alert    Alert
+	Source   string
+}
+
+// On-hook data defaults. ETSI EN 300 659-1 (data not associated with
+// ringing: an alert first) with V.23 FSK (EN 300 659-2) is what European
+// phones expect; Telcordia GR-30-CORE VMWI is Bell 202 MDMF with no alert.
+var (
+	onHookBellcore = OnHookData{Bell202, MDMF, AlertNone,
+		"Telcordia GR-30-CORE / SR-3004: Bell 202, MDMF (VMWI parameter 0x0B), no alert"}
+	onHookETSI = OnHookData{V23, ETSI, AlertLineReversal,
+		"ETSI EN 300 659-1/-2/-3: V.23 FSK, MWI message with parameter 0x13, alerted by line reversal then DT-AS"}
+	onHookBT = OnHookData{V23, ETSI, AlertLineReversal,
+		"BT SIN 227 (and SIN 242 for MWI): V.23 FSK after line reversal and DT-AS (the idle-state alert)"}
+	onHookUnknown = OnHookData{Bell202, MDMF, AlertNone,
+		"not researched: the Bellcore default; set fxs.fsk_standard and fxs.alert for the phone"}
+)
+
+// europe are the countries in table whose networks follow ETSI EN 300 659.
+var europe = map[string]bool{"at": true, "be": true, "bg": true, "ch": true, "cz": true, "de": true,
+	"dk": true, "ee": true, "es": true, "fi": true, "fr": true, "gr": true, "hu": true, "it": true,
+	"lt": true, "nl": true, "no": true, "pl": true, "pt": true, "ru": true, "se": true}
+
+func onHookFor(code string) OnHookData {
+	switch {
+	case code == "us" || code == "ca":
+		return onHookBellcore
+	case code == "uk":
+		return onHookBT
+	case europe[code]:
+		return onHookETSI
+	}
+	return onHookUnknown
+}
+
+// StutterKind says what a message-waiting "stutter" plan really is:
+// "stutter (interrupted dial tone)" when it has silent gaps, "alternating
+// special dial tone" when it alternates tones without gaps (uk, it, no),
+// or "continuous special dial tone" (br, at, cn, de, hu: a steady tone of
+// other frequencies than the dial tone, not a stutter).
+func StutterKind(p Plan) string {
+	gaps, tones := false, 0
+	for _, s := range p.Segments {
+		if s.Silent() {
+			gaps = true
+		} else {
+			tones++
+		}
+	}
+	switch {
+	case gaps:
+		return "stutter (interrupted dial tone)"
+	case tones > 1:
+		return "alternating special dial tone"
+	}
+	return "continuous special dial tone"
 }
 
 // Plan parses the named tone.
@@ -51,7 +118,7 @@ func (c Country) names() []string {
 // over (tone name → indications string). Every override is parsed; the
 // error names the first bad one.
 func (c Country) WithOverrides(over map[string]string) (Country, error) {
-	out := Country{Code: c.Code, Name: c.Name, Tones: make(map[string]string, len(c.Tones)+len(over))}
+	out := Country{Code: c.Code, Name: c.Name, OnHook: c.OnHook, Tones: make(map[string]string, len(c.Tones)+len(over))}
 	for k, v := range c.Tones {
 		out.Tones[k] = v
 	}
@@ -113,7 +180,7 @@ type countryRow struct {
 }
 
 func (r countryRow) country() Country {
-	return Country{Code: r.code, Name: r.name, Tones: map[string]string{
+	return Country{Code: r.code, Name: r.name, OnHook: onHookFor(r.code), Tones: map[string]string{
 		Dial: r.dial, Stutter: r.stutter, Busy: r.busy, Ring: r.ring, Congestion: r.congestion,
 	}}
 }
@@ -174,8 +241,9 @@ func countryTable() []countryRow {
 		{"pl", "Poland", "425", six("425", "425"), "425/500,0/500", "425/1000,0/4000", "425/500,0/500"},
 		{"pt", "Portugal", "425", six("425", "425"), "425/500,0/500", "425/1000,0/5000", "425/200,0/200"},
 		{"ru", "Russian Federation", "425", six("425", "425"), "425/350,0/350", "425/1000,0/4000", "425/175,0/175"},
-		// Asterisk notes the real Swedish stutter "425/320,0/20" but ships this.
-		{"se", "Sweden", "425", six("425", "425"), "425/250,0/250", "425/1000,0/5000", "425/250,0/750"},
+		// Asterisk's sample ships the generic six bursts but notes the real
+		// Swedish message-waiting tone, 425 Hz 320 ms on, 20 ms off.
+		{"se", "Sweden", "425", "425/320,0/20", "425/250,0/250", "425/1000,0/5000", "425/250,0/750"},
 		{"sg", "Singapore", "425", "!425/200,!0/200,!425/600,!0/200,!425/200,!0/200,!425/600,!0/200,!425/200,!0/200,!425/600,!0/200,!425/200,!0/200,!425/600,!0/200,425", "425/750,0/750", "425*24/400,0/200,425*24/400,0/2000", "425/250,0/250"},
 		{"th", "Thailand", "400*50", "!400/200,!0/200,!400/600,!0/200,!400/200,!0/200,!400/600,!0/200,!400/200,!0/200,!400/600,!0/200,!400/200,!0/200,!400/600,!0/200,400", "400/500,0/500", "420/1000,0/5000", "400/300,0/300"},
 		{"tw", "Taiwan", "350+440", six("350+440", "350+440"), "480+620/500,0/500", "440+480/1000,0/2000", "480+620/250,0/250"},

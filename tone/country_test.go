@@ -87,3 +87,51 @@ func TestWithOverrides(t *testing.T) {
 		t.Error("WithOverrides changed the original")
 	}
 }
+
+func TestSwedishStutter(t *testing.T) {
+	se, _ := LookupCountry("se")
+	if se.Tones[Stutter] != "425/320,0/20" {
+		t.Fatalf("se stutter %q, want Asterisk's documented 425/320,0/20", se.Tones[Stutter])
+	}
+}
+
+// br, at, cn, de and hu "stutter" entries are steady tones of other
+// frequencies: special dial tones, described as such.
+func TestStutterKind(t *testing.T) {
+	want := map[string]string{
+		"us": "stutter (interrupted dial tone)", "se": "stutter (interrupted dial tone)",
+		"uk": "alternating special dial tone", "it": "alternating special dial tone",
+		"br": "continuous special dial tone", "at": "continuous special dial tone", "cn": "continuous special dial tone",
+		"de": "continuous special dial tone", "hu": "continuous special dial tone",
+	}
+	for code, kind := range want {
+		c, _ := LookupCountry(code)
+		p, _ := c.Plan(Stutter)
+		if got := StutterKind(p); got != kind {
+			t.Errorf("%s stutter %q: %q, want %q", code, c.Tones[Stutter], got, kind)
+		}
+	}
+}
+
+func TestOnHookDefaults(t *testing.T) {
+	for code, want := range map[string]OnHookData{
+		"us": {Bell202, MDMF, AlertNone, ""}, "ca": {Bell202, MDMF, AlertNone, ""},
+		"de": {V23, ETSI, AlertLineReversal, ""}, "uk": {V23, ETSI, AlertLineReversal, ""},
+		"se": {V23, ETSI, AlertLineReversal, ""}, "fr": {V23, ETSI, AlertLineReversal, ""},
+	} {
+		c, _ := LookupCountry(code)
+		got := c.OnHook
+		if got.Standard != want.Standard || got.Format != want.Format || got.Alert != want.Alert || got.Source == "" {
+			t.Errorf("%s: %+v, want %v %v %v with a source", code, got, want.Standard, want.Format, want.Alert)
+		}
+	}
+	for _, c := range Countries() {
+		if c.OnHook.Source == "" {
+			t.Errorf("%s: on-hook defaults without a source", c.Code)
+		}
+		o, _ := c.WithOverrides(map[string]string{Dial: "425"})
+		if o.OnHook != c.OnHook {
+			t.Errorf("%s: WithOverrides lost the on-hook defaults", c.Code)
+		}
+	}
+}

@@ -68,8 +68,10 @@ type MsgOptions struct {
 	// "MMDDHHMM" in the time's own location). SDMF ignores it.
 	Time time.Time
 	// Count is the number of waiting messages for ETSI (parameter 0x13,
-	// one binary byte, clamped to 0..255). An "off" message sends 0.
-	// SDMF and MDMF ignore it.
+	// one binary byte, clamped to 1..255 while messages wait). 0 or less
+	// with the indicator on sends 1, "one or an unspecified number": 0x00
+	// means "no messages" and would contradict the indicator (ETSI EN 300
+	// 659-3). An "off" message sends 0. SDMF and MDMF ignore it.
 	Count int
 }
 
@@ -108,8 +110,11 @@ func MWIMessage(f Format, on bool, opt MsgOptions) []byte {
 		body = append(body, ParamVisualMWI, 1, v)
 		if f == ETSI {
 			n := opt.Count
-			if !on || n < 0 {
+			switch {
+			case !on:
 				n = 0
+			case n < 1:
+				n = 1
 			}
 			if n > 255 {
 				n = 255

@@ -107,12 +107,16 @@ type ToneConfig struct {
 // FXSConfig configures analog-line message-waiting signalling.
 type FXSConfig struct {
 	Signalling  []string      `yaml:"signalling"`   // subset of polarity, fsk, stutter, hv
-	FSKFormat   string        `yaml:"fsk_format"`   // sdmf|mdmf|etsi
-	FSKStandard string        `yaml:"fsk_standard"` // bell202|v23
-	Alert       string        `yaml:"alert"`        // none|line-reversal|dt-as|ring-pulse
+	FSKFormat   string        `yaml:"fsk_format"`   // sdmf|mdmf|etsi; "" = the tone country's
+	FSKStandard string        `yaml:"fsk_standard"` // bell202|v23; "" = the tone country's
+	Alert       string        `yaml:"alert"`        // none|line-reversal|dt-as|ring-pulse; "" = the tone country's
 	Quiet       time.Duration `yaml:"quiet"`        // on-hook and quiet this long before signalling
 	Refresh     time.Duration `yaml:"refresh"`      // VMWI refresh interval, 0 = off
 	DialTimeout time.Duration `yaml:"dial_timeout"`
+	// Hook flash: an on-hook shorter than FlashMin is ignored, one up to
+	// FlashMax is a flash, a longer one hangs up. 0 = 100 ms and 900 ms.
+	FlashMin time.Duration `yaml:"flash_min"`
+	FlashMax time.Duration `yaml:"flash_max"`
 }
 
 // Account is one SIP account. Its String, GoString and LogValue never
@@ -167,9 +171,6 @@ func Default() *Config {
 		Tones:        ToneConfig{LevelDBm0: -13},
 		FXS: FXSConfig{
 			Signalling:  []string{"polarity", "fsk", "stutter"},
-			FSKFormat:   "mdmf",
-			FSKStandard: "bell202",
-			Alert:       "none",
 			Quiet:       3 * time.Second,
 			DialTimeout: 30 * time.Second,
 		},

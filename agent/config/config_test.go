@@ -90,6 +90,8 @@ fxs:
   quiet: 2.5
   refresh: 10m
   dial_timeout: 20s
+  flash_min: 150ms
+  flash_max: 1.2s
 accounts:
   - name: desk
     label: Desk
@@ -113,6 +115,9 @@ accounts:
 	}
 	if cfg.Keepalive != 45*time.Second || cfg.FXS.Quiet != 2500*time.Millisecond || cfg.FXS.Refresh != 10*time.Minute {
 		t.Errorf("durations %v %v %v", cfg.Keepalive, cfg.FXS.Quiet, cfg.FXS.Refresh)
+	}
+	if cfg.FXS.FlashMin != 150*time.Millisecond || cfg.FXS.FlashMax != 1200*time.Millisecond {
+		t.Errorf("flash bounds %v %v", cfg.FXS.FlashMin, cfg.FXS.FlashMax)
 	}
 	if !reflect.DeepEqual(cfg.FXS.Signalling, []string{"fsk"}) {
 		t.Errorf("a single scalar for a list: %q", cfg.FXS.Signalling)
@@ -227,6 +232,9 @@ func TestErrorMessages(t *testing.T) {
 				`fxs.fsk_format: want sdmf, mdmf or etsi, not "xdmf"`, `fxs.fsk_standard: want bell202 or v23, not "v21"`,
 				`fxs.alert: want none, line-reversal, dt-as or ring-pulse, not "bell"`, `fxs.quiet: must not be negative: "-1s"`,
 				`fxs.dial_timeout: must be at least 1s: "0s"`}},
+		{"fxs flash bounds", "fxs: {flash_min: 5ms}\n", []string{`fxs.flash_min: want 20ms..1s (0 = 100ms), not "5ms"`}},
+		{"fxs flash max", "fxs: {flash_max: 10s}\n", []string{`fxs.flash_max: want 100ms..3s (0 = 900ms), not "10s"`}},
+		{"fxs flash order", "fxs: {flash_min: 500ms, flash_max: 400ms}\n", []string{`fxs.flash_max: must be longer than fxs.flash_min (500ms): "400ms"`}},
 		{"board cannot do hv", "board: rpi-ata\nfxs: {signalling: [hv]}\n", []string{`fxs.signalling[0]: board "rpi-ata" cannot do "hv"`}},
 		// A broken AOR is one error, not one more per field it would fill.
 		{"aor missing", "accounts:\n  - label: x\n", []string{`accounts[0].aor: missing (e.g. sip:1001@pbx.example.com)`}},

@@ -38,24 +38,6 @@ func ConfigFrom(b boards.Board, fc config.FXSConfig, tc config.ToneConfig) (Conf
 		}
 	}
 	var err error
-	if fc.FSKFormat != "" {
-		if c.Format, err = tone.ParseFormat(fc.FSKFormat); err != nil {
-			errs = append(errs, fmt.Errorf("fxs.fsk_format: %w", err))
-		}
-	} else {
-		c.Format = tone.MDMF
-	}
-	if fc.FSKStandard != "" {
-		if c.Standard, err = tone.ParseStandard(fc.FSKStandard); err != nil {
-			errs = append(errs, fmt.Errorf("fxs.fsk_standard: %w", err))
-		}
-	}
-	if fc.Alert != "" {
-		if c.Alert, err = tone.ParseAlert(fc.Alert); err != nil {
-			errs = append(errs, fmt.Errorf("fxs.alert: %w", err))
-		}
-	}
-	c.Quiet, c.Refresh, c.DialTimeout = fc.Quiet, fc.Refresh, fc.DialTimeout
 	code := tc.Country
 	if code == "" {
 		code = b.Country
@@ -70,5 +52,30 @@ func ConfigFrom(b boards.Board, fc config.FXSConfig, tc config.ToneConfig) (Conf
 			errs = append(errs, fmt.Errorf("tones.overrides: %w", err))
 		}
 	}
+	// FSK standard, message format and alert: what the configuration says,
+	// else the country's on-hook data defaults (V.23 with an alert in
+	// Europe, Bell 202 in North America; docs/tone.md).
+	on := c.Country.OnHook
+	if on.Source == "" {
+		on = tone.OnHookData{Standard: tone.Bell202, Format: tone.MDMF, Alert: tone.AlertNone}
+	}
+	c.Format, c.Standard, c.Alert = on.Format, on.Standard, on.Alert
+	if fc.FSKFormat != "" {
+		if c.Format, err = tone.ParseFormat(fc.FSKFormat); err != nil {
+			errs = append(errs, fmt.Errorf("fxs.fsk_format: %w", err))
+		}
+	}
+	if fc.FSKStandard != "" {
+		if c.Standard, err = tone.ParseStandard(fc.FSKStandard); err != nil {
+			errs = append(errs, fmt.Errorf("fxs.fsk_standard: %w", err))
+		}
+	}
+	if fc.Alert != "" {
+		if c.Alert, err = tone.ParseAlert(fc.Alert); err != nil {
+			errs = append(errs, fmt.Errorf("fxs.alert: %w", err))
+		}
+	}
+	c.Quiet, c.Refresh, c.DialTimeout = fc.Quiet, fc.Refresh, fc.DialTimeout
+	c.FlashMin, c.FlashMax = fc.FlashMin, fc.FlashMax
 	return c, errors.Join(errs...)
 }

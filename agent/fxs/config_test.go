@@ -30,3 +30,36 @@ func TestConfigFrom(t *testing.T) {
 		}
 	}
 }
+
+// The FSK standard, format and alert follow the tone country unless the
+// configuration sets them; the flash bounds come from the configuration.
+func TestConfigFromCountryDefaults(t *testing.T) {
+	b, _ := boards.Lookup("rpi-ata")
+	def := config.Default()
+	for _, c := range []struct {
+		country string
+		fc      func(*config.FXSConfig)
+		std     tone.Standard
+		format  tone.Format
+		alert   tone.Alert
+	}{
+		{"us", nil, tone.Bell202, tone.MDMF, tone.AlertNone},
+		{"de", nil, tone.V23, tone.ETSI, tone.AlertLineReversal},
+		{"uk", nil, tone.V23, tone.ETSI, tone.AlertLineReversal},
+		{"se", nil, tone.V23, tone.ETSI, tone.AlertLineReversal},
+		{"de", func(f *config.FXSConfig) { f.Alert, f.FSKStandard = "dt-as", "bell202" }, tone.Bell202, tone.ETSI, tone.AlertDTAS},
+	} {
+		fc := def.FXS
+		if c.fc != nil {
+			c.fc(&fc)
+		}
+		fc.FlashMin, fc.FlashMax = 150*time.Millisecond, 1200*time.Millisecond
+		got, err := ConfigFrom(b, fc, config.ToneConfig{Country: c.country})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Standard != c.std || got.Format != c.format || got.Alert != c.alert || got.FlashMin != fc.FlashMin || got.FlashMax != fc.FlashMax {
+			t.Errorf("%s: %v %v %v flash %v..%v; want %v %v %v", c.country, got.Standard, got.Format, got.Alert, got.FlashMin, got.FlashMax, c.std, c.format, c.alert)
+		}
+	}
+}

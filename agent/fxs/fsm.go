@@ -48,10 +48,19 @@ type Config struct {
 	Quiet       time.Duration // on-hook and quiet this long before signalling; 0 = 3 s
 	Refresh     time.Duration // repeat FSK this often while on-hook; 0 = never
 	DialTimeout time.Duration // dial tone stops after this; 0 = 30 s
-	FlashMax    time.Duration // a shorter on-hook is a hook flash; 0 = 1 s
+	FlashMin    time.Duration // an on-hook shorter than this is not a flash (ignored); 0 = 100 ms
+	FlashMax    time.Duration // an on-hook shorter than this is a hook flash, longer a hang-up; 0 = 900 ms
 
 	Country tone.Country // dial and stutter tone plans
 }
+
+// Hook-flash bounds when the configuration sets none: what analog
+// telephone adapters ship with (e.g. Cisco/Linksys "Hook Flash Timer Min
+// .1, Max .9" seconds, Grandstream 100-900 ms... see docs/config.md).
+const (
+	DefaultFlashMin = 100 * time.Millisecond
+	DefaultFlashMax = 900 * time.Millisecond
+)
 
 func (c Config) withDefaults() Config {
 	if c.Quiet <= 0 {
@@ -60,8 +69,11 @@ func (c Config) withDefaults() Config {
 	if c.DialTimeout <= 0 {
 		c.DialTimeout = 30 * time.Second
 	}
+	if c.FlashMin <= 0 {
+		c.FlashMin = DefaultFlashMin
+	}
 	if c.FlashMax <= 0 {
-		c.FlashMax = time.Second
+		c.FlashMax = DefaultFlashMax
 	}
 	return c
 }
@@ -111,8 +123,8 @@ const (
 	DoPolarity    ActionKind = iota // set polarity: On = reversed
 	DoHV                            // HV relay: On
 	DoRing                          // ringing: On
-	DoSend                          // start sending the MWI message: On = messages waiting
-	DoAbortSend                     // stop the transmission now, restore forward polarity
+	DoSend                          // send the MWI message with its alert, then apply polarity and HV: On = messages waiting
+	DoAbortSend                     // stop the transmission now, restore the polarity and HV it started from
 	DoTone                          // play dial tone: On = stutter
 	DoStopTone                      //
 	DoStartTimer                    // arm Timer for D (re-arming cancels the old one)
@@ -195,7 +207,9 @@ func liftActions(cfg Config, s Status) []Action {
 	if cfg.HV {
 		acts = append(acts, Action{Kind: DoHV, On: false})
 	}
-	if cfg.Polarity && s.MWI {
+	if cfg.Polarity || cfg.Alert == tone.AlertLineReversal {
+		// Forward while in use, whatever an MWI state or an interrupted
+		// line-reversal alert left.
 		acts = append(acts, Action{Kind: DoPolarity, On: false})
 	}
 	acts = append(acts, Action{Kind: DoTone, On: cfg.Stutter && s.Stutter}, start(TimerDial, cfg.DialTimeout))
@@ -238,16 +252,19 @@ func next(cfg Config, s Status, ev Event) (Status, []Action) {
 			if !s.Pending {
 				return s, nil
 			}
+			if cfg.FSK {
+				// The transmission sets polarity and HV itself, around the
+				// data: HV off before it, the polarity change as its
+				// line-reversal alert or after the data, HV on last.
+				s.State, s.SendMWI = Sending, s.MWI
+				return s, []Action{cancel(TimerRefresh), {Kind: DoSend, On: s.MWI}}
+			}
 			var acts []Action
 			if cfg.Polarity {
 				acts = append(acts, Action{Kind: DoPolarity, On: s.MWI})
 			}
 			if cfg.HV {
 				acts = append(acts, Action{Kind: DoHV, On: s.MWI})
-			}
-			if cfg.FSK {
-				s.State, s.SendMWI = Sending, s.MWI
-				return s, append(acts, cancel(TimerRefresh), Action{Kind: DoSend, On: s.MWI})
 			}
 			s.Pending = false
 			return s, acts
@@ -317,6 +334,10 @@ func next(cfg Config, s Status, ev Event) (Status, []Action) {
 				return s, nil
 			}
 			s.State = OffHook
+			if ev.At.Sub(s.OnHookAt) < cfg.FlashMin {
+				// Too short for a flash: a glitch; the call goes on.
+				return s, []Action{cancel(TimerFlash), {Kind: DoTone, On: cfg.Stutter && s.Stutter}, start(TimerDial, cfg.DialTimeout)}
+			}
 			return s, []Action{cancel(TimerFlash), {Kind: DoFlash}, {Kind: DoTone, On: cfg.Stutter && s.Stutter}, start(TimerDial, cfg.DialTimeout)}
 		case EvFlashTimeout:
 			s.State = Idle

@@ -62,13 +62,25 @@ type Port struct {
 	send     context.CancelFunc
 	sendDone chan struct{}
 	sendGen  uint64
-	pol      hal.Polarity // the polarity the table last set; an aborted alert restores it
+	pol      hal.Polarity // the polarity the line rests in; an aborted transmission restores it
+	hv       bool         // the HV relay state the line rests in
+	sendPol  hal.Polarity // what the transmission in progress leaves: pol and hv at send-done
+	sendHV   bool
 	toneStop context.CancelFunc
 	toneDone chan struct{}
 }
 
-// chunk is how much audio is written at a time (20 ms).
-const chunk = 20 * time.Millisecond
+// chunk is how much audio is written at a time (20 ms) to a sink the port
+// paces; a TimedSink paces itself and gets 10 ms at a time, so that a
+// cancelled transmission stops within one chunk.
+const (
+	chunk      = 20 * time.Millisecond
+	timedChunk = 10 * time.Millisecond
+)
+
+// hvSettle is the pause after the HV relay drops before on-hook data, so
+// that the data does not go out while the relay contacts move.
+const hvSettle = 100 * time.Millisecond
 
 // New checks cfg against the devices and returns a port, idle.
 func New(cfg Config, dev Devices, opt Options) (*Port, error) {
@@ -98,6 +110,9 @@ func New(cfg Config, dev Devices, opt Options) (*Port, error) {
 	}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
+	}
+	if r, ok := dev.Audio.(interface{ Rate() int }); ok && p.rate <= 0 {
+		p.rate = r.Rate()
 	}
 	if p.rate <= 0 {
 		p.rate = tone.DefaultSampleRate
@@ -159,8 +174,11 @@ func (p *Port) handle(ev Event) {
 	if t, ok := timerOf(ev.Kind); ok && ev.gen != p.gens[t] {
 		return // a timer that was re-armed or cancelled
 	}
-	if ev.Kind == EvSendDone && ev.gen != p.sendGen {
-		return
+	if ev.Kind == EvSendDone {
+		if ev.gen != p.sendGen {
+			return
+		}
+		p.pol, p.hv = p.sendPol, p.sendHV
 	}
 	p.mu.Lock()
 	old := p.st
@@ -210,6 +228,7 @@ func (p *Port) do(a Action) {
 		p.pol = pol
 		err = p.dev.Line.SetPolarity(pol)
 	case DoHV:
+		p.hv = a.On
 		err = p.dev.Line.SetHighVoltage(a.On)
 	case DoRing:
 		err = p.dev.Line.SetRing(a.On)
@@ -263,23 +282,52 @@ func (p *Port) sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// play writes pcm in 20 ms chunks, paced by the clock, until done or ctx ends.
+// play writes pcm until done or ctx ends. A TimedSink is written 10 ms at
+// a time (its Write blocks while its short buffer is full) and drained at
+// the end, so that the next line step comes when the last sample has been
+// played; any other sink gets 20 ms chunks paced by the clock.
 func (p *Port) play(ctx context.Context, pcm []int16) error {
-	n := p.rate * int(chunk/time.Millisecond) / 1000
+	ts, timed := p.dev.Audio.(hal.TimedSink)
+	c := chunk
+	if timed {
+		c = timedChunk
+	}
+	n := p.rate * int(c/time.Millisecond) / 1000
+	t0, played := p.clk.Now(), 0
 	for len(pcm) > 0 {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		c := pcm[:min(n, len(pcm))]
-		if _, err := p.dev.Audio.Write(c); err != nil {
+		b := pcm[:min(n, len(pcm))]
+		if _, err := p.dev.Audio.Write(b); err != nil {
 			return err
 		}
-		pcm = pcm[len(c):]
-		if err := p.sleep(ctx, time.Duration(len(c))*time.Second/time.Duration(p.rate)); err != nil {
+		pcm = pcm[len(b):]
+		if timed {
+			continue
+		}
+		// Paced against the start, not the last write: a late wake-up is
+		// made up by the next one instead of stretching the audio.
+		played += len(b)
+		due := t0.Add(time.Duration(played) * time.Second / time.Duration(p.rate))
+		if err := p.sleep(ctx, due.Sub(p.clk.Now())); err != nil {
 			return err
 		}
 	}
+	if timed {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return ts.Drain()
+	}
 	return nil
+}
+
+// flush drops audio a TimedSink has not played yet: the handset was lifted.
+func (p *Port) flush() {
+	if ts, ok := p.dev.Audio.(hal.TimedSink); ok {
+		_ = ts.Flush()
+	}
 }
 
 // Sequence returns what the port sends for an MWI message: the configured
@@ -290,6 +338,8 @@ func (p *Port) Sequence(mwi bool) tone.AlertSequence {
 
 // Sequence builds the alert + FSK sequence for one MWI message.
 func Sequence(cfg Config, mwi bool, rate int, now time.Time) tone.AlertSequence {
+	// ETSI parameter 0x13: the count is not known here, so "on" says 1
+	// ("one or an unspecified number"), never 0 (tone.MWIMessage).
 	msg := tone.MWIMessage(cfg.Format, mwi, tone.MsgOptions{Time: now})
 	data := tone.ModulateFSK(msg, tone.FSKOptions{Standard: cfg.Standard, Rate: rate})
 	return tone.NewAlertSequence(cfg.Alert, data, tone.Options{Rate: rate})
@@ -303,13 +353,14 @@ func (p *Port) startSend(mwi bool) {
 	done := make(chan struct{})
 	p.send, p.sendDone = cancel, done
 	seq := p.Sequence(mwi)
-	base := hal.PolarityForward
+	p.sendPol, p.sendHV = hal.PolarityForward, p.cfg.HV && mwi
 	if p.cfg.Polarity && mwi {
-		base = hal.PolarityReversed
+		p.sendPol = hal.PolarityReversed
 	}
+	plan := linePlan{from: p.pol, to: p.sendPol, hvFrom: p.hv, hvTo: p.sendHV}
 	go func() {
 		defer close(done)
-		err := p.runSequence(ctx, seq, base)
+		err := p.runSequence(ctx, seq, plan)
 		if ctx.Err() != nil {
 			return // aborted: the loop knows
 		}
@@ -320,53 +371,136 @@ func (p *Port) startSend(mwi bool) {
 	}()
 }
 
-func (p *Port) runSequence(ctx context.Context, seq tone.AlertSequence, base hal.Polarity) error {
-	flip := hal.PolarityReversed
-	if base == hal.PolarityReversed {
-		flip = hal.PolarityForward
+// linePlan is the line state a transmission starts from and leaves.
+type linePlan struct {
+	from, to     hal.Polarity
+	hvFrom, hvTo bool
+}
+
+// runSequence sends seq on the line. HV goes off first (the neon voltage
+// and the data cannot share the line); the line-reversal alert flips the
+// polarity from plan.from, and its closing "restore" step sets plan.to, so
+// an MWI polarity change is the alert's own reversal and never cancels it;
+// without that alert, the polarity changes DataToRestore after the data,
+// never during it; HV comes back on last.
+func (p *Port) runSequence(ctx context.Context, seq tone.AlertSequence, plan linePlan) error {
+	cur := plan.from
+	setPol := func(pol hal.Polarity) error {
+		if pol == cur {
+			return nil
+		}
+		cur = pol
+		return p.dev.Line.SetPolarity(pol)
+	}
+	if plan.hvFrom {
+		if err := p.dev.Line.SetHighVoltage(false); err != nil {
+			return err
+		}
+		if err := p.sleep(ctx, hvSettle); err != nil {
+			return err
+		}
+	}
+	// With a TimedSink, silences next to audio are played as silence: a
+	// run of silence and audio goes out as one stream, timed by the card's
+	// sample clock instead of timer wake-ups, and is drained before the
+	// next line step. That keeps "line step → first sample" and "last
+	// sample → line step" at what the sequence asks for.
+	_, timed := p.dev.Audio.(hal.TimedSink)
+	var pend []int16
+	flushAudio := func() error {
+		if len(pend) == 0 {
+			return nil
+		}
+		err := p.play(ctx, pend)
+		pend = nil
+		return err
+	}
+	silence := func(d time.Duration) []int16 {
+		return make([]int16, int(d*time.Duration(p.rate)/time.Second))
 	}
 	for _, st := range seq {
 		var err error
 		switch st.Action {
-		case tone.ActPolarity:
-			pol := base
-			if st.Reversed {
-				pol = flip
+		case tone.ActSilence:
+			if timed {
+				pend = append(pend, silence(st.Duration)...)
+				continue
 			}
-			err = p.dev.Line.SetPolarity(pol)
+			err = p.sleep(ctx, st.Duration)
+		case tone.ActAudio, tone.ActData:
+			if timed {
+				pend = append(pend, st.PCM...)
+				continue
+			}
+			err = p.play(ctx, st.PCM)
+		case tone.ActPolarity:
+			if err = flushAudio(); err != nil {
+				return err
+			}
+			pol := plan.to
+			if st.Reversed {
+				pol = flip(plan.from)
+			}
+			err = setPol(pol)
 		case tone.ActRing:
+			if err = flushAudio(); err != nil {
+				return err
+			}
 			if err = p.dev.Line.SetRing(true); err == nil {
 				err = p.sleep(ctx, st.Duration)
 				if e := p.dev.Line.SetRing(false); err == nil {
 					err = e
 				}
 			}
-		case tone.ActSilence:
-			err = p.sleep(ctx, st.Duration)
-		case tone.ActAudio, tone.ActData:
-			err = p.play(ctx, st.PCM)
 		}
 		if err != nil {
 			return err
 		}
 	}
+	if cur != plan.to {
+		if timed {
+			pend = append(pend, silence(tone.DataToRestore)...)
+		} else if err := p.sleep(ctx, tone.DataToRestore); err != nil {
+			return err
+		}
+	}
+	if err := flushAudio(); err != nil {
+		return err
+	}
+	if err := setPol(plan.to); err != nil {
+		return err
+	}
+	if plan.hvTo {
+		return p.dev.Line.SetHighVoltage(true)
+	}
 	return nil
 }
 
-// abortSend stops a transmission and waits for it, then undoes what an
-// interrupted alert may have left: ringing (a ring-pulse alert) and a flipped
-// polarity (a line-reversal alert). The line goes back to the polarity the
-// table set last, which startSend's caller may just have changed.
+func flip(p hal.Polarity) hal.Polarity {
+	if p == hal.PolarityReversed {
+		return hal.PolarityForward
+	}
+	return hal.PolarityReversed
+}
+
+// abortSend stops a transmission and waits for it (at most one audio
+// chunk), drops the audio the sink has not played, then undoes what an
+// interrupted alert may have left: ringing (a ring-pulse alert), a flipped
+// polarity (a line-reversal alert). The line goes back to the polarity it
+// rested in before the transmission.
 func (p *Port) abortSend() {
 	if p.send == nil {
 		return
 	}
 	p.send()
 	<-p.sendDone
+	p.flush()
 	p.send, p.sendDone = nil, nil
 	p.sendGen++
 	_ = p.dev.Line.SetRing(false)
 	_ = p.dev.Line.SetPolarity(p.pol)
+	// HV is not put back here: the lift that aborted the transmission
+	// must not see it, and the next transmission or the table sets it.
 }
 
 func (p *Port) startTone(stutter bool) {
@@ -389,14 +523,19 @@ func (p *Port) startTone(stutter bool) {
 	p.toneStop, p.toneDone = cancel, done
 	go func() {
 		defer close(done)
-		buf := make([]int16, p.rate*int(chunk/time.Millisecond)/1000)
+		_, timed := p.dev.Audio.(hal.TimedSink)
+		c := chunk
+		if timed {
+			c = timedChunk
+		}
+		buf := make([]int16, p.rate*int(c/time.Millisecond)/1000)
 		for ctx.Err() == nil {
 			n, err := g.Read(buf)
 			if n > 0 {
 				if _, werr := p.dev.Audio.Write(buf[:n]); werr != nil {
 					return
 				}
-				if p.sleep(ctx, time.Duration(n)*time.Second/time.Duration(p.rate)) != nil {
+				if !timed && p.sleep(ctx, time.Duration(n)*time.Second/time.Duration(p.rate)) != nil {
 					return
 				}
 			}
@@ -413,6 +552,7 @@ func (p *Port) stopTone() {
 	}
 	p.toneStop()
 	<-p.toneDone
+	p.flush()
 	p.toneStop, p.toneDone = nil, nil
 }
 
@@ -434,5 +574,5 @@ func Transmit(ctx context.Context, dev Devices, seq tone.AlertSequence, rate int
 		rate = tone.DefaultSampleRate
 	}
 	p := &Port{dev: dev, clk: wallClock{}, rate: rate, log: slog.New(slog.DiscardHandler)}
-	return p.runSequence(ctx, seq, hal.PolarityForward)
+	return p.runSequence(ctx, seq, linePlan{})
 }

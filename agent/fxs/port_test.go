@@ -49,8 +49,15 @@ func newRig(t *testing.T, cfg Config) *rig {
 	t.Helper()
 	clk := haltest.NewFakeClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	b := sim.New(sim.Options{Clock: clk, Hook: true, Line: true})
+	return startRig(t, cfg, clk, b, b.Line)
+}
+
+// startRig runs a port on line (the sim board's, or another backend's),
+// the sim board's hook and a recording sink.
+func startRig(t *testing.T, cfg Config, clk *haltest.FakeClock, b *sim.Board, line hal.Line) *rig {
+	t.Helper()
 	snk := &recSink{clk: clk}
-	p, err := New(cfg, Devices{Line: b.Line, Hook: b.Hook, Audio: snk}, Options{Clock: clk})
+	p, err := New(cfg, Devices{Line: line, Hook: b.Hook, Audio: snk}, Options{Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,7 +70,7 @@ func Wiring(b boards.Board) ([]WiringRow, error) {
 		add("SLIC RM (ring mode)", f.RM, "high = ring")
 		add("SLIC F/R (polarity)", f.FR, "high = forward")
 		add("SLIC SHK (off-hook)", f.SHK, "input, high = off hook")
-		add("SLIC PD (power down)", f.PD, "")
+		add("SLIC PD (power down)", f.PD, "open-drain: low = power down, never driven high")
 		add("HV MWI relay", f.HVRelay, "")
 	}
 	return rows, err

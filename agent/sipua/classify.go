@@ -156,6 +156,12 @@ func errText(err error) string {
 // seconds converts a header's seconds, saturating at 100 years (a server
 // may send any number; the governor clamps what it takes).
 func seconds(n int) time.Duration {
-	const most = 100 * 365 * 24 * 3600
-	return time.Duration(min(max(n, 0), most)) * time.Second
+	const most = 100 * 365 * 24 * time.Hour // in Duration: the seconds overflow a 32-bit int
+	switch {
+	case n <= 0:
+		return 0
+	case int64(n) >= int64(most/time.Second):
+		return most
+	}
+	return time.Duration(n) * time.Second
 }

@@ -190,6 +190,9 @@ func (p *pbx) checkDigest(req *sip.Request) error {
 			if cred.URI != req.Recipient.String() {
 				return fmt.Errorf("%s uri %q, Request-URI %q", name, cred.URI, req.Recipient.String())
 			}
+			if !p.nonces[cred.Nonce] {
+				continue // another server's nonce (failover): its counts are that server's
+			}
 			if p.ncs == nil {
 				p.ncs = map[string]map[int]bool{}
 			}

@@ -111,7 +111,7 @@ func newSim(t testing.TB, data []byte) *sim {
 		opts: Options{
 			Logger: quiet, Clock: s.clk, UserAgent: "mwi-agent", TimerN: 32 * time.Second, StopTimeout: 3 * time.Second,
 			Backoff: defaultBackoff(), SlowRetry: 5 * time.Minute, LongRetry: 30 * time.Minute, Parse: ParseBody,
-			MaxInFlight: 32, ServerRate: 100, ServerBurst: 200, OnUpdate: s.onUpdate,
+			MaxInFlight: 32, ServerRate: 200, ServerBurst: 1000, OnUpdate: s.onUpdate,
 		},
 		log:      quiet,
 		client:   map[string]*sipgo.Client{"udp": nil},

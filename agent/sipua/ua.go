@@ -95,8 +95,8 @@ type Options struct {
 	LongRetry    time.Duration // [30 min] after 403/404/rejected
 	Parse        BodyParser    // [the RFC 3842 parser]
 	MaxInFlight  int           // [32] transactions in flight at once per server (a dead server's timeouts do not hold up the others)
-	ServerRate   float64       // [100] requests per second per server, all accounts together (token bucket; see governor.go)
-	ServerBurst  int           // [200] requests a server may get at once before ServerRate applies
+	ServerRate   float64       // [200] requests per second per server, all accounts together (token bucket; see governor.go)
+	ServerBurst  int           // [1000] requests a server may get at once before ServerRate applies (256 accounts start within it)
 	Observer     Observer      // [none] told about requests, NOTIFYs, backoffs, rate-limit waits (metrics, diagnostics)
 
 	UnsolicitedRate float64 // [2/s, burst 5 s' worth] unsolicited NOTIFYs one account takes; more are answered 500 Retry-After
@@ -176,10 +176,10 @@ func NewUA(opts Options) (*UA, error) {
 		opts.MaxInFlight = 32
 	}
 	if opts.ServerRate <= 0 {
-		opts.ServerRate = 100
+		opts.ServerRate = 200
 	}
 	if opts.ServerBurst <= 0 {
-		opts.ServerBurst = 200
+		opts.ServerBurst = 1000
 	}
 	if opts.ProbeTimeout <= 0 {
 		opts.ProbeTimeout = probeTimeout

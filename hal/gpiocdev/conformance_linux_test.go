@@ -69,6 +69,7 @@ func TestVMConformanceLine(t *testing.T) {
 		}
 		t.Cleanup(func() { l.Close() })
 		state := func() (haltest.LineState, error) {
+			time.Sleep(5 * RingStopHold) // a stopping ring drops RM RingStopHold after F/R
 			var s haltest.LineState
 			var err error
 			if s.Ring, err = pi.value(5); err != nil {

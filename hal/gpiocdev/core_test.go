@@ -232,55 +232,6 @@ func TestHookKernelDebounceReportsChangesOnly(t *testing.T) {
 	}
 }
 
-func TestLineRingsAtFrequencyAndTrips(t *testing.T) {
-	for _, hz := range []int{20, 25} {
-		clk := newFakeClock()
-		rm, fr, pd, hv, shk := &fakePin{}, &fakePin{clk: clk}, &fakePin{}, &fakePin{}, &fakePin{}
-		hook, _ := newHook("SHK", shk, clk, 10*time.Millisecond, false)
-		l, err := newLine(rm, fr, pd, hv, hz, clk, hook)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !fr.get() || rm.get() || pd.get() {
-			t.Fatalf("initial: fr %v rm %v pd %v; want forward, not ringing, powered", fr.get(), rm.get(), pd.get())
-		}
-		_ = l.SetPolarity(hal.PolarityReversed)
-		if err := l.SetRing(true); err != nil {
-			t.Fatal(err)
-		}
-		fr.edges = nil
-		clk.Advance(2 * time.Second)
-		if n := len(fr.edges); n != 4*hz {
-			t.Fatalf("%d Hz: %d F/R edges in 2 s, want %d", hz, n, 4*hz)
-		}
-		if !rm.get() {
-			t.Fatal("RM low while ringing")
-		}
-		// Off-hook during ringing: ring trip at the next half cycle.
-		shk.level = true
-		hook.edge(true)
-		clk.Advance(time.Second / time.Duration(2*hz))
-		if rm.get() || fr.get() {
-			t.Fatalf("after ring trip: rm %v fr %v; want not ringing, reversed", rm.get(), fr.get())
-		}
-		if err := l.SetRing(true); !errors.Is(err, ErrOffHook) {
-			t.Fatalf("SetRing off-hook = %v, want ErrOffHook", err)
-		}
-		if err := l.SetHighVoltage(true); !errors.Is(err, ErrOffHook) {
-			t.Fatalf("SetHighVoltage off-hook = %v, want ErrOffHook", err)
-		}
-		if err := l.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if !pd.get() || hv.get() || !fr.get() || !rm.closed || !fr.closed || !pd.closed || !hv.closed {
-			t.Fatal("Close must power down, HV off, forward, and release every line")
-		}
-		if err := l.SetRing(true); !errors.Is(err, hal.ErrClosed) {
-			t.Fatalf("SetRing after Close = %v", err)
-		}
-	}
-}
-
 func TestLineNotFoundMessage(t *testing.T) {
 	err := &LineNotFoundError{Line: "GPIO22"}
 	want := `hal: GPIO line "GPIO22" not found on any chip (is this a Raspberry Pi? is the user in group gpio?)`

@@ -132,6 +132,19 @@ func openOutput(ref boards.LineRef, opt Options) (pin, error) {
 	return cdevPin{l}, nil
 }
 
+// openPD requests the SLIC's power-down line open-drain and released: it
+// can pull PD low but never drives it high (Ag1171 datasheet, pin 14).
+func openPD(ref boards.LineRef, opt Options) (pin, error) {
+	if ref.ActiveLow {
+		return nil, fmt.Errorf("gpiocdev: fxs.pd %s: active_low is not allowed: PD is pulled low open-drain (low = power down) and never driven high", ref)
+	}
+	l, err := request(ref, opt, gc.AsOutput(1), gc.AsOpenDrain)
+	if err != nil {
+		return nil, err
+	}
+	return cdevPin{l}, nil
+}
+
 // OpenLamp requests ref as an output, dark.
 func OpenLamp(ref boards.LineRef, opt Options) (*Lamp, error) {
 	p, err := openOutput(ref, opt)
@@ -208,7 +221,11 @@ func OpenLine(def boards.FXSDef, hook *Hook, opt Options) (*Line, error) {
 		if !ref.IsSet() {
 			return nil, nil
 		}
-		p, err := openOutput(ref, opt)
+		open := openOutput
+		if ref == def.PD {
+			open = openPD
+		}
+		p, err := open(ref, opt)
 		if err == nil {
 			pins = append(pins, p)
 		}

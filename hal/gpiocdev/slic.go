@@ -13,30 +13,87 @@ import (
 // while the handset is off-hook: both would put high voltage on a line in use.
 var ErrOffHook = errors.New("gpiocdev: refused while the handset is off-hook")
 
+// Ringing limits from the Silvertel Ag1171 datasheet (V1.6); the
+// executable form of these rules is hal/haltest's Ag1171 model.
+const (
+	// RingStopHold is how long F/R is held high (forward) before RM drops
+	// when ringing stops: the datasheet wants more than 10 ms.
+	RingStopHold = 20 * time.Millisecond
+	// DutyWindow and DutyMaxOn bound ringing to the datasheet's maximum RM
+	// duty cycle of 33 %: RM is high at most DutyMaxOn in any DutyWindow.
+	DutyWindow = 6 * time.Second
+	DutyMaxOn  = 2 * time.Second
+	// dutyMargin keeps a late timer on a busy system inside the limit.
+	dutyMargin = 50 * time.Millisecond
+	// minBurst is the shortest ring burst worth starting; below it a
+	// ringing request waits for the duty cycle to allow more.
+	minBurst = 300 * time.Millisecond
+	// dutyRecheck is how often a ringing request held back by the duty
+	// cycle looks again.
+	dutyRecheck = 50 * time.Millisecond
+	// polaritySettle is the gap between RM dropping and a reversed line
+	// going back to reversed.
+	polaritySettle = 10 * time.Millisecond
+)
+
 // Line drives an Ag1171-style SLIC: RM (ring mode, active = ring), F/R
-// (active = forward polarity), optional PD (active = power down) and an
-// optional external HV MWI relay (active = neon voltage on). Ringing sets RM
-// and toggles F/R at RingHz (a 20 or 25 Hz square wave: two edges per
-// cycle); it stops by itself (ring trip) when the hook goes off-hook.
+// (active = forward polarity), optional PD and an optional external HV MWI
+// relay (active = neon voltage on).
+//
+// PD (power down, pin 14) is never driven high: the datasheet forbids it.
+// The line is requested open-drain and released (high impedance: the SLIC
+// runs) for the whole run; Close pulls it low (powered down) before
+// releasing it. Without a PD line the pin stays unconnected.
+//
+// Ringing sets RM and toggles F/R at RingHz (a 20 or 25 Hz square wave: two
+// edges per cycle). It stops by itself (ring trip) when the hook goes
+// off-hook. Stopping puts F/R high (forward) first and drops RM
+// RingStopHold later, then restores the polarity. A ringing request longer
+// than the duty cycle allows is cut into bursts: RM is high at most
+// DutyMaxOn in any DutyWindow (2 s on, 4 s off for a continuous request).
 type Line struct {
 	rm, fr, pd, hv pin // pd, hv may be nil
 	hz             int
 	clk            Clock
 	hook           *Hook // may be nil: no off-hook guard
 
-	mu      sync.Mutex
-	pol     hal.Polarity
-	ringing bool
-	frHigh  bool
-	hvOn    bool
-	start   time.Time
-	n       int // half-cycles since start
-	stop    func() bool
-	gen     uint64
-	closed  bool
+	mu     sync.Mutex
+	pol    hal.Polarity // wanted polarity, applied while not ringing
+	want   bool         // ringing requested
+	phase  ringPhase
+	frHigh bool
+	rmHigh bool
+	hvOn   bool
+	start  time.Time   // burst start (RM high)
+	until  time.Time   // the burst must begin stopping by then (duty cycle)
+	n      int         // half-cycles since start
+	stop   func() bool // the pending ring timer
+	gen    uint64
+	hist   [][2]time.Time // RM-high intervals within the last DutyWindow
+	closed bool
 }
 
+type ringPhase int
+
+const (
+	ringIdle     ringPhase = iota // RM low
+	ringOn                        // RM high, F/R toggling
+	ringStopping                  // F/R high for good, RM drops after RingStopHold
+	ringPaused                    // requested, held back by the duty cycle
+)
+
 var _ hal.Line = (*Line)(nil)
+
+// NewLine drives a SLIC through the given pins: rm and fr are required; pd
+// (open-drain: true = released, false = pulled low) and hv may be nil;
+// hook (may be nil) guards ringing and HV against an off-hook handset.
+// OpenLine is NewLine on kernel GPIO lines.
+func NewLine(rm, fr, pd, hv Pin, ringHz int, hook *Hook, opt Options) (*Line, error) {
+	if rm == nil || fr == nil {
+		return nil, errors.New("gpiocdev: line: rm and fr are required")
+	}
+	return newLine(rm, fr, pd, hv, ringHz, opt.Clock, hook)
+}
 
 func newLine(rm, fr, pd, hv pin, hz int, clk Clock, hook *Hook) (*Line, error) {
 	if clk == nil {
@@ -51,7 +108,7 @@ func newLine(rm, fr, pd, hv pin, hz int, clk Clock, hook *Hook) (*Line, error) {
 		err = errors.Join(err, hv.Set(false))
 	}
 	if pd != nil {
-		err = errors.Join(err, pd.Set(false)) // powered up
+		err = errors.Join(err, pd.Set(true)) // open-drain released: the SLIC runs
 	}
 	if err != nil {
 		return nil, fmt.Errorf("gpiocdev: line: initial state: %w", err)
@@ -79,7 +136,7 @@ func (l *Line) checkOpen() error {
 }
 
 // SetPolarity sets F/R (forward = active). While ringing, the polarity is
-// applied when ringing stops.
+// applied once RM has dropped.
 func (l *Line) SetPolarity(p hal.Polarity) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -87,7 +144,7 @@ func (l *Line) SetPolarity(p hal.Polarity) error {
 		return err
 	}
 	l.pol = p
-	if l.ringing {
+	if l.rmHigh {
 		return nil
 	}
 	return l.setFR(p == hal.PolarityForward)
@@ -98,6 +155,21 @@ func (l *Line) setFR(high bool) error {
 		return fmt.Errorf("gpiocdev: line: F/R: %w", err)
 	}
 	l.frHigh = high
+	return nil
+}
+
+func (l *Line) setRM(high bool) error {
+	if err := l.rm.Set(high); err != nil {
+		return fmt.Errorf("gpiocdev: line: RM: %w", err)
+	}
+	now := l.clk.Now()
+	if high && !l.rmHigh {
+		l.start = now
+	}
+	if !high && l.rmHigh {
+		l.hist = append(l.hist, [2]time.Time{l.start, now})
+	}
+	l.rmHigh = high
 	return nil
 }
 
@@ -125,7 +197,8 @@ func (l *Line) SetHighVoltage(on bool) error {
 	return nil
 }
 
-// SetRing starts or stops ringing. Starting is refused off-hook.
+// SetRing starts or stops ringing. Starting is refused off-hook. Stopping
+// returns at once; RM drops RingStopHold later.
 func (l *Line) SetRing(on bool) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -133,76 +206,204 @@ func (l *Line) SetRing(on bool) error {
 		return err
 	}
 	if !on {
-		return l.ringOffLocked()
+		l.want = false
+		switch l.phase {
+		case ringOn:
+			return l.beginStopLocked()
+		case ringPaused:
+			l.cancelTimerLocked()
+			l.phase = ringIdle
+			return l.setFR(l.pol == hal.PolarityForward)
+		}
+		return nil
 	}
-	if l.ringing {
+	if l.want {
 		return nil
 	}
 	if l.offHook() {
 		return ErrOffHook
 	}
-	if err := l.rm.Set(true); err != nil {
-		return fmt.Errorf("gpiocdev: line: RM: %w", err)
+	l.want = true
+	if l.phase == ringIdle {
+		return l.tryStartLocked()
 	}
-	l.ringing = true
-	l.start = l.clk.Now()
-	l.n = 0
-	l.gen++
-	l.armLocked(l.gen)
-	return nil
+	return nil // stopping: restarts when RM has dropped
 }
 
 func (l *Line) half() time.Duration { return time.Second / time.Duration(2*l.hz) }
 
-func (l *Line) armLocked(gen uint64) {
-	l.n++
-	due := l.start.Add(time.Duration(l.n) * l.half())
-	l.stop = l.clk.AfterFunc(due.Sub(l.clk.Now()), func() {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		if l.closed || !l.ringing || gen != l.gen {
-			return
-		}
-		if l.offHook() { // ring trip
-			_ = l.ringOffLocked()
-			return
-		}
-		_ = l.setFR(!l.frHigh)
-		l.armLocked(gen)
-	})
-}
-
-func (l *Line) ringOffLocked() error {
+func (l *Line) cancelTimerLocked() {
 	l.gen++
 	if l.stop != nil {
 		l.stop()
 		l.stop = nil
 	}
-	wasRinging := l.ringing
-	l.ringing = false
-	err := l.setFR(l.pol == hal.PolarityForward)
-	if e := l.rm.Set(false); e != nil && wasRinging {
-		err = errors.Join(err, fmt.Errorf("gpiocdev: line: RM: %w", e))
+}
+
+// after runs f under the lock after d, unless the timer is cancelled or
+// the line closed first.
+func (l *Line) afterLocked(d time.Duration, f func()) {
+	l.cancelTimerLocked()
+	gen := l.gen
+	l.stop = l.clk.AfterFunc(d, func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if l.closed || gen != l.gen {
+			return
+		}
+		l.stop = nil
+		f()
+	})
+}
+
+// onIn is how long RM was high between from and to, by the history.
+func (l *Line) onIn(from, to time.Time) time.Duration {
+	var d time.Duration
+	for _, b := range l.hist {
+		s, e := b[0], b[1]
+		if s.Before(from) {
+			s = from
+		}
+		if e.After(to) {
+			e = to
+		}
+		if e.After(s) {
+			d += e.Sub(s)
+		}
 	}
+	return d
+}
+
+// allowedBurst is the longest RM-high time starting now that keeps every
+// DutyWindow at or under the duty limit. f(s) = on-time of the window
+// ending at now+s is non-decreasing in s, so a binary search finds it.
+func (l *Line) allowedBurst(now time.Time) time.Duration {
+	keep := l.hist[:0]
+	for _, b := range l.hist {
+		if b[1].After(now.Add(-DutyWindow)) {
+			keep = append(keep, b)
+		}
+	}
+	l.hist = keep
+	budget := DutyMaxOn - dutyMargin
+	ok := func(s time.Duration) bool { return l.onIn(now.Add(s-DutyWindow), now)+s <= budget }
+	lo, hi := time.Duration(0), budget
+	if !ok(lo) {
+		return 0
+	}
+	for hi-lo > time.Millisecond {
+		mid := (lo + hi) / 2
+		if ok(mid) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo
+}
+
+// tryStartLocked raises RM if the duty cycle allows a useful burst, or
+// waits for it to.
+func (l *Line) tryStartLocked() error {
+	if l.offHook() {
+		l.want, l.phase = false, ringIdle
+		return nil
+	}
+	now := l.clk.Now()
+	b := l.allowedBurst(now)
+	if b < minBurst {
+		l.phase = ringPaused
+		l.afterLocked(dutyRecheck, func() {
+			if l.want && l.phase == ringPaused {
+				_ = l.tryStartLocked()
+			}
+		})
+		return nil
+	}
+	if err := l.setRM(true); err != nil {
+		return err
+	}
+	l.phase = ringOn
+	l.until = now.Add(b - RingStopHold)
+	l.n = 0
+	l.armLocked()
+	return nil
+}
+
+// armLocked schedules the next F/R edge, or the start of the stop if the
+// duty-cycle budget of this burst ends first.
+func (l *Line) armLocked() {
+	l.n++
+	due := l.start.Add(time.Duration(l.n) * l.half())
+	if !due.Before(l.until) {
+		l.afterLocked(l.until.Sub(l.clk.Now()), func() { _ = l.beginStopLocked() })
+		return
+	}
+	l.afterLocked(due.Sub(l.clk.Now()), func() {
+		if l.offHook() { // ring trip
+			l.want = false
+			_ = l.beginStopLocked()
+			return
+		}
+		_ = l.setFR(!l.frHigh)
+		l.armLocked()
+	})
+}
+
+// beginStopLocked puts F/R high (forward) for good and drops RM
+// RingStopHold later; then it applies the wanted polarity and, if ringing
+// is still wanted (a duty-cycle pause), tries again.
+func (l *Line) beginStopLocked() error {
+	err := l.setFR(true)
+	l.phase = ringStopping
+	l.afterLocked(RingStopHold, func() {
+		_ = l.setRM(false)
+		l.phase = ringIdle
+		if l.want {
+			_ = l.tryStartLocked()
+			return
+		}
+		if l.pol != hal.PolarityForward {
+			// Reverse again once the SLIC has left ring mode, not at the
+			// same instant.
+			l.afterLocked(polaritySettle, func() {
+				if !l.rmHigh {
+					_ = l.setFR(l.pol == hal.PolarityForward)
+				}
+			})
+		}
+	})
 	return err
 }
 
-// Close stops ringing, switches the HV relay off, restores forward polarity,
-// powers the SLIC down (PD) and releases the lines.
+// Close stops ringing (F/R high, then RM low RingStopHold later, waiting
+// in real time), switches the HV relay off, restores forward polarity,
+// powers the SLIC down by pulling PD low, and releases the lines.
 func (l *Line) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
 		return nil
 	}
+	l.cancelTimerLocked()
+	l.want = false
 	l.pol = hal.PolarityForward
-	err := l.ringOffLocked()
+	var err error
+	if l.rmHigh {
+		if !l.frHigh {
+			err = l.setFR(true)
+		}
+		time.Sleep(RingStopHold)
+		err = errors.Join(err, l.setRM(false))
+	}
+	l.phase = ringIdle
+	err = errors.Join(err, l.setFR(true))
 	l.closed = true
 	if l.hv != nil {
 		err = errors.Join(err, l.hv.Set(false))
 	}
 	if l.pd != nil {
-		err = errors.Join(err, l.pd.Set(true))
+		err = errors.Join(err, l.pd.Set(false)) // open-drain low: powered down
 	}
 	for _, p := range []pin{l.rm, l.fr, l.pd, l.hv} {
 		if p != nil {

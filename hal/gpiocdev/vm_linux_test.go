@@ -321,6 +321,10 @@ func TestVMRingingToggleRate(t *testing.T) {
 			}
 			t.Logf("%d Hz ringing: %d F/R edges seen in 1 s of real time (%d expected; polling misses some under TCG)", hz, edges, want)
 			_ = l.SetRing(false)
+			if v, _ := pi.value(12); !v {
+				t.Fatal("F/R not high (forward) at once when ringing stops")
+			}
+			time.Sleep(10 * RingStopHold) // RM drops RingStopHold after F/R
 			rm, _ := pi.value(5)
 			fr, _ := pi.value(12)
 			if rm || !fr {

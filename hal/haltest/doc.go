@@ -10,6 +10,14 @@
 //     OffHook reports the latest state, and closing closes the channel.
 //   - TestLine, TestAudioSink, TestDisplay: the outputs reach the observer
 //     and a closed device returns an error.
+//   - Ag1171: the Silvertel Ag1171 SLIC datasheet (V1.6) as an executable
+//     model. Fed the levels of RM, F/R, SHK, PD and an HV relay over time
+//     (ModelPin for a backend under test, or an observer of real lines), it
+//     reports every broken rule: PD never driven high, nothing signalled
+//     while powered down, ringing only on-hook and tripped within 200 ms,
+//     F/R high more than 10 ms before RM drops, RM duty cycle at most 33 %,
+//     the ring frequency, a steady loop while on-hook data plays, HV only
+//     on-hook. Its tests break each rule with a deliberately wrong driver.
 //
 // Timing contract for lamp backends: a backend takes a clock with the method
 // set of [Clock] (Now and AfterFunc; any package can declare an identical

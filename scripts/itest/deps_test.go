@@ -22,7 +22,7 @@ func TestDependencyDirections(t *testing.T) {
 	isStd := func(p string) bool { return !strings.Contains(strings.SplitN(p, "/", 2)[0], ".") }
 	under := func(p, dir string) bool { return p == mod+"/"+dir || strings.HasPrefix(p, mod+"/"+dir+"/") }
 	hardwareLib := func(p string) bool {
-		return strings.HasPrefix(p, "github.com/warthog618/go-gpiocdev") || strings.HasPrefix(p, "periph.io/")
+		return strings.HasPrefix(p, "github.com/warthog618/go-gpiocdev") || strings.HasPrefix(p, "periph.io/") || strings.HasPrefix(p, "github.com/gen2brain/alsa")
 	}
 	checked := 0
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
@@ -48,7 +48,7 @@ func TestDependencyDirections(t *testing.T) {
 			case under(pkg, "agent/web") && (under(imp, "agent/demo") || under(imp, "hal/sim")):
 				t.Errorf("%s imports %s: the status page reads the applied outputs and takes Device/Demo interfaces; it imports neither the demo server nor the simulator", pkg, imp)
 			case hardwareLib(imp) && !isBackend:
-				t.Errorf("%s imports %s: only hal backends import go-gpiocdev or periph", pkg, imp)
+				t.Errorf("%s imports %s: only hal backends import go-gpiocdev, periph or the ALSA library", pkg, imp)
 			case under(imp, "hal") && !notBackend(imp) &&
 				!under(pkg, "agent/cmd") && !under(pkg, "agent/hw") && !under(pkg, "hal"):
 				t.Errorf("%s imports hardware backend %s: only agent/cmd/mwi-agent and agent/hw do", pkg, imp)

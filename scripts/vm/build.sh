@@ -6,6 +6,8 @@
 #   - its configfs.ko, and gpio-sim.ko built out of tree from the
 #     same-version linux-source-6.1 with linux-headers (+ -common) and
 #     linux-kbuild-6.1 (Debian does not ship gpio-sim; see docs/gpio.md),
+#   - the sound modules of the same kernel for the ALSA loopback card
+#     (snd-aloop and what modules.dep says it needs, in load order),
 #   - busybox from busybox-static for that architecture.
 #
 # Usage: scripts/vm/build.sh ARCH...      prints one ready directory per ARCH
@@ -64,7 +66,7 @@ for arch in "${arches[@]}"; do flavour "$arch" >/dev/null; done
 if [ "${MWI_VM_REFRESH:-0}" != 1 ] && [ -s "$cache/current" ]; then
 	cur=$(cat "$cache/current")
 	all=1
-	for arch in "${arches[@]}"; do [ -e "$cache/$cur/$arch/ready" ] || all=0; done
+	for arch in "${arches[@]}"; do [ -e "$cache/$cur/$arch/ready-snd" ] || all=0; done
 	if [ $all = 1 ]; then
 		for arch in "${arches[@]}"; do echo "$cache/$cur/$arch"; done
 		exit 0
@@ -135,7 +137,7 @@ fi
 for arch in "${arches[@]}"; do
 	fl=$(flavour "$arch")
 	out=$vdir/$arch
-	if [ -e "$out/ready" ]; then echo "$out"; continue; fi
+	if [ -e "$out/ready-snd" ]; then echo "$out"; continue; fi
 	t0=$(date +%s)
 	img=$(image_pkg "$abi" "$arch")
 	fetch "$img:$arch=$version" "linux-headers-$abi-$fl:$arch=$version" "busybox-static:$arch"
@@ -144,9 +146,30 @@ for arch in "${arches[@]}"; do
 	# Debian's per-flavour Makefile includes the -common one by absolute path.
 	sed -i "s#^include /usr/src/#include $root/usr/src/#" "$root/usr/src/linux-headers-$abi-$fl/Makefile"
 	dpkg-deb --fsys-tarfile "$(deb "$img" "$arch" "$version")" |
-		tar -x -C "$out/x" --wildcards './boot/vmlinuz-*' './lib/modules/*/kernel/fs/configfs/configfs.ko'
+		tar -x -C "$out/x" --wildcards './boot/vmlinuz-*' './lib/modules/*/kernel/fs/configfs/configfs.ko' \
+			'./lib/modules/*/kernel/sound/soundcore.ko*' './lib/modules/*/kernel/sound/core/*.ko*' \
+			'./lib/modules/*/kernel/sound/drivers/snd-aloop.ko*'
 	mv "$out"/x/boot/vmlinuz-* "$out/vmlinuz"
 	mv "$(find "$out/x" -name configfs.ko)" "$out/configfs.ko"
+	# The ALSA loopback card (snd-aloop) and the modules it needs, in load
+	# order (from each module's "depends", as modprobe would), for the
+	# audio-timing test (docs/gpio.md). The image has no modules.dep.
+	mkdir -p "$out/snd"
+	order=()
+	add_mod() {
+		local name=$1 f d s
+		for s in "${order[@]}"; do [ "$s" = "$name" ] && return 0; done
+		f=$(find "$out/x" \( -name "$name.ko*" -o -name "${name//_/-}.ko*" \) | head -1)
+		[ -n "$f" ] || { log "$arch: module $name (needed by snd-aloop) is not in $img"; exit 1; }
+		for d in $(modinfo -F depends "$f" | tr ',' ' '); do add_mod "$d"; done
+		order+=("$name")
+		case $f in
+		*.xz) xz -dc "$f" >"$out/snd/${#order[@]}-$name.ko" ;;
+		*) cp "$f" "$out/snd/${#order[@]}-$name.ko" ;;
+		esac
+	}
+	add_mod snd-aloop
+	log "$arch: sound modules ${order[*]}"
 	bb=$(ls "$cache/dl/busybox-static_"*"_$arch.deb" | sort -V | tail -1)
 	dpkg-deb --fsys-tarfile "$bb" | tar -xO ./bin/busybox >"$out/busybox"
 	chmod +x "$out/busybox"
@@ -169,7 +192,7 @@ for arch in "${arches[@]}"; do
 	fi
 	cp "$b/gpio-sim.ko" "$out/gpio-sim.ko"
 	printf 'version=%s\nabi=%s\nflavour=%s\n' "$version" "$abi" "$fl" >"$out/info"
-	touch "$out/ready"
+	touch "$out/ready-snd"
 	log "$arch ready in $(( $(date +%s) - t0 )) s: $out"
 	echo "$out"
 done

@@ -15,6 +15,13 @@ fail() { echo "MWI-VM: setup failed: $*"; echo "MWI-VM: EXIT 97"; poweroff -f; s
 insmod /lib/configfs.ko || fail "insmod configfs.ko"
 insmod /lib/gpio-sim.ko || fail "insmod gpio-sim.ko"
 mount -t configfs configfs /sys/kernel/config || fail "mount configfs"
+# The ALSA loopback sound card (snd-aloop, card "Loopback"): what is played
+# on hw:Loopback,0 is captured on hw:Loopback,1 (MWI_ALOOP=1 for the tests).
+for m in /lib/snd/*.ko; do
+	[ -e "$m" ] || continue
+	insmod "$m" || fail "insmod $m"
+done
+[ -e /proc/asound/Loopback ] && export MWI_ALOOP=1 && echo "MWI-VM: snd-aloop: $(head -1 /proc/asound/cards)"
 
 # sim_chip NAME LABEL LINES NAMEPREFIX: one gpio-sim device with one bank.
 # Lines are named NAMEPREFIX<offset> unless NAMEPREFIX is empty.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Boot a stock Debian kernel under qemu (TCG, no KVM needed) with a tiny
-# initramfs: busybox, configfs.ko, gpio-sim.ko, scripts/vm/init.sh as /init
-# and the given test binaries. The VM creates gpio-sim chips, runs each test
+# initramfs: busybox, configfs.ko, gpio-sim.ko, the ALSA loopback card's
+# modules (snd-aloop), scripts/vm/init.sh as /init and the given test
+# binaries. The VM creates gpio-sim chips, runs each test
 # binary with MWI_GPIOSIM=1, prints "MWI-VM: EXIT <n>" and powers off.
 #
 # Usage: scripts/vm/run.sh ARCH READYDIR TESTBIN[=RUNREGEX]... [-- TEST ARGS...]
@@ -25,6 +26,7 @@ mkdir -p "$r"/{bin,dev,proc,sys,lib,tests,tmp}
 cp "$dir/busybox" "$r/bin/busybox"
 ln -s busybox "$r/bin/sh"
 cp "$dir/configfs.ko" "$dir/gpio-sim.ko" "$r/lib/"
+mkdir -p "$r/lib/snd" && cp "$dir"/snd/*.ko "$r/lib/snd/" # snd-aloop and its dependencies, in load order
 cp "$here/init.sh" "$r/init"
 chmod +x "$r/init"
 for b in "${bins[@]}"; do
@@ -47,8 +49,17 @@ set +e
 timeout -k 5 "${MWI_VM_TIMEOUT:-300}" "${qemu[@]}" -m 512 -smp 1 -no-reboot \
 	-display none -monitor none -serial stdio -net none \
 	-kernel "$dir/vmlinuz" -initrd "$tmp/initrd" -append "$append" </dev/null |
-	tr -d '\r' | tee "$tmp/console.log"
+	tr -d '\r' | tee "$tmp/console.log" | grep --line-buffered -v '^MWI-VM-FILE '
 set -e
+# Files a test sent back over the console ("MWI-VM-FILE NAME BASE64" lines,
+# e.g. captured audio for minimodem on the host) go to $MWI_VM_OUT.
+if [ -n "${MWI_VM_OUT:-}" ]; then
+	mkdir -p "$MWI_VM_OUT"
+	for n in $(awk '$1 == "MWI-VM-FILE" { print $2 }' "$tmp/console.log" | sort -u); do
+		case $n in */* | .*) continue ;; esac
+		awk -v n="$n" '$1 == "MWI-VM-FILE" && $2 == n { print $3 }' "$tmp/console.log" | base64 -d >"$MWI_VM_OUT/$n"
+	done
+fi
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 rc=$(sed -n 's/^MWI-VM: EXIT \([0-9]*\)$/\1/p' "$tmp/console.log" | tail -1)
 if [ -z "$rc" ]; then
