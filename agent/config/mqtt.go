@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -109,4 +110,23 @@ func (c *Config) validateMQTT(v *validator) {
 	if m.Keepalive < time.Second || m.Keepalive > 65535*time.Second {
 		v.add("mqtt.keepalive", m.Keepalive.String(), fmt.Sprintf("want 1s to %v, not", 65535*time.Second))
 	}
+}
+
+// String shows the MQTT settings without the password.
+func (m MQTTConfig) String() string {
+	return fmt.Sprintf("{Broker:%s DeviceID:%s Username:%s Password:%s Commands:%v}", m.Broker, m.DeviceID, m.Username, redact(m.Password), m.Commands)
+}
+
+// GoString prints the MQTT settings as Go syntax with the password redacted.
+func (m MQTTConfig) GoString() string {
+	type plain MQTTConfig // no methods: no recursion
+	p := plain(m)
+	p.Password = redact(p.Password)
+	return strings.Replace(fmt.Sprintf("%#v", p), "config.plain{", "config.MQTTConfig{", 1)
+}
+
+// LogValue logs the MQTT settings without the password.
+func (m MQTTConfig) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("broker", m.Broker), slog.String("device_id", m.DeviceID),
+		slog.String("username", m.Username), slog.String("password", redact(m.Password)), slog.Bool("commands", m.Commands))
 }

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,5 +43,23 @@ func TestMQTTDefaultsAndValidation(t *testing.T) {
 	}
 	if id := DefaultDeviceID(); !mqttIDRE.MatchString(id) {
 		t.Errorf("DefaultDeviceID %q", id)
+	}
+}
+
+// The MQTT password never shows in formatted or logged configuration.
+func TestMQTTPasswordNeverShown(t *testing.T) {
+	cfg, err := Parse([]byte("mqtt:\n  broker: tcp://x:1\n  username: u\n  password: hunter2-secret\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	slog.New(slog.NewTextHandler(&logs, nil)).Info("cfg", "mqtt", cfg.MQTT)
+	for _, s := range []string{fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), fmt.Sprint(cfg.MQTT), logs.String()} {
+		if strings.Contains(s, "hunter2") {
+			t.Errorf("password shown: %s", s)
+		}
+	}
+	if !strings.Contains(fmt.Sprintf("%#v", cfg.MQTT), `Password:"***"`) {
+		t.Errorf("GoString %#v", cfg.MQTT)
 	}
 }

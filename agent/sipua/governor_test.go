@@ -2,6 +2,7 @@ package sipua
 
 import (
 	"context"
+	"math"
 	"net"
 	"strings"
 	"testing"
@@ -60,8 +61,8 @@ func TestClamps(t *testing.T) {
 	if got := clampGrant(seconds(1_000_000_000)); got != MaxGrant {
 		t.Errorf("grant 10^9 s → %v, want %v", got, MaxGrant)
 	}
-	if got := seconds(1 << 62); got <= 0 {
-		t.Errorf("seconds(2^62) overflowed to %v", got)
+	if got := seconds(math.MaxInt); got <= 0 {
+		t.Errorf("seconds(MaxInt) overflowed to %v", got)
 	}
 	b := defaultBackoff()
 	mid := func() float64 { return 0.5 }
