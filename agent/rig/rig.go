@@ -487,7 +487,14 @@ func (r *Rig) runService(ctx context.Context) error {
 	}
 	r.log.Info("service: ready")
 	go func() {
-		if err := n.RunWatchdog(ctx, r.Agent.Ping); err != nil && ctx.Err() == nil {
+		err := n.RunWatchdog(ctx, r.Agent.Ping)
+		if errors.Is(err, service.ErrWatchdogAbort) {
+			// systemd's watchdog expired and it sent SIGABRT: exit as the
+			// abort would have (without the runtime's dump of every
+			// goroutine); Restart=on-failure starts the agent again.
+			os.Exit(134)
+		}
+		if err != nil && ctx.Err() == nil {
 			r.log.Error("service: watchdog", "err", err)
 		}
 	}()
