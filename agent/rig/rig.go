@@ -430,7 +430,8 @@ func (r *Rig) feedPort() func(ctx context.Context) error {
 			mu.Lock()
 			f := want
 			mu.Unlock()
-			if f != nil && (sent == nil || sent.MWI != f.MWI || sent.Stutter != f.Stutter) {
+			if f != nil && (sent == nil || sent.MWI != f.MWI || sent.Stutter != f.Stutter || sent.Count != f.Count) {
+				r.Port.SetCount(f.Count)
 				r.Port.SetMWI(f.MWI, f.Stutter)
 				sent = f
 			}
