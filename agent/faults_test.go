@@ -25,7 +25,6 @@ import (
 	"time"
 
 	"github.com/mwi-agent/mwi-agent/agent"
-	"github.com/mwi-agent/mwi-agent/agent/config"
 	"github.com/mwi-agent/mwi-agent/agent/indicate"
 	"github.com/mwi-agent/mwi-agent/agent/internal/kamailiotest"
 	"github.com/mwi-agent/mwi-agent/agent/state"
@@ -46,18 +45,14 @@ func faultBound(t testing.TB) time.Duration {
 
 // defaultConfig names only aor, server and password per account (and a
 // loopback listener and a state directory, which are not timers).
-func defaultConfig(t testing.TB, addr string, users []string, aorParams string) *config.Config {
+func defaultConfig(t testing.TB, addr string, users []string, aorParams string) string {
 	t.Helper()
 	var b strings.Builder
 	fmt.Fprintf(&b, "listen:\n  udp: \"127.0.0.1:0\"\nstate_dir: %s\naccounts:\n", t.TempDir())
 	for _, u := range users {
 		fmt.Fprintf(&b, "  - aor: sip:%s@127.0.0.1%s\n    server: %s\n    password: pw-%s\n", u, aorParams, addr, u)
 	}
-	cfg, err := config.Parse([]byte(b.String()))
-	if err != nil {
-		t.Fatalf("config: %v\n%s", err, b.String())
-	}
-	return cfg
+	return b.String()
 }
 
 func lampOf(s state.Snapshot) string {
@@ -74,21 +69,7 @@ type faultRig struct {
 func startFaultRig(t *testing.T, users []string, aorParams string) *faultRig {
 	itest.Require(t, "kamailio", "sqlite3")
 	k := kamailiotest.Start(t)
-	a, err := agent.New(agent.MustResolve(t, defaultConfig(t, k.Addr, users, aorParams)), agent.Options{Logger: testLogger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(agent.ShutdownTimeout + 5*time.Second):
-			t.Error("Run did not return")
-		}
-	})
+	a := runAgent(t, defaultConfig(t, k.Addr, users, aorParams))
 	waitSnap(t, a, 20*time.Second, "all subscribed", allHealth(state.HealthSubscribed))
 	return &faultRig{t: t, k: k, a: a, users: users}
 }

@@ -1,12 +1,14 @@
 package agent
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -21,7 +23,10 @@ import (
 const StatusSocket = "mwi-agent.sock"
 
 // ServeStatus serves the current snapshot as JSON (GET /) on a unix socket
-// at path until ctx ends. The socket is created mode 0600: local only.
+// at path until ctx ends. The socket is mode 0660: the agent's user and its
+// group (the packaged service: group mwi-agent, whose members may run
+// "mwi-agent status" and "mwi-agent mwi"; the state directory is 0750).
+// The snapshot holds no secrets.
 func (a *Agent) ServeStatus(ctx context.Context, path string) error {
 	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
 		_ = os.Remove(path) // left over from a previous run
@@ -30,7 +35,7 @@ func (a *Agent) ServeStatus(ctx context.Context, path string) error {
 	if err != nil {
 		return fmt.Errorf("agent: status socket: %w", err)
 	}
-	_ = os.Chmod(path, 0o600)
+	_ = os.Chmod(path, 0o660)
 	srv := &http.Server{
 		Handler:           a.statusHandler(),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -85,14 +90,52 @@ func writeJSON(w http.ResponseWriter, v any) {
 	_ = enc.Encode(v)
 }
 
-// statusClient talks HTTP over the unix socket at path.
-func statusClient(path string) *http.Client {
-	return &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", path)
-		},
-	}}
+// doSocket sends one HTTP/1.1 request over the unix socket at path and
+// returns the response (the caller closes its body). It speaks HTTP on the
+// connection itself: an http.Client would link the whole client transport
+// (proxies, connection pools) into the binary for a few local requests.
+// A socket the user may not open is reported as such, not as "is
+// mwi-agent running?".
+func doSocket(ctx context.Context, path string, req *http.Request) (*http.Response, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", path)
+	if errors.Is(err, fs.ErrPermission) {
+		return nil, fmt.Errorf("agent: status socket: %w", err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("agent: status socket: is mwi-agent running? %w", err)
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	req.Close = true
+	if err := req.Write(conn); err != nil {
+		stop()
+		conn.Close()
+		return nil, fmt.Errorf("agent: status socket: %w", err)
+	}
+	res, err := http.ReadResponse(bufio.NewReader(conn), req)
+	if err != nil {
+		stop()
+		conn.Close()
+		return nil, fmt.Errorf("agent: status socket: %w", err)
+	}
+	res.Body = &connBody{ReadCloser: res.Body, conn: conn, stop: stop}
+	return res, nil
+}
+
+// connBody closes the connection with the response body.
+type connBody struct {
+	io.ReadCloser
+	conn net.Conn
+	stop func() bool
+}
+
+func (b *connBody) Close() error {
+	b.stop()
+	err := b.ReadCloser.Close()
+	return errors.Join(err, b.conn.Close())
 }
 
 // SendManual sends a manual set or clear to a running agent's status
@@ -107,9 +150,9 @@ func SendManual(ctx context.Context, path string, r state.ManualRequest) ([]stri
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	res, err := statusClient(path).Do(req)
+	res, err := doSocket(ctx, path, req)
 	if err != nil {
-		return nil, fmt.Errorf("agent: status socket: is mwi-agent running? %w", err)
+		return nil, err
 	}
 	defer res.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(res.Body, 8192))
@@ -133,9 +176,9 @@ func ReadDiagnostics(ctx context.Context, path string) (Diagnostics, error) {
 	if err != nil {
 		return d, err
 	}
-	res, err := statusClient(path).Do(req)
+	res, err := doSocket(ctx, path, req)
 	if err != nil {
-		return d, fmt.Errorf("agent: status: is mwi-agent running? %w", err)
+		return d, err
 	}
 	defer res.Body.Close()
 	if err := json.NewDecoder(res.Body).Decode(&d); err != nil {
@@ -146,14 +189,13 @@ func ReadDiagnostics(ctx context.Context, path string) (Diagnostics, error) {
 
 // ReadStatus fetches a snapshot from a running agent's status socket.
 func ReadStatus(ctx context.Context, path string) (state.Snapshot, error) {
-	c := statusClient(path)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://mwi-agent/", nil)
 	if err != nil {
 		return state.Snapshot{}, err
 	}
-	res, err := c.Do(req)
+	res, err := doSocket(ctx, path, req)
 	if err != nil {
-		return state.Snapshot{}, fmt.Errorf("agent: status: is mwi-agent running? %w", err)
+		return state.Snapshot{}, err
 	}
 	defer res.Body.Close()
 	var s state.Snapshot

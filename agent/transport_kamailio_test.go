@@ -3,7 +3,6 @@
 package agent_test
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -16,29 +15,14 @@ import (
 	"github.com/mwi-agent/mwi-agent/scripts/itest"
 )
 
-// runAgent parses y, starts an agent on it and stops it (within the
-// shutdown bound) when the test ends.
+// runAgent parses y and starts an agent on it (startAgent).
 func runAgent(t *testing.T, y string) *agent.Agent {
 	t.Helper()
 	cfg, err := config.Parse([]byte(y))
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, y)
 	}
-	a, err := agent.New(agent.MustResolve(t, cfg), agent.Options{Logger: testLogger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(agent.ShutdownTimeout + time.Second):
-			t.Error("Run did not return within the shutdown bound")
-		}
-	})
+	a, _, _ := startAgent(t, cfg, testLogger(t))
 	return a
 }
 

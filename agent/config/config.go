@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -393,11 +392,6 @@ func redactYAMLError(err error, data []byte) string {
 	return msg
 }
 
-var (
-	secretLine   = regexp.MustCompile(`(?m)(?:^|[\s{,-])(?:password|token)\s*:[ \t]*(.*?)[ \t]*(?:#.*)?$`)
-	asteriskLine = regexp.MustCompile(`(?m)(?:^|[\s{,-])asterisk\s*:[ \t]*["']?([^"'\s#]*)`)
-)
-
 // secretsIn finds the values of password, token and asterisk keys in raw
 // YAML text, quoted and unquoted, for redacting error messages.
 func secretsIn(data []byte) []string {
@@ -407,17 +401,17 @@ func secretsIn(data []byte) []string {
 			out = append(out, s)
 		}
 	}
-	for _, m := range secretLine.FindAllSubmatch(data, -1) {
-		v := strings.TrimRight(string(m[1]), ",}")
+	for _, v := range keyValues(data, false, "password", "token") {
+		v = strings.TrimRight(v, ",}")
 		v = strings.TrimSpace(v)
 		add(v)
 		add(strings.Trim(v, `"'`))
 	}
-	for _, m := range asteriskLine.FindAllSubmatch(data, -1) {
-		add(string(m[1]))
-		if sh, err := parseAsterisk(string(m[1])); err == nil {
+	for _, v := range keyValues(data, true, "asterisk") {
+		add(v)
+		if sh, err := parseAsterisk(v); err == nil {
 			add(sh.Secret)
-		} else if user, _, ok := strings.Cut(string(m[1]), "@"); ok {
+		} else if user, _, ok := strings.Cut(v, "@"); ok {
 			if _, rest, ok := strings.Cut(user, ":"); ok {
 				secret, _, _ := strings.Cut(rest, ":")
 				add(secret)
@@ -427,4 +421,79 @@ func secretsIn(data []byte) []string {
 	// Longest first, so a secret that contains another is replaced whole.
 	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
 	return out
+}
+
+// keyValues scans raw YAML text for the values of the given keys, whatever
+// the document's shape (also text the YAML parser rejected). A key counts
+// at the start of a line or after white space, '{', ',' or '-', followed by
+// optional white space and ':'. The value is the rest of the line up to a
+// '#' comment, trailing blanks cut; with word, the run of characters after
+// an optional quote up to a quote, white space or '#'. For password|token
+// and asterisk this is what the regular expressions
+//
+//	(?m)(?:^|[\s{,-])(?:password|token)\s*:[ \t]*(.*?)[ \t]*(?:#.*)?$
+//	(?m)(?:^|[\s{,-])asterisk\s*:[ \t]*["']?([^"'\s#]*)
+//
+// matched, without linking the regexp package (TestKeyValuesMatchRegexps).
+func keyValues(data []byte, word bool, keys ...string) []string {
+	var out []string
+	i := 0
+	for i < len(data) {
+		key := ""
+		if i == 0 || isYAMLSpace(data[i-1]) || data[i-1] == '{' || data[i-1] == ',' || data[i-1] == '-' {
+			for _, k := range keys {
+				if bytes.HasPrefix(data[i:], []byte(k)) {
+					key = k
+					break
+				}
+			}
+		}
+		if key == "" {
+			i++
+			continue
+		}
+		j := i + len(key)
+		for j < len(data) && isYAMLSpace(data[j]) {
+			j++
+		}
+		if j >= len(data) || data[j] != ':' {
+			i++
+			continue
+		}
+		j++
+		for j < len(data) && (data[j] == ' ' || data[j] == '\t') {
+			j++
+		}
+		if word {
+			if j < len(data) && (data[j] == '"' || data[j] == '\'') {
+				j++
+			}
+			k := j
+			for k < len(data) && data[k] != '"' && data[k] != '\'' && data[k] != '#' && !isYAMLSpace(data[k]) {
+				k++
+			}
+			out = append(out, string(data[j:k]))
+			i = k
+			continue
+		}
+		end := bytes.IndexByte(data[j:], '\n')
+		if end < 0 {
+			end = len(data)
+		} else {
+			end += j
+		}
+		v := data[j:end]
+		if h := bytes.IndexByte(v, '#'); h >= 0 {
+			v = v[:h]
+		}
+		v = bytes.TrimRight(v, " \t")
+		out = append(out, string(v))
+		i = end
+	}
+	return out
+}
+
+// isYAMLSpace is regexp's \s: space, \t, \n, \f, \r.
+func isYAMLSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
 }

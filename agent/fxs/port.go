@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mwi-agent/mwi-agent/hal"
@@ -52,6 +53,10 @@ type Port struct {
 	lvl  float64
 
 	in chan Event
+
+	// count is the number of new messages the next ETSI message reports
+	// (parameter 0x13); 0 = unknown. Set by SetCount from any goroutine.
+	count atomic.Int64
 
 	mu sync.Mutex
 	st Status
@@ -125,6 +130,12 @@ func New(cfg Config, dev Devices, opt Options) (*Port, error) {
 func (p *Port) SetMWI(mwi, stutter bool) {
 	p.post(Event{Kind: EvMWI, MWI: mwi, Stutter: stutter, At: p.clk.Now()})
 }
+
+// SetCount sets the number of new messages that the next on-hook MWI
+// message reports where the format carries a count (ETSI parameter 0x13);
+// 0 or less means unknown ("one or an unspecified number" is sent while
+// messages wait). It does not by itself start a transmission.
+func (p *Port) SetCount(n int) { p.count.Store(int64(max(n, 0))) }
 
 // Ring starts or stops ringing (refused while off-hook).
 func (p *Port) Ring(on bool) { p.post(Event{Kind: EvRing, On: on, At: p.clk.Now()}) }
@@ -333,14 +344,14 @@ func (p *Port) flush() {
 // Sequence returns what the port sends for an MWI message: the configured
 // alert around the FSK data.
 func (p *Port) Sequence(mwi bool) tone.AlertSequence {
-	return Sequence(p.cfg, mwi, p.rate, p.clk.Now())
+	return Sequence(p.cfg, mwi, int(p.count.Load()), p.rate, p.clk.Now())
 }
 
-// Sequence builds the alert + FSK sequence for one MWI message.
-func Sequence(cfg Config, mwi bool, rate int, now time.Time) tone.AlertSequence {
-	// ETSI parameter 0x13: the count is not known here, so "on" says 1
-	// ("one or an unspecified number"), never 0 (tone.MWIMessage).
-	msg := tone.MWIMessage(cfg.Format, mwi, tone.MsgOptions{Time: now})
+// Sequence builds the alert + FSK sequence for one MWI message. count is
+// the number of new messages for ETSI parameter 0x13; 0 (unknown) with
+// mwi on sends 1, "one or an unspecified number", never 0 (tone.MWIMessage).
+func Sequence(cfg Config, mwi bool, count, rate int, now time.Time) tone.AlertSequence {
+	msg := tone.MWIMessage(cfg.Format, mwi, tone.MsgOptions{Time: now, Count: count})
 	data := tone.ModulateFSK(msg, tone.FSKOptions{Standard: cfg.Standard, Rate: rate})
 	return tone.NewAlertSequence(cfg.Alert, data, tone.Options{Rate: rate})
 }

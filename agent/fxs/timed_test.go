@@ -52,7 +52,7 @@ func (x logSink) Rate() int              { return 8000 }
 func TestTimedSinkSequenceIsOneDrainedStream(t *testing.T) {
 	l := &stepLog{}
 	cfg := Config{FSK: true, Format: tone.ETSI, Standard: tone.V23, Alert: tone.AlertLineReversal}
-	seq := Sequence(cfg, true, 8000, time.Time{})
+	seq := Sequence(cfg, true, 0, 8000, time.Time{})
 	var dt, data time.Duration
 	for _, st := range seq {
 		switch st.Action {

@@ -450,7 +450,7 @@ func TestVMAudioSkewAloop(t *testing.T) {
 		for attempt := 1; ; attempt++ {
 			now := time.Now()
 			cfg := fxs.Config{Format: c.fmt, Standard: c.std, Alert: c.alert}
-			seq := fxs.Sequence(cfg, true, rate, now)
+			seq := fxs.Sequence(cfg, true, 0, rate, now)
 			msg := tone.MWIMessage(c.fmt, true, tone.MsgOptions{Time: now})
 			x0, _ := sink.Xruns()
 			_, _, o0 := capt.snapshot()
@@ -513,7 +513,7 @@ func TestVMAudioSkewAloop(t *testing.T) {
 	}
 	// Off-hook while data plays: the audio must stop within 20 ms.
 	ctx, cancel := context.WithCancel(context.Background())
-	long := fxs.Sequence(fxs.Config{Format: tone.MDMF, Standard: tone.Bell202}, true, rate, time.Now())
+	long := fxs.Sequence(fxs.Config{Format: tone.MDMF, Standard: tone.Bell202}, true, 0, rate, time.Now())
 	abortDone := make(chan time.Time, 1)
 	go func() {
 		_ = fxs.Transmit(ctx, dev, long, rate)

@@ -44,7 +44,12 @@ func DefaultPolicy(leds, fxsPorts int) Policy {
 // of the lamp accounts (an analog phone has no "unknown" signal); Unknown
 // says that some of that state cannot currently be vouched for.
 type FXS struct {
-	MWI     bool // polarity / neon / FSK "messages waiting"
+	MWI bool // polarity / neon / FSK "messages waiting"
+	// Count is the new messages of the lamp accounts whose last known
+	// state is "messages waiting" (what a person is shown: voice first),
+	// for an on-hook message that carries a count (ETSI 0x13); 0 when
+	// the server sent only the status line.
+	Count   int
 	Stutter bool // off-hook gives stutter dial tone instead of normal
 	Unknown bool
 }
@@ -163,6 +168,7 @@ func Compute(s state.Snapshot, p Policy) Outputs {
 
 	var lampSts []status
 	anyUnknown, lastYes, restored := false, false, false
+	count := 0
 	for _, a := range s.Accounts {
 		st := accountStatus(a)
 		ap, ok := byName[a.Name]
@@ -173,6 +179,7 @@ func Compute(s state.Snapshot, p Policy) Outputs {
 			}
 			if a.Waiting == state.WaitingYes {
 				lastYes = true
+				count = min(count+int(min(a.Shown().New, 1<<16)), 1<<16) // saturate: ETSI carries 1..255
 			}
 			restored = restored || a.Unconfirmed()
 		}
@@ -186,7 +193,7 @@ func Compute(s state.Snapshot, p Policy) Outputs {
 	out.Display.Title = p.Title
 	out.Stutter = lastYes
 	for i := 0; i < p.FXSPorts; i++ {
-		out.FXS = append(out.FXS, FXS{MWI: lastYes, Stutter: lastYes, Unknown: anyUnknown})
+		out.FXS = append(out.FXS, FXS{MWI: lastYes, Count: count, Stutter: lastYes, Unknown: anyUnknown})
 	}
 	out.Why = [...]string{"nothing waiting", "cannot know: an account's mailbox state is unknown or stale",
 		"cannot know: messages waited when the account went stale", "messages waiting", "urgent messages waiting"}[lamp]

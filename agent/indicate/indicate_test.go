@@ -129,6 +129,11 @@ func TestLEDsAndFXS(t *testing.T) {
 	if len(out.FXS) != 1 || !out.FXS[0].MWI || !out.FXS[0].Stutter || !out.FXS[0].Unknown {
 		t.Errorf("fxs = %+v, want MWI, stutter, unknown", out.FXS)
 	}
+	// The line's count (ETSI 0x13) is the lamp accounts' new messages: a
+	// and e (c drives no lamp, b has none).
+	if out.FXS[0].Count != 2 {
+		t.Errorf("fxs count = %d, want 2 (a's 1 + e's 1)", out.FXS[0].Count)
+	}
 	if len(out.Display.Accounts) != 5 || out.Display.Accounts[2].UrgentNew != 2 || out.Display.Accounts[3].Health != DisplayHealthUnreachable ||
 		out.Display.Accounts[0].Waiting != DisplayWaitingYes {
 		t.Errorf("display = %+v", out.Display.Accounts)

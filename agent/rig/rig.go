@@ -430,7 +430,8 @@ func (r *Rig) feedPort() func(ctx context.Context) error {
 			mu.Lock()
 			f := want
 			mu.Unlock()
-			if f != nil && (sent == nil || sent.MWI != f.MWI || sent.Stutter != f.Stutter) {
+			if f != nil && (sent == nil || sent.MWI != f.MWI || sent.Stutter != f.Stutter || sent.Count != f.Count) {
+				r.Port.SetCount(f.Count)
 				r.Port.SetMWI(f.MWI, f.Stutter)
 				sent = f
 			}
@@ -487,7 +488,14 @@ func (r *Rig) runService(ctx context.Context) error {
 	}
 	r.log.Info("service: ready")
 	go func() {
-		if err := n.RunWatchdog(ctx, r.Agent.Ping); err != nil && ctx.Err() == nil {
+		err := n.RunWatchdog(ctx, r.Agent.Ping)
+		if errors.Is(err, service.ErrWatchdogAbort) {
+			// systemd's watchdog expired and it sent SIGABRT: exit as the
+			// abort would have (without the runtime's dump of every
+			// goroutine); Restart=on-failure starts the agent again.
+			os.Exit(134)
+		}
+		if err != nil && ctx.Err() == nil {
 			r.log.Error("service: watchdog", "err", err)
 		}
 	}()

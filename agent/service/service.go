@@ -7,6 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
@@ -14,7 +17,8 @@ import (
 
 // Notifier sends sd_notify messages to the service manager.
 type Notifier struct {
-	log *slog.Logger
+	log    *slog.Logger
+	stacks func() []StackGroup // Stacks; tests replace it
 }
 
 // New returns a Notifier that logs problems to log (nil: discard).
@@ -22,7 +26,7 @@ func New(log *slog.Logger) *Notifier {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Notifier{log: log}
+	return &Notifier{log: log, stacks: Stacks}
 }
 
 // Supervised reports whether a service manager listens (NOTIFY_SOCKET set).
@@ -78,9 +82,19 @@ func WatchdogInterval() (time.Duration, error) {
 // ctx's deadline; an error (or the deadline) means "do not ping".
 type Probe func(ctx context.Context) error
 
+// ErrWatchdogAbort is returned by RunWatchdog when the service manager
+// sent SIGABRT (its watchdog expired): the caller should exit at once with
+// a failure status (134, as an abort would); systemd restarts the service.
+var ErrWatchdogAbort = errors.New("service: watchdog expired, aborted by the service manager (SIGABRT)")
+
 // RunWatchdog pings the watchdog (WATCHDOG=1) every half interval while
 // probe succeeds, until ctx ends; then it returns ctx.Err(). A failing probe
-// skips the ping, so systemd restarts a wedged agent after WatchdogSec.
+// skips the ping, so systemd restarts a wedged agent after WatchdogSec, and
+// logs where the process's goroutines are, one line per group of identical
+// stacks (Stacks). With the watchdog on, the SIGABRT systemd sends when it
+// expires is caught and RunWatchdog returns ErrWatchdogAbort, instead of
+// the Go runtime dumping every goroutine with arguments and file positions
+// (hundreds of journal lines). SIGQUIT still gives that full dump.
 // With the watchdog off it returns nil at once.
 func (n *Notifier) RunWatchdog(ctx context.Context, probe Probe) error {
 	interval, err := WatchdogInterval()
@@ -90,10 +104,34 @@ func (n *Notifier) RunWatchdog(ctx context.Context, probe Probe) error {
 	if interval <= 0 {
 		return nil
 	}
-	return n.runWatchdog(ctx, interval, probe)
+	abort := make(chan os.Signal, 1)
+	signal.Notify(abort, syscall.SIGABRT)
+	defer signal.Stop(abort)
+	return n.runWatchdog(ctx, interval, probe, abort)
 }
 
-func (n *Notifier) runWatchdog(ctx context.Context, interval time.Duration, probe Probe) error {
+// maxStackGroups and maxFrames bound the goroutine report.
+const (
+	maxStackGroups = 30
+	maxFrames      = 16
+)
+
+// logStacks logs the goroutine groups, one line each.
+func (n *Notifier) logStacks(groups []StackGroup) {
+	for i, g := range groups {
+		if i == maxStackGroups {
+			n.log.Error("service: goroutines", "more_groups", len(groups)-i)
+			break
+		}
+		f := g.Funcs
+		if len(f) > maxFrames {
+			f = append(f[:maxFrames:maxFrames], "...")
+		}
+		n.log.Error("service: goroutines", "n", g.Count, "state", g.State, "stack", strings.Join(f, " < "))
+	}
+}
+
+func (n *Notifier) runWatchdog(ctx context.Context, interval time.Duration, probe Probe, abort <-chan os.Signal) error {
 	if probe == nil {
 		return errors.New("service: watchdog: nil probe")
 	}
@@ -116,6 +154,7 @@ func (n *Notifier) runWatchdog(ctx context.Context, interval time.Duration, prob
 			if !failing {
 				n.log.Error("service: agent loop not answering; not pinging the watchdog", "err", err)
 				_ = n.notify("STATUS=agent loop not answering: " + firstLine(err.Error()))
+				n.logStacks(n.stacks())
 			}
 			failing = true
 			return
@@ -135,6 +174,9 @@ func (n *Notifier) runWatchdog(ctx context.Context, interval time.Duration, prob
 			return ctx.Err()
 		case <-t.C:
 			ping()
+		case <-abort:
+			n.log.Error("service: watchdog expired (SIGABRT from the service manager); exiting for a restart")
+			return ErrWatchdogAbort
 		}
 	}
 }

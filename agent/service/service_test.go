@@ -1,14 +1,18 @@
 package service
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -245,4 +249,79 @@ func TestReloadBracketsApply(t *testing.T) {
 	if !strings.HasPrefix(m, "READY=1\nSTATUS=reload failed: accounts[1].server") || strings.Contains(m, "more") {
 		t.Fatalf("failed reload sent %q", m)
 	}
+}
+
+// A wedged loop gets one log line per group of identical goroutine stacks
+// (not the runtime's full dump), and systemd's SIGABRT at the watchdog's
+// expiry makes RunWatchdog return ErrWatchdogAbort instead of the runtime
+// printing every goroutine.
+func TestWatchdogLogsGroupedStacksAndCatchesAbort(t *testing.T) {
+	f := listenNotify(t, 60*time.Millisecond)
+	var buf syncBuffer
+	n := New(slog.New(slog.NewTextHandler(&buf, nil)))
+	// 300 goroutines parked alike, as account workers would be
+	stop := make(chan struct{})
+	defer close(stop)
+	for range 300 {
+		go parkHere(stop)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- n.RunWatchdog(ctx, func(context.Context) error { return errors.New("agent: loop not answering") })
+	}()
+	if m := f.next(5 * time.Second); !strings.HasPrefix(m, "STATUS=") {
+		t.Fatalf("got %q, want the STATUS line", m)
+	}
+	var lines []string
+	for range 500 { // the report follows the STATUS line
+		lines = strings.Split(strings.TrimSpace(buf.String()), "\n")
+		if strings.Contains(buf.String(), "service.parkHere") {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	var parked string
+	for _, l := range lines {
+		if strings.Contains(l, "service.parkHere") {
+			parked = l
+		}
+	}
+	// most of them are parked by now; all of them in one line
+	if cnt, _ := strconv.Atoi(strings.Fields(strings.SplitN(parked+" n=", " n=", 2)[1] + " ")[0]); cnt < 200 {
+		t.Fatalf("no grouped line for the 300 parked goroutines in:\n%s", buf.String())
+	}
+	if len(lines) > maxStackGroups+3 {
+		t.Fatalf("%d log lines, want at most %d:\n%s", len(lines), maxStackGroups+3, buf.String())
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGABRT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrWatchdogAbort) {
+			t.Fatalf("RunWatchdog returned %v, want ErrWatchdogAbort", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("RunWatchdog did not return after SIGABRT")
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

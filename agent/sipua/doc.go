@@ -11,7 +11,19 @@
 //
 // The worker owns every piece of SIP state (Call-IDs, CSeqs, the dialog,
 // digest challenges and nonce counts, timers); sipgo's handlers only
-// answer and hand NOTIFYs over. What sipgo v1.7.3 does not give and this
+// check a NOTIFY's identity, hand it over and answer what the worker says
+// (2xx only once applied, else 500 + Retry-After: never 200 and lost).
+//
+// Trust (issue 11): a read filter in front of sipgo (gate.go) answers
+// what the agent refuses statelessly — every refusal the same 481 — and
+// numbers admitted NOTIFYs in arrival order, so floods of spoofed packets
+// leave no state; in-dialog NOTIFYs must match Call-ID and both tags;
+// unsolicited ones only over the account's own transport and flow. One
+// prober per server (liveness.go) finds a server that stopped answering
+// (UDP OPTIONS, TCP/TLS CRLF ping with pong timeout); the restart check
+// refreshes each subscription often enough that a server which forgot it
+// is noticed within a minute. Server names are resolved off the workers'
+// goroutines (resolve.go). What sipgo v1.7.3 does not give and this
 // package adds: REGISTER refresh, SUBSCRIBE dialogs (created by the 2xx or
 // by a NOTIFY that overtakes it), in-dialog refresh, digest with nonce-count
 // reuse per realm, stale nonces and SHA-256 chosen over MD5, 423/481/Retry-After

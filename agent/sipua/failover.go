@@ -236,6 +236,9 @@ func (a *account) moveTo(i int, why string, kick bool) {
 	a.log.Warn("sipua: failing over to the next server target", "from", from.String(), "to", loc.targets[i].String(), "why", why)
 	a.setDest(destOf(loc.targets[i]))
 	a.unreachable = false
+	// A nonce belongs to the server that issued it: no pre-emptive
+	// answers with the old target's challenges (even in the same realm).
+	a.reg.auth, a.sub.auth = authState{}, authState{}
 	if !kick {
 		return
 	}

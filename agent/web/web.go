@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"image"
-	"image/png"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -738,7 +737,7 @@ func (s *Server) displayPNG(w http.ResponseWriter, r *http.Request) {
 		img = image.NewGray(image.Rect(0, 0, s.opt.DisplayInfo.Width, max(s.opt.DisplayInfo.Height, 1)))
 	}
 	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
+	if err := display.EncodePNG(&buf, img); err != nil {
 		http.Error(w, err.Error(), 500)
 		return
 	}

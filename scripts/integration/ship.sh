@@ -99,8 +99,8 @@ for a in armhf arm64 amd64; do
 	}
 	check -rwxr-xr-x /usr/bin/mwi-agent
 	check -rw------- /etc/mwi-agent/config.yaml
-	check -rw-r--r-- /lib/systemd/system/mwi-agent.service
-	check -rw-r--r-- /lib/udev/rules.d/60-mwi-agent.rules
+	check -rw-r--r-- /usr/lib/systemd/system/mwi-agent.service
+	check -rw-r--r-- /usr/lib/udev/rules.d/60-mwi-agent.rules
 	check -rw-r--r-- /usr/share/doc/mwi-agent/copyright
 	# the binary inside is the one for this architecture
 	dpkg-deb --fsys-tarfile "$deb" | tar -xOf - ./usr/bin/mwi-agent >"$tmp/bin-$a"
@@ -147,18 +147,19 @@ grep -q "edited by the admin" "$R/etc/mwi-agent/config.yaml" || fail "conffile r
 
 step "systemd-analyze verify (in the throwaway root)"
 # verify needs the targets the unit refers to and the programs it runs
-cp -an /lib/systemd/system/. "$R/lib/systemd/system/"
+mkdir -p "$R/usr/lib/systemd/system"
+cp -an /usr/lib/systemd/system/. "$R/usr/lib/systemd/system/"
 cp /bin/kill "$R/bin/kill"
-if ! out=$(systemd-analyze --root="$R" verify /lib/systemd/system/mwi-agent.service 2>&1) || [ -n "$out" ]; then
+if ! out=$(systemd-analyze --root="$R" verify /usr/lib/systemd/system/mwi-agent.service 2>&1) || [ -n "$out" ]; then
 	fail "systemd-analyze verify: $out"
 fi
 echo "systemd-analyze verify: clean"
-sec=$(systemd-analyze security --offline=true --root="$R" /lib/systemd/system/mwi-agent.service 2>&1 | tail -1)
+sec=$(systemd-analyze security --offline=true --root="$R" /usr/lib/systemd/system/mwi-agent.service 2>&1 | tail -1)
 echo "$sec"
 score=$(sed -nE 's/.*exposure level for mwi-agent.service: ([0-9.]+).*/\1/p' <<<"$sec")
 [ -n "$score" ] || fail "no security score"
 awk -v s="$score" 'BEGIN { exit !(s < 3.0) }' || fail "exposure $score (want < 3.0)"
-unit=$R/lib/systemd/system/mwi-agent.service
+unit=$R/usr/lib/systemd/system/mwi-agent.service
 for want in Type=notify WatchdogSec= Restart=on-failure User=mwi-agent "SupplementaryGroups=gpio i2c audio" \
 	"DeviceAllow=char-gpiochip rw" "DeviceAllow=char-i2c rw" "DeviceAllow=char-alsa rw" DevicePolicy=closed \
 	"ExecReload=/bin/kill -HUP \$MAINPID"; do

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/png"
 	"io"
 	"os"
 	"strconv"
@@ -88,7 +87,7 @@ func runDisplay(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	var buf bytes.Buffer
-	if err := png.Encode(&buf, scaled(img, *scale, sz.text)); err != nil {
+	if err := display.EncodePNG(&buf, scaled(img, *scale, sz.text)); err != nil {
 		return err
 	}
 	if err := os.WriteFile(*preview, buf.Bytes(), 0o644); err != nil {

@@ -78,7 +78,7 @@ func runMWI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer cancel()
 	names, err := agent.SendManual(ctx, sp, req)
 	if err != nil {
-		return err
+		return statusHint(err, sp)
 	}
 	fmt.Fprintf(stdout, "%s: %s (source manual)\n", req.Action, strings.Join(names, ", "))
 	return nil

@@ -46,7 +46,7 @@ func runRun(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	cfg, err := config.LoadResolved(*path)
 	if err != nil {
-		return err
+		return configError{err}
 	}
 	log := newLogger(stderr, cfg.LogLevel)
 	// Small boards: collect garbage at 50 % heap growth instead of 100 %

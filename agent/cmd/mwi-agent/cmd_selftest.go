@@ -179,7 +179,7 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			fmt.Fprintf(stdout, "FSK MWI (%v, %v, alert %v): the phone's message lamp goes on, then off\n", fxsCfg.Format, fxsCfg.Standard, fxsCfg.Alert)
 			dev := fxs.Devices{Line: d.Line, Hook: d.Hook, Audio: audio}
 			for _, on := range []bool{true, false} {
-				err := fxs.Transmit(ctx, dev, fxs.Sequence(fxsCfg, on, tone.DefaultSampleRate, time.Now()), tone.DefaultSampleRate)
+				err := fxs.Transmit(ctx, dev, fxs.Sequence(fxsCfg, on, 0, tone.DefaultSampleRate, time.Now()), tone.DefaultSampleRate)
 				result(fmt.Sprintf("FSK MWI %v sent", map[bool]string{true: "on", false: "off"}[on]), err, "")
 				if on && !sleep(*fskGap) {
 					return ctx.Err()

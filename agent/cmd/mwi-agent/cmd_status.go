@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,6 +28,34 @@ func init() {
 // and the file exists. Only tests point it elsewhere.
 var packagedConfig = "/etc/mwi-agent/config.yaml"
 
+// packagedStateDir is the packaged configuration's state_dir: status
+// looks for the socket there when the packaged config exists but is not
+// readable (it holds SIP passwords: mode 0600, user mwi-agent).
+var packagedStateDir = "/var/lib/mwi-agent"
+
+// statusDir finds the state directory from the configuration at path.
+func statusDir(path string, load func(string) (*config.Config, error)) (string, error) {
+	cfg, err := load(path)
+	if err == nil {
+		return cfg.StateDir, nil
+	}
+	if errors.Is(err, fs.ErrPermission) {
+		if path == packagedConfig {
+			return packagedStateDir, nil
+		}
+		return "", fmt.Errorf("%w\n(the configuration holds SIP passwords and is readable only by the agent's user: run \"sudo mwi-agent status\", or give --socket <state_dir>/%s)", err, agent.StatusSocket)
+	}
+	return "", err
+}
+
+// statusHint adds what to do to a status socket error a user can act on.
+func statusHint(err error, sock string) error {
+	if errors.Is(err, fs.ErrPermission) {
+		return fmt.Errorf("%w\n(the status socket %s is open to root and to the agent's group only: run \"sudo mwi-agent status\", or join the group — packaged install: \"sudo adduser $USER mwi-agent\", then log in again)", err, sock)
+	}
+	return err
+}
+
 func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -43,13 +73,13 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	defer cancel()
 	s, err := agent.ReadStatus(ctx, sp)
 	if err != nil {
-		return err
+		return statusHint(err, sp)
 	}
 	printStatus(stdout, s, time.Now())
 	if *verbose {
 		d, err := agent.ReadDiagnostics(ctx, sp)
 		if err != nil {
-			return err
+			return statusHint(err, sp)
 		}
 		printDiagnostics(stdout, d)
 	}
@@ -69,11 +99,11 @@ func statusSocketPath(path, sock string) (string, error) {
 	}
 	dir := config.Default().StateDir
 	if path != "" {
-		cfg, err := config.Load(path)
+		d, err := statusDir(path, config.Load)
 		if err != nil {
 			return "", err
 		}
-		dir = cfg.StateDir
+		dir = d
 	}
 	return filepath.Join(dir, agent.StatusSocket), nil
 }

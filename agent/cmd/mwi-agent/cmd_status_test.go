@@ -3,9 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -74,6 +79,39 @@ func TestStatusDefaultsToPackagedConfig(t *testing.T) {
 	out.Reset()
 	if err := runStatus(ctx, []string{"--socket", sock}, &out, &errb); err != nil || !strings.Contains(out.String(), "desk-1001") {
 		t.Fatalf("status --socket: %v\n%s", err, out.String())
+	}
+}
+
+// A normal user cannot read the packaged config (0600, user mwi-agent):
+// status then looks in the packaged state_dir; another unreadable config
+// and an unreadable socket say what to do instead of a bare "permission
+// denied". (Tests run as root here, so the errors are made up; the real
+// ones are checked as a normal user under systemd by
+// scripts/integration/ship-systemd.sh.)
+func TestStatusPermissionHints(t *testing.T) {
+	denied := func(p string) (*config.Config, error) {
+		return nil, fmt.Errorf("config: %w", &fs.PathError{Op: "open", Path: p, Err: fs.ErrPermission})
+	}
+	dir, err := statusDir(packagedConfig, denied)
+	if err != nil || dir != packagedStateDir {
+		t.Fatalf("packaged config unreadable: %q, %v; want %q", dir, err, packagedStateDir)
+	}
+	_, err = statusDir("/srv/other.yaml", denied)
+	if err == nil || !strings.Contains(err.Error(), "permission denied") || !strings.Contains(err.Error(), "sudo mwi-agent status") {
+		t.Fatalf("other config unreadable: %v", err)
+	}
+	broken := func(string) (*config.Config, error) { return nil, errors.New("config: line 1: bad") }
+	if _, err := statusDir(packagedConfig, broken); err == nil || err.Error() != "config: line 1: bad" {
+		t.Fatalf("a broken packaged config is reported as it is: %v", err)
+	}
+	err = statusHint(fmt.Errorf("agent: status: is mwi-agent running? %w", &net.OpError{Op: "dial", Net: "unix", Err: os.NewSyscallError("connect", syscall.EACCES)}), "/var/lib/mwi-agent/mwi-agent.sock")
+	for _, want := range []string{"permission denied", "sudo mwi-agent status", "adduser $USER mwi-agent"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Fatalf("socket hint %q lacks %q", err, want)
+		}
+	}
+	if err := statusHint(os.ErrNotExist, "x"); err != os.ErrNotExist {
+		t.Fatalf("other errors unchanged: %v", err)
 	}
 }
 

@@ -36,6 +36,20 @@ type exitError struct{ code int }
 
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
+// exConfig is the exit status of "run" when the configuration cannot be
+// loaded (EX_CONFIG, sysexits.h). The systemd unit does not restart on it
+// (RestartPreventExitStatus=78): restarting cannot fix a file, and
+// automatic restarts would use up the start limit the admin needs for
+// "systemctl restart" while editing it.
+const exConfig = 78
+
+// configError is an error loading the configuration: printed as usual,
+// exit status exConfig.
+type configError struct{ err error }
+
+func (e configError) Error() string { return e.err.Error() }
+func (e configError) Unwrap() error { return e.err }
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := runMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
@@ -61,6 +75,10 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := c.run(ctx, args, stdout, stderr); err != nil {
 		if e, ok := err.(exitError); ok {
 			return e.code
+		}
+		if _, ok := err.(configError); ok {
+			fmt.Fprintf(stderr, "mwi-agent %s: %v\n", name, err)
+			return exConfig
 		}
 		if ctx.Err() != nil && err == ctx.Err() {
 			return 0

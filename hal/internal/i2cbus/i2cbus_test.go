@@ -21,3 +21,24 @@ func TestOpenByName(t *testing.T) {
 		t.Fatalf("missing bus: %v, want an error naming the driver and the bus", err)
 	}
 }
+
+func TestNumber(t *testing.T) {
+	for name, want := range map[string]int{"1": 1, "/dev/i2c-1": 1, "I2C1": 1, "0": 0, "/dev/i2c-22": 22} {
+		if n, ok := Number(name); !ok || n != want {
+			t.Errorf("Number(%q) = %d, %v; want %d", name, n, ok, want)
+		}
+	}
+	for _, name := range []string{"", "-1", "+1", "01", "i2c-1", "/dev/i2c-", "I2C", "1a", "/dev/i2c-1/x"} {
+		if n, ok := Number(name); ok {
+			t.Errorf("Number(%q) = %d, true; want not a bus number", name, n)
+		}
+	}
+}
+
+func TestOpenMissingNumberedBus(t *testing.T) {
+	// A bus number no machine has: the sysfs driver's error, prefixed.
+	_, err := Open("ssd1306", "/dev/i2c-987654")
+	if err == nil || !strings.HasPrefix(err.Error(), `ssd1306: i2c bus "/dev/i2c-987654": `) {
+		t.Fatalf("got %v, want an error naming the driver and the bus", err)
+	}
+}
