@@ -222,6 +222,11 @@ func accountView(a state.Account, now time.Time) AccountView {
 	if v.Label == "" {
 		v.Label = a.Name
 	}
+	if a.Source == state.SourceManual {
+		// Set or cleared by hand (mwi-agent mwi, the API, MQTT): the
+		// display says so, short enough to survive a 16-column LCD's cut.
+		v.Label = ManualMark + v.Label
+	}
 	if a.Unconfirmed() {
 		v.Label += " " + ShortAge(now.Sub(a.Updated))
 		v.Health = DisplayHealthStale
@@ -243,6 +248,11 @@ func accountView(a state.Account, now time.Time) AccountView {
 	}
 	return v
 }
+
+// ManualMark starts the display label of an account whose state was set
+// or cleared by hand, so a guest or installer sees that the server did not
+// say it (docs/display.md).
+const ManualMark = "M:"
 
 // ShortAge formats an age for a small display: "45s", "12m", "3h", "4d".
 func ShortAge(d time.Duration) string {

@@ -243,3 +243,18 @@ func TestApplierRetriesFailedWrite(t *testing.T) {
 		t.Fatalf("after a failed write the same output was not retried: calls %d, pattern %q", fl.calls, fl.p.Name)
 	}
 }
+
+// A state set or cleared by hand is marked on the display (issue 13: source
+// "manual" shown everywhere); a server-reported state is not.
+func TestDisplayMarksManualSource(t *testing.T) {
+	man := acct("room", no, ok, 0, 0, 0)
+	man.Source = state.SourceManual
+	srv := acct("desk", yes, ok, 2, 0, 0)
+	out := Compute(state.Snapshot{Accounts: []state.Account{man, srv}}, DefaultPolicy(0, 0))
+	if got := out.Display.Accounts[0].Label; got != ManualMark+"room" {
+		t.Errorf("manual account label = %q, want %q", got, ManualMark+"room")
+	}
+	if got := out.Display.Accounts[1].Label; got != "desk" {
+		t.Errorf("server account label = %q, want desk", got)
+	}
+}
