@@ -1,7 +1,6 @@
 package agent_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,33 +8,15 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/mwi-agent/mwi-agent/agent"
 	"github.com/mwi-agent/mwi-agent/agent/config"
 	"github.com/mwi-agent/mwi-agent/agent/internal/kamailiotest"
+	"github.com/mwi-agent/mwi-agent/agent/internal/syncbuf"
 	"github.com/mwi-agent/mwi-agent/agent/state"
 )
-
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func freeUDP(t testing.TB) string {
 	t.Helper()
@@ -74,7 +55,14 @@ func notify(t testing.TB, addr, user, body string) {
 
 func startAgent(t *testing.T, cfg *config.Config, log *slog.Logger) (*agent.Agent, context.CancelFunc, chan error) {
 	t.Helper()
-	a, err := agent.New(agent.MustResolve(t, cfg), agent.Options{Logger: log})
+	return startAgentOpts(t, cfg, agent.Options{Logger: log})
+}
+
+// startAgentOpts starts an agent with opts, waits for Started and stops it
+// at the test's end.
+func startAgentOpts(t *testing.T, cfg *config.Config, opts agent.Options) (*agent.Agent, context.CancelFunc, chan error) {
+	t.Helper()
+	a, err := agent.New(agent.MustResolve(t, cfg), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +86,7 @@ func startAgent(t *testing.T, cfg *config.Config, log *slog.Logger) (*agent.Agen
 func TestAgentLoop(t *testing.T) {
 	listen := freeUDP(t)
 	cfg := unsolicitedConfig(t, listen, "desk-1001", "desk-1002")
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	a, cancel, done := startAgent(t, cfg, slog.New(slog.NewTextHandler(&logs, nil)))
 
 	wctx, wcancel := context.WithCancel(context.Background())

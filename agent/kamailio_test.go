@@ -193,18 +193,7 @@ func TestKamailioTCP(t *testing.T) {
 	itest.Require(t, "kamailio", "sqlite3")
 	k := kamailiotest.Start(t)
 	y := fmt.Sprintf("keepalive: 1s\nstate_dir: %s\naccounts:\n  - name: tcp-2001\n    aor: sip:2001@127.0.0.1\n    password: pw-2001\n    server: %s\n    transport: tcp\n    register_expiry: 60s\n    subscribe_expiry: 60s\n", t.TempDir(), k.Addr)
-	cfg, err := config.Parse([]byte(y))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := agent.New(agent.MustResolve(t, cfg), agent.Options{Logger: testLogger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	a := runAgent(t, y)
 	waitSnap(t, a, 10*time.Second, "subscribed over TCP", allHealth(state.HealthSubscribed))
 	if _, err := k.Publish("2001", "Messages-Waiting: yes\r\nVoice-Message: 7/0\r\n", ""); err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package agent_test
 
 import (
 	"bytes"
-	"context"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -26,14 +25,7 @@ func TestKamailioMetricsAndDiagnostics(t *testing.T) {
 	k := kamailiotest.Start(t)
 	cfg := kamailioConfig(t, k.Addr, 2, config.DefaultExpiry)
 	m := metrics.New()
-	a, err := agent.New(resolve(t, cfg), agent.Options{Logger: testLogger(t), Observer: m})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	a, _, _ := startAgentOpts(t, cfg, agent.Options{Logger: testLogger(t), Observer: m})
 	waitSnap(t, a, 10*time.Second, "all subscribed", allHealth(state.HealthSubscribed))
 	if _, err := k.Publish("1001", "Messages-Waiting: yes\r\nVoice-Message: 2/0 (0/0)\r\n", ""); err != nil {
 		t.Fatal(err)

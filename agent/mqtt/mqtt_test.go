@@ -1,7 +1,6 @@
 package mqtt_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,27 +16,11 @@ import (
 	"github.com/mwi-agent/mwi-agent/agent/indicate"
 	"github.com/mwi-agent/mwi-agent/agent/internal/kamailiotest"
 	"github.com/mwi-agent/mwi-agent/agent/internal/mosquittotest"
+	"github.com/mwi-agent/mwi-agent/agent/internal/syncbuf"
 	"github.com/mwi-agent/mwi-agent/agent/mqtt"
 	"github.com/mwi-agent/mwi-agent/agent/state"
 	"github.com/mwi-agent/mwi-agent/scripts/itest"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // startAgent runs a real agent whose accounts take unsolicited NOTIFYs
 // from loopback on listen.
@@ -73,9 +55,9 @@ func newAgent(dir, listen string, names ...string) (*agent.Agent, error) {
 	return agent.New(rc, agent.Options{})
 }
 
-func startClient(t testing.TB, o mqtt.Options) (*mqtt.Client, *syncBuffer) {
+func startClient(t testing.TB, o mqtt.Options) (*mqtt.Client, *syncbuf.Buffer) {
 	t.Helper()
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	c, err := mqtt.New(o)
 	if err != nil {
@@ -309,7 +291,7 @@ func TestKill9PublishesOffline(t *testing.T) {
 	b := mosquittotest.Start(t, mosquittotest.Options{})
 	cmd := exec.Command(os.Args[0], "-test.run=^TestKill9PublishesOffline$")
 	cmd.Env = append(os.Environ(), "MQTT_HELPER_BROKER="+b.URL)
-	var out syncBuffer
+	var out syncbuf.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package service
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -10,11 +9,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mwi-agent/mwi-agent/agent/internal/syncbuf"
 )
 
 // fakeSystemd is a unixgram socket standing in for systemd's notify socket.
@@ -257,7 +257,7 @@ func TestReloadBracketsApply(t *testing.T) {
 // printing every goroutine.
 func TestWatchdogLogsGroupedStacksAndCatchesAbort(t *testing.T) {
 	f := listenNotify(t, 60*time.Millisecond)
-	var buf syncBuffer
+	var buf syncbuf.Buffer
 	n := New(slog.New(slog.NewTextHandler(&buf, nil)))
 	// 300 goroutines parked alike, as account workers would be
 	stop := make(chan struct{})
@@ -306,22 +306,4 @@ func TestWatchdogLogsGroupedStacksAndCatchesAbort(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("RunWatchdog did not return after SIGABRT")
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger and a reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -8,9 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/mwi-agent/mwi-agent/agent/internal/syncbuf"
 )
 
 // Inside the qemu VM of scripts/integration/gpio-vm.sh (MWI_GPIOSIM=1) the
@@ -35,7 +36,7 @@ func TestSelftestGPIOBoardInVM(t *testing.T) {
 	if err := os.WriteFile(pull, []byte("pull-up"), 0); err != nil { // button released
 		t.Fatal(err)
 	}
-	var out syncBuffer
+	var out syncbuf.Buffer
 	var errb bytes.Buffer
 	go func() { // the installer presses the button when asked to
 		for i := 0; i < 1000 && !strings.Contains(out.String(), "within"); i++ {
@@ -54,15 +55,3 @@ func TestSelftestGPIOBoardInVM(t *testing.T) {
 		}
 	}
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
