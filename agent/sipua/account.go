@@ -72,8 +72,9 @@ type account struct {
 	flowLost    bool      // the prober closed our dead TCP/TLS connection
 	resolveT    timerSlot // start-up: waiting for the server's name to resolve
 	resolveAt   time.Time
-	loc         *serverLoc // the located server and its failover targets (failover.go); nil for an IP address
-	unwatch     func()     // leaves the current server's prober
+	loc         *serverLoc  // the located server and its failover targets (failover.go); nil for an IP address
+	unwatch     func()      // leaves the current server's prober
+	srv         *serverGate // the server gate this account joined (governor.go); nil before its first request
 }
 
 // dialog is the remote side of the subscription dialog (RFC 6665 / RFC
@@ -263,6 +264,7 @@ func (a *account) slot(k timerKind) *timerSlot {
 func (a *account) run(ctx context.Context) {
 	a.txCtx, a.txCancel = context.WithCancel(context.Background())
 	defer a.txCancel()
+	defer a.leaveGate()
 	defer a.stopTimers()
 	a.rewatch()
 	defer func() { a.unwatch() }()
@@ -830,6 +832,7 @@ func (a *account) runTx(t txReq) {
 		ctx, cancel = context.WithTimeout(ctx, a.u.opts.StopTimeout)
 	}
 	dest := a.dest // the worker may move to another target (failover.go)
+	gate := a.joinGate(dest)
 	go func() {
 		defer cancel()
 		r := txResult{leg: t.leg, gen: t.gen, fresh: t.fresh, contact: t.contact}
@@ -839,7 +842,7 @@ func (a *account) runTx(t txReq) {
 				return
 			}
 		}
-		release, err := a.u.serverGate(a.network, dest).acquire(ctx, a.clock, func() { a.u.observeThrottled(a.cfg.Name) })
+		release, err := gate.acquire(ctx, a.clock, func() { a.u.observeThrottled(a.cfg.Name) })
 		if err != nil {
 			r.err = err
 			a.post(r)
@@ -863,6 +866,29 @@ func (a *account) runTx(t txReq) {
 		a.u.observeAnswer(a.cfg.Name, string(t.req.Method), r.res, r.err, a.clock.Now())
 		a.post(r)
 	}()
+}
+
+// joinGate is the server gate for dest; the account joins it at its first
+// request there, bringing its start-up share of the rate the first time
+// it joins any server (governor.go).
+func (a *account) joinGate(dest string) *serverGate {
+	g := a.u.serverGate(a.network, dest)
+	if g != a.srv {
+		if a.srv != nil {
+			a.srv.leave()
+		}
+		g.join(a.srv == nil)
+		a.srv = g
+	}
+	return g
+}
+
+// leaveGate leaves the server gate (the account stops).
+func (a *account) leaveGate() {
+	if a.srv != nil {
+		a.srv.leave()
+		a.srv = nil
+	}
 }
 
 func (a *account) post(r txResult) {

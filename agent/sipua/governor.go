@@ -20,6 +20,10 @@ import (
 //   - per server, in-flight transaction slots and a request rate
 //     (serverGate), so that one dead server's 32 s timeouts do not hold up
 //     accounts on other servers and many accounts together do not flood one.
+//     Each account that joins a server brings its start-up share
+//     (StartupShare tokens, once in its life), so N accounts starting
+//     together are not held to the rate, while anything beyond a start-up
+//     (retries, re-registrations after a server restart) is.
 //
 // The caps are documented in docs/sip.md ("Calm under failure").
 const (
@@ -42,6 +46,12 @@ const (
 	// starts again from the first backoff step: a subscription that the
 	// server terminates right after granting it backs off.
 	stableFor = 60 * time.Second
+
+	// StartupShare is what one account adds to its server's token bucket
+	// (and to its burst) when it first sends there: a start-up with digest
+	// challenges takes about four requests (REGISTER, 401, REGISTER,
+	// SUBSCRIBE, perhaps challenged once more). Half the account budget.
+	StartupShare = AccountBudget / 2
 )
 
 // window books request send times so that no BudgetWindow holds more than
@@ -94,13 +104,24 @@ func clampGrant(d time.Duration) time.Duration { return min(max(d, 0), MaxGrant)
 // serverGate is one server's share of the governor: in-flight transaction
 // slots and a token bucket of requests per second. Shared by the accounts
 // that use the server (their goroutines), hence the lock.
+//
+// The bucket holds at most burst tokens: the configured ServerBurst, or
+// StartupShare per member account when that is more. An account joining
+// (its first request to this server) adds its StartupShare to the tokens,
+// so a start-up of N accounts finds about StartupShare×N tokens and is not
+// throttled; everything after — retries, refreshes, a mass re-registration
+// after the server restarted — is held to rate once the start-up tokens
+// are spent. A server answering errors therefore gets at most burst + rate
+// × t requests in any t, and each account at most AccountBudget a minute.
 type serverGate struct {
-	slots  chan struct{}
-	mu     sync.Mutex
-	tokens float64
-	last   time.Time
-	rate   float64 // tokens per second
-	burst  float64
+	slots   chan struct{}
+	mu      sync.Mutex
+	tokens  float64
+	last    time.Time
+	rate    float64 // tokens per second
+	burst   float64 // current cap: max(base, StartupShare × members)
+	base    float64 // ServerBurst
+	members int     // accounts that joined and have not left
 }
 
 // serverGates are the per-server gates of a UA, by transport and destination.
@@ -117,7 +138,7 @@ func (g *serverGates) get(key string, slots int, rate float64, burst int) *serve
 	}
 	s := g.m[key]
 	if s == nil {
-		s = &serverGate{slots: make(chan struct{}, slots), rate: rate, burst: float64(burst), tokens: float64(burst)}
+		s = &serverGate{slots: make(chan struct{}, slots), rate: rate, burst: float64(burst), base: float64(burst), tokens: float64(burst)}
 		g.m[key] = s
 	}
 	return s
@@ -126,6 +147,28 @@ func (g *serverGates) get(key string, slots int, rate float64, burst int) *serve
 // serverGate is the gate of one server (by transport and host:port).
 func (u *UA) serverGate(network, dest string) *serverGate {
 	return u.servers.get(network+":"+dest, u.opts.MaxInFlight, u.opts.ServerRate, u.opts.ServerBurst)
+}
+
+// join adds one account to the server: its start-up share of tokens (the
+// first time an account joins any server; credit false on a later move)
+// and of the burst.
+func (s *serverGate) join(credit bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.members++
+	s.burst = max(s.base, float64(StartupShare*s.members))
+	if credit {
+		s.tokens = min(s.burst, s.tokens+StartupShare)
+	}
+}
+
+// leave removes an account (stopped, or moved to another server).
+func (s *serverGate) leave() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.members = max(s.members-1, 0)
+	s.burst = max(s.base, float64(StartupShare*s.members))
+	s.tokens = min(s.tokens, s.burst)
 }
 
 // take books one request at now and returns how long to wait before

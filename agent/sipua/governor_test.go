@@ -164,3 +164,65 @@ func TestProxyAndRegistrarRealms(t *testing.T) {
 		t.Errorf("reason %q", u.LastReason)
 	}
 }
+
+// A start-up of many accounts on one server is not held to the rate: each
+// account joining brings StartupShare tokens. What comes after (retries,
+// a mass re-registration) is: in any span t the server gets at most
+// burst + rate×t requests without a wait.
+func TestServerGateStartupShare(t *testing.T) {
+	const accounts, rate, base = 1000, 200, 1000
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := &serverGate{slots: make(chan struct{}, 1), rate: rate, burst: base, base: base, tokens: base}
+	for i := range accounts {
+		s.join(true)
+		// Each account's start-up: four requests, all at once.
+		for r := range 4 {
+			if w := s.take(t0); w != 0 {
+				t.Fatalf("account %d request %d waits %v at start-up", i, r, w)
+			}
+		}
+	}
+	if want := float64(StartupShare * accounts); s.burst != want {
+		t.Fatalf("burst %v with %d members, want %v", s.burst, accounts, want)
+	}
+	// The start-up tokens are spent: a storm from here on gets the rate.
+	free := 0
+	for range 10 * accounts {
+		if s.take(t0) == 0 {
+			free++
+		}
+	}
+	if free > base+StartupShare*accounts-4*accounts {
+		t.Fatalf("%d requests unthrottled after the start-up", free)
+	}
+	// Bounded: over 10 s of non-stop asking, no more than the start-up
+	// tokens (base + a share per account) + rate×10 s
+	// go out without waiting.
+	s2 := &serverGate{slots: make(chan struct{}, 1), rate: rate, burst: base, base: base, tokens: base}
+	for range accounts {
+		s2.join(true)
+	}
+	sent := 0
+	for ms := 0; ms < 10000; ms++ {
+		now := t0.Add(time.Duration(ms) * time.Millisecond)
+		for s2.take(now) == 0 {
+			sent++
+		}
+	}
+	if limit := base + StartupShare*accounts + rate*10 + 1; sent > limit {
+		t.Fatalf("%d requests in 10 s, limit %d", sent, limit)
+	}
+	// Accounts leaving shrink the burst back to the base.
+	for range accounts {
+		s2.leave()
+	}
+	if s2.burst != base || s2.tokens > base {
+		t.Fatalf("after all left: burst %v tokens %v", s2.burst, s2.tokens)
+	}
+	// A re-join (a move to another server) brings no new tokens.
+	s3 := &serverGate{slots: make(chan struct{}, 1), rate: rate, burst: base, base: base, tokens: 0, last: t0}
+	s3.join(false)
+	if s3.tokens != 0 {
+		t.Fatalf("a move added %v tokens", s3.tokens)
+	}
+}

@@ -96,7 +96,7 @@ type Options struct {
 	Parse        BodyParser    // [the RFC 3842 parser]
 	MaxInFlight  int           // [32] transactions in flight at once per server (a dead server's timeouts do not hold up the others)
 	ServerRate   float64       // [200] requests per second per server, all accounts together (token bucket; see governor.go)
-	ServerBurst  int           // [1000] requests a server may get at once before ServerRate applies (256 accounts start within it)
+	ServerBurst  int           // [1000] requests a server may get at once before ServerRate applies; each account on the server raises it by StartupShare (governor.go)
 	Observer     Observer      // [none] told about requests, NOTIFYs, backoffs, rate-limit waits (metrics, diagnostics)
 
 	UnsolicitedRate float64 // [2/s, burst 5 s' worth] unsolicited NOTIFYs one account takes; more are answered 500 Retry-After
