@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -21,7 +22,8 @@ import (
 
 // account is one account's worker: it owns the registration and the
 // subscription — one leg each — and every piece of SIP state they need.
-// Nothing here is touched by another goroutine except through a.in.
+// Nothing here is touched by another goroutine except through its mailbox
+// (box) and the fields marked otherwise; the pool runs it (worker.go).
 type account struct {
 	u     *UA
 	cfg   AccountConfig
@@ -30,9 +32,15 @@ type account struct {
 	exec  func(t txReq)  // runs a transaction; its result comes back as an input
 	rnd   func() float64 // jitter source (nil: math/rand)
 
-	in       chan input
+	box      mailbox // inputs waiting for the worker (worker.go)
+	tm       timerSet
+	tickFn   func() // posts a tick (the clock timer's callback)
 	killc    chan struct{}
 	killOnce sync.Once
+	killed   atomic.Bool // Close: finish at the next input, no un-REGISTER
+	over     bool        // the worker finished
+	done     func()      // called once it finished
+	ctxStop  func() bool // releases the shutdown hook on Start's ctx
 	txCtx    context.Context
 	txCancel context.CancelFunc
 
@@ -95,10 +103,6 @@ type dialog struct {
 // notifier's final NOTIFY, so that it is answered 200 rather than 481.
 const finalNotifyWait = 500 * time.Millisecond
 
-// input is what other goroutines hand a worker over its channel: a
-// transaction's result, a NOTIFY, a retry request.
-type input interface{ applyTo(a *account) }
-
 // txReq is one transaction the worker wants run.
 type txReq struct {
 	leg      legKind
@@ -142,8 +146,10 @@ func newAccount(u *UA, cfg AccountConfig) (*account, error) {
 	a := &account{
 		u: u, cfg: cfg, clock: u.opts.Clock,
 		log:   u.log.With("account", cfg.Name),
-		in:    make(chan input, 16),
 		killc: make(chan struct{}),
+	}
+	for k := range numTimers {
+		*a.slot(k) = timerSlot{a, k}
 	}
 	a.exec = a.runTx
 	if err := sip.ParseUri(cfg.AOR, &a.aor); err != nil {
@@ -222,7 +228,12 @@ func (a *account) users() []string {
 	return out
 }
 
-func (a *account) kill() { a.killOnce.Do(func() { close(a.killc) }) }
+// kill makes the worker finish at once, without un-REGISTER (Close).
+func (a *account) kill() {
+	a.killed.Store(true)
+	a.killOnce.Do(func() { close(a.killc) })
+	a.enqueue(inputFunc(func(*account) {})) // wake it to finish
+}
 
 // ---- the worker loop -------------------------------------------------------
 
@@ -259,44 +270,6 @@ func (a *account) slot(k timerKind) *timerSlot {
 		return &a.resolveT
 	}
 	return &a.stopT
-}
-
-func (a *account) run(ctx context.Context) {
-	a.txCtx, a.txCancel = context.WithCancel(context.Background())
-	defer a.txCancel()
-	defer a.leaveGate()
-	defer a.stopTimers()
-	a.rewatch()
-	defer func() { a.unwatch() }()
-	a.begin()
-	done := ctx.Done()
-	for !a.finished() {
-		select {
-		case <-done:
-			done = nil
-			a.stop()
-		case <-a.killc:
-			return
-		case m := <-a.in:
-			m.applyTo(a)
-		case <-a.reg.timer.c():
-			a.fire(tmReg)
-		case <-a.sub.timer.c():
-			a.fire(tmSub)
-		case <-a.timerN.c():
-			a.fire(tmTimerN)
-		case <-a.lapse.c():
-			a.fire(tmLapse)
-		case <-a.keep.c():
-			a.fire(tmKeep)
-		case <-a.stopT.c():
-			a.fire(tmStop)
-		case <-a.gv.unsolT.c():
-			a.fire(tmUnsol)
-		case <-a.resolveT.c():
-			a.fire(tmResolve)
-		}
-	}
 }
 
 // resolveWait bounds how long an account waits at start for its server's
@@ -351,7 +324,6 @@ func (a *account) finished() bool {
 
 // fire handles a timer that went off.
 func (a *account) fire(k timerKind) {
-	a.slot(k).t = nil
 	switch k {
 	case tmReg:
 		a.maybeFailback()
@@ -391,12 +363,6 @@ func (a *account) retry() {
 	case SubRejected, SubAuthFailed:
 		a.sub.timer.stop()
 		a.subEvent(EvTimer, Outcome{})
-	}
-}
-
-func (a *account) stopTimers() {
-	for k := range numTimers {
-		a.slot(k).stop()
 	}
 }
 
@@ -638,7 +604,7 @@ func (a *account) sendSubscribe(fresh bool, expires time.Duration) {
 	a.dlg.notifyGrant = false
 	req := a.subscribeRequest(expires, cseq)
 	t := txReq{leg: legSub, gen: gen, fresh: fresh, req: req, contact: a.contact, stopping: expires == 0}
-	if a.dlg.confirmed && !t.stopping && a.lapse.t != nil {
+	if a.dlg.confirmed && !t.stopping && a.lapse.isArmed() {
 		// An in-dialog refresh must fail early enough that a new dialog
 		// still fits before the grant lapses (the remote target may be
 		// dead): its timeout ends refreshMargin before the lapse.
@@ -821,8 +787,9 @@ func (a *account) transact(t txReq) {
 	a.exec(t)
 }
 
-// runTx runs one transaction on its own goroutine and posts the result to
-// the worker. For TCP/TLS the Contact is the connection's local address,
+// runTx runs one transaction on its own goroutine (never on the pool: it
+// waits for the server's slot and rate, and for the answer up to 32 s) and
+// posts the result to the worker. For TCP/TLS the Contact is the connection's local address,
 // known only once it is connected.
 func (a *account) runTx(t txReq) {
 	client := a.u.client[a.network]
@@ -891,13 +858,7 @@ func (a *account) leaveGate() {
 	}
 }
 
-func (a *account) post(r txResult) {
-	select {
-	case a.in <- r:
-	case <-a.killc:
-	case <-a.txCtx.Done():
-	}
-}
+func (a *account) post(r txResult) { a.enqueue(r) }
 
 // streamContact connects (or reuses the connection) and takes its local
 // address as our Contact.

@@ -85,11 +85,7 @@ func (a *account) startLocate() {
 		ctx, cancel := context.WithTimeout(a.txCtx, resolveWait)
 		res, err := r.Locate(ctx, q)
 		cancel()
-		select {
-		case a.in <- located{res, err}:
-		case <-a.killc:
-		case <-a.txCtx.Done():
-		}
+		a.enqueue(located{res, err})
 	}()
 }
 
@@ -174,15 +170,7 @@ func (a *account) rewatch() {
 		a.unwatch = func() {} // no prober for a name not located yet
 		return
 	}
-	a.unwatch = a.u.watchServer(a, func(ev liveEvent) {
-		t := time.NewTimer(time.Second)
-		defer t.Stop()
-		select {
-		case a.in <- ev:
-		case <-a.killc:
-		case <-t.C:
-		}
-	})
+	a.unwatch = a.u.watchServer(a, func(ev liveEvent) { a.enqueue(ev) })
 }
 
 // failoverWorthy: the target did not answer, or said it cannot serve.

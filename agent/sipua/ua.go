@@ -112,7 +112,8 @@ type Options struct {
 }
 
 // UA is the SIP user agent shared by every account: one sipgo user agent,
-// its listeners, the NOTIFY router and one worker goroutine per account.
+// its listeners, the NOTIFY router and the accounts' workers, run by a
+// small pool of goroutines (worker.go).
 type UA struct {
 	opts    Options
 	log     *slog.Logger
@@ -124,6 +125,8 @@ type UA struct {
 	dns     *addrCache               // server names, resolved off the workers' goroutines
 	locator *locate.Resolver         // RFC 3263 server location (failover.go)
 	gate    *gate                    // what reaches sipgo (UDP)
+	runq    *runQueue                // the pool that runs the accounts' workers (worker.go)
+	epoch   time.Time                // the workers' timers count from here
 
 	probers map[serverKey]*prober // guarded by mu
 
@@ -212,6 +215,7 @@ func NewUA(opts Options) (*UA, error) {
 		probers:  map[serverKey]*prober{},
 	}
 	u.gate = newGate(u)
+	u.epoch = opts.Clock.Now()
 	u.locator = locator
 	uaOpts := []sipgo.UserAgentOption{sipgo.WithUserAgent(opts.UserAgent)}
 	if r := dnsResolver(opts.DNSServers); r != nil {
@@ -281,6 +285,7 @@ func NewUA(opts Options) (*UA, error) {
 		}
 		u.client[tp] = c
 	}
+	u.runq = newRunQueue(0)
 	return u, nil
 }
 
@@ -301,6 +306,7 @@ func (u *UA) Close() error {
 	}
 	u.mu.Unlock()
 	u.wg.Wait()
+	u.runq.close()
 	if u.udp != nil {
 		u.udp.Close()
 	}
@@ -326,11 +332,7 @@ func (u *UA) Start(ctx context.Context, cfg AccountConfig) error {
 	}
 	u.mu.Unlock()
 	u.wg.Add(1)
-	go func() {
-		defer u.wg.Done()
-		a.run(ctx)
-		u.forget(a)
-	}()
+	a.startWorker(ctx, u.wg.Done)
 	return nil
 }
 
@@ -344,11 +346,7 @@ func (u *UA) Retry(name string) {
 	if a == nil {
 		return
 	}
-	select {
-	case a.in <- retryNow{}:
-	case <-a.killc:
-	case <-time.After(time.Second):
-	}
+	a.enqueue(retryNow{})
 }
 
 // Wait blocks until every worker has returned.
@@ -557,9 +555,7 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 		n.mailbox = &mb
 	}
 	a := v.acct
-	select {
-	case a.in <- n:
-	default:
+	if !a.put(n, notifyQueueMax) {
 		u.gate.logs.Log(slog.LevelWarn, "notify-busy", "sipua: worker queue full; NOTIFY answered 500 to be sent again", "account", a.cfg.Name)
 		respond(500, "Server Internal Error (busy)", 1)
 		return
