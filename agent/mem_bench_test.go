@@ -50,13 +50,20 @@ func readMem() memSample {
 //
 // MWI_MEM_QUIET=1 logs only errors (info lines are formatted on the
 // account workers' stacks). MWI_MEM_PROFILE=FILE writes a heap profile to FILE.N (go tool pprof
-// -sample_index=inuse_space) at the last sample. MWI_MEM_SETTLE=40s adds the same figures once the start-up transactions
+// -sample_index=inuse_space) at the last sample, sampling every KiB. MWI_MEM_SETTLE=40s adds the same figures once the start-up transactions
 // have expired (settled-…).
 //
 //	MWI_INTEGRATION=1 go test ./agent -run - -bench AccountsMemory -benchtime=1x
 func BenchmarkKamailioAccountsMemory(b *testing.B) {
 	itest.Require(b, "kamailio", "sqlite3")
 	settle, _ := time.ParseDuration(os.Getenv("MWI_MEM_SETTLE"))
+	if os.Getenv("MWI_MEM_PROFILE") != "" {
+		// Sample every 1 KiB allocated (the default, 512 KiB, leaves a
+		// few hundred samples for 1,000 accounts: too coarse to name
+		// per-account items).
+		defer func(r int) { runtime.MemProfileRate = r }(runtime.MemProfileRate)
+		runtime.MemProfileRate = 1024
+	}
 	for _, n := range []int{8, 256, 1000} {
 		b.Run(fmt.Sprintf("accounts=%d", n), func(b *testing.B) {
 			k := kamailiotest.Start(b)

@@ -66,7 +66,7 @@ func (a *account) initLocate(portGiven bool) {
 	if _, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
 		return // an IP literal: nothing to locate
 	}
-	q := locate.Query{Host: host, Transport: a.network, Secure: a.aor.Scheme == "sips" && a.network == "tls"}
+	q := locate.Query{Host: host, Transport: a.network, Secure: a.cfg.AOR.Secure && a.network == "tls"}
 	if portGiven {
 		q.Port, _ = strconv.Atoi(port)
 	}

@@ -123,7 +123,7 @@ func newSim(t testing.TB, data []byte) *sim {
 		epoch:    s.clk.Now(),
 	}
 	cfg := AccountConfig{
-		Name: "prop", AOR: "sip:1001@pbx.example", Password: "pw", Server: "192.0.2.1:5060",
+		Name: "prop", AOR: testURI("sip:1001@pbx.example"), Password: "pw", Server: "192.0.2.1:5060",
 		Register: true, Subscribe: true,
 		RegisterExpiry:  pick(s.ch, 0, 60*time.Second, 120*time.Second, 3600*time.Second),
 		SubscribeExpiry: pick(s.ch, 0, 60*time.Second, 300*time.Second, 3600*time.Second),
@@ -141,7 +141,6 @@ func newSim(t testing.TB, data []byte) *sim {
 	a.exec = s.exec
 	a.rnd = s.ch.float
 	a.contact = sip.Uri{Scheme: "sip", User: "1001", Host: "192.0.2.10", Port: 5060}
-	a.txCtx, a.txCancel = nil, func() {}
 	s.a = a
 	return s
 }

@@ -26,7 +26,7 @@ import (
 // agent fills it from config.Account.
 type AccountConfig struct {
 	Name      string
-	AOR       string // sip:1001@pbx.example.com
+	AOR       URI    // sip:1001@pbx.example.com, as config.Resolve typed it
 	Username  string // auth user; default the AOR user
 	Password  string
 	Server    string // host:port the requests go to
@@ -36,7 +36,7 @@ type AccountConfig struct {
 	Register        bool
 	RegisterExpiry  time.Duration
 	Subscribe       bool
-	Mailbox         string // URI to SUBSCRIBE to; default the AOR
+	Mailbox         URI // what to SUBSCRIBE to; zero: the AOR
 	SubscribeExpiry time.Duration
 
 	Unsolicited       bool     // accept unsolicited NOTIFY (only while no subscription is active, unless UnsolicitedAlways)
@@ -331,9 +331,21 @@ func (u *UA) Start(ctx context.Context, cfg AccountConfig) error {
 		u.users[user] = append(u.users[user], a)
 	}
 	u.mu.Unlock()
-	u.wg.Add(1)
-	a.startWorker(ctx, u.wg.Done)
+	a.startWorker(ctx)
 	return nil
+}
+
+// Stop begins the named account's shutdown, as the end of its Start
+// context does: un-SUBSCRIBE and un-REGISTER, bounded by StopTimeout;
+// Wait waits for it. Starting with a context that never ends and stopping
+// with Stop saves the context's bookkeeping (about 0.5 KB an account).
+func (u *UA) Stop(name string) {
+	u.mu.Lock()
+	a := u.accounts[name]
+	u.mu.Unlock()
+	if a != nil {
+		a.enqueue(inputFunc(stopOnce))
+	}
 }
 
 // Retry makes the named account retry at once a registration or
@@ -568,7 +580,7 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 		respond(ans.code, ans.reason, 0)
 		return
 	case <-t.C:
-	case <-a.killc:
+	case <-a.txCtx.Done():
 	}
 	if n.claim() {
 		u.gate.logs.Log(slog.LevelWarn, "notify-busy", "sipua: worker did not take the NOTIFY in time; answered 500 to be sent again", "account", a.cfg.Name)

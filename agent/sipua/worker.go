@@ -184,22 +184,25 @@ func (a *account) handle(in input) {
 	a.rearm()
 }
 
-// startWorker schedules the account's start and its shutdown when ctx
-// ends; done is called once the worker finished.
-func (a *account) startWorker(ctx context.Context, done func()) {
-	a.done = done
+// startWorker schedules the account's start, and its shutdown when ctx
+// ends (or Stop); UA.Wait waits for it to finish.
+func (a *account) startWorker(ctx context.Context) {
+	a.counted = true
+	a.u.wg.Add(1)
 	a.enqueue(inputFunc(func(a *account) {
-		a.txCtx, a.txCancel = context.WithCancel(context.Background())
 		a.rewatch()
 		a.begin()
 	}))
-	a.ctxStop = context.AfterFunc(ctx, func() {
-		a.enqueue(inputFunc(func(a *account) {
-			if !a.stopping {
-				a.stop()
-			}
-		}))
-	})
+	if ctx.Done() != nil { // a context that never ends costs nothing (UA.Stop)
+		a.ctxStop = context.AfterFunc(ctx, func() { a.enqueue(inputFunc(stopOnce)) })
+	}
+}
+
+// stopOnce begins the shutdown unless it began.
+func stopOnce(a *account) {
+	if !a.stopping {
+		a.stop()
+	}
 }
 
 // finish releases what the worker holds; runs once, on the worker.
@@ -210,7 +213,7 @@ func (a *account) finish() {
 	m.closed = true
 	m.q = nil
 	m.mu.Unlock()
-	a.kill() // NOTIFY handlers still waiting answer at once
+	a.kill() // cancels its transactions; NOTIFY handlers still waiting answer at once
 	if a.ctxStop != nil {
 		a.ctxStop()
 	}
@@ -219,12 +222,9 @@ func (a *account) finish() {
 	}
 	a.stopTimers()
 	a.leaveGate()
-	if a.txCancel != nil {
-		a.txCancel()
-	}
 	a.u.forget(a)
-	if a.done != nil {
-		a.done()
+	if a.counted {
+		a.u.wg.Done()
 	}
 }
 
