@@ -761,9 +761,10 @@ func (a *account) transact(t txReq) {
 	a.exec(t)
 }
 
-// runTx runs one transaction on its own goroutine (never on the pool: it
-// waits for the server's slot and rate, and for the answer up to 32 s) and
-// posts the result to the worker. For TCP/TLS the Contact is the connection's local address,
+// runTx runs one transaction off the pool — on one of its server's
+// MaxInFlight goroutines, once a slot is free and the rate allows (it may
+// wait there, and for the answer up to 32 s) — and posts the result to the
+// worker. For TCP/TLS the Contact is the connection's local address,
 // known only once it is connected.
 func (a *account) runTx(t txReq) {
 	client := a.u.client[a.network]
@@ -774,22 +775,24 @@ func (a *account) runTx(t txReq) {
 	}
 	dest := a.dest // the worker may move to another target (failover.go)
 	gate := a.joinGate(dest)
-	go func() {
+	throttled := false // the request waited for a slot or the rate (counted once)
+	waited := func() {
+		if !throttled {
+			throttled = true
+			a.u.observeThrottled(a.cfg.Name)
+		}
+	}
+	job := func() { // on a slot of the server (governor.go: submit)
 		defer cancel()
 		r := txResult{leg: t.leg, gen: t.gen, fresh: t.fresh, contact: t.contact}
-		if !t.at.IsZero() {
-			if r.err = sleep(ctx, a.clock, t.at.Sub(a.clock.Now())); r.err != nil {
-				a.post(r)
-				return
-			}
+		if r.err = ctx.Err(); r.err == nil {
+			r.err = gate.rateWait(ctx, a.clock, waited)
 		}
-		release, err := gate.acquire(ctx, a.clock, func() { a.u.observeThrottled(a.cfg.Name) })
-		if err != nil {
-			r.err = err
+		if r.err != nil {
 			a.post(r)
 			return
 		}
-		defer release()
+		ctx := ctx
 		if t.timeout > 0 {
 			var cancelT context.CancelFunc
 			ctx, cancelT = context.WithTimeout(ctx, t.timeout)
@@ -806,7 +809,14 @@ func (a *account) runTx(t txReq) {
 		r.res, r.err = client.Do(ctx, t.req, sipgo.ClientRequestBuild)
 		a.u.observeAnswer(a.cfg.Name, string(t.req.Method), r.res, r.err, a.clock.Now())
 		a.post(r)
-	}()
+	}
+	if d := t.at.Sub(a.clock.Now()); !t.at.IsZero() && d > 0 {
+		// Over the account's budget: queued for the server when it is due
+		// (a timer, not a waiting goroutine).
+		a.clock.AfterFunc(d, func() { gate.submit(job, waited) })
+		return
+	}
+	gate.submit(job, waited)
 }
 
 // joinGate is the server gate for dest; the account joins it at its first

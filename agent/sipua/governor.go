@@ -116,6 +116,7 @@ func clampGrant(d time.Duration) time.Duration { return min(max(d, 0), MaxGrant)
 type serverGate struct {
 	slots   chan struct{}
 	mu      sync.Mutex
+	waiting []func() // transactions waiting for a slot, first come first served (submit)
 	tokens  float64
 	last    time.Time
 	rate    float64 // tokens per second
@@ -189,6 +190,69 @@ func (s *serverGate) take(now time.Time) time.Duration {
 	return time.Duration(-s.tokens / s.rate * float64(time.Second))
 }
 
+// submit runs job on a goroutine of its own once a slot is free, holding
+// the slot; it never blocks. Queued jobs wait as closures, not as
+// goroutines: a start-up of 1,000 accounts has at most MaxInFlight
+// transaction goroutines per server, not one per request. The goroutine
+// that finishes a job runs the next queued one with the same slot.
+// waited (if not nil) is called when the job has to queue, before the
+// job can start (it must not block).
+func (s *serverGate) submit(job func(), waited func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case s.slots <- struct{}{}:
+		go s.serve(job)
+		return
+	default:
+	}
+	s.waiting = append(s.waiting, job)
+	if waited != nil {
+		waited()
+	}
+}
+
+// serve runs jobs holding one slot until none is queued, then frees it.
+func (s *serverGate) serve(job func()) {
+	for job != nil {
+		job()
+		job = s.next()
+	}
+}
+
+// next hands the caller's slot to the first queued job, or frees it.
+func (s *serverGate) next() func() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.waiting) == 0 {
+		s.waiting = nil // let the start-up's backing array go
+		<-s.slots
+		return nil
+	}
+	job := s.waiting[0]
+	s.waiting[0] = nil
+	s.waiting = s.waiting[1:]
+	return job
+}
+
+// release gives a slot taken by acquire back, or hands it to a job that
+// queued meanwhile.
+func (s *serverGate) release() {
+	if job := s.next(); job != nil {
+		go s.serve(job)
+	}
+}
+
+// rateWait books one request at the rate and waits for it (the caller
+// holds a slot); waited is called when it has to wait.
+func (s *serverGate) rateWait(ctx context.Context, c Clock, waited func()) error {
+	d := s.take(c.Now())
+	if d > 0 && waited != nil {
+		waited()
+	}
+	return sleep(ctx, c, d)
+}
+
 // acquire waits for a slot and for the rate; release gives the slot back.
 // waited (if not nil) is called when either made it wait (a rate-limit hit).
 func (s *serverGate) acquire(ctx context.Context, c Clock, waited func()) (release func(), err error) {
@@ -205,16 +269,11 @@ func (s *serverGate) acquire(ctx context.Context, c Clock, waited func()) (relea
 			return nil, ctx.Err()
 		}
 	}
-	release = func() { <-s.slots }
-	d := s.take(c.Now())
-	if d > 0 && waited != nil {
-		waited()
-	}
-	if err := sleep(ctx, c, d); err != nil {
-		release()
+	if err := s.rateWait(ctx, c, waited); err != nil {
+		s.release()
 		return nil, err
 	}
-	return release, nil
+	return s.release, nil
 }
 
 // sleep waits d on c, or until ctx ends.
