@@ -154,7 +154,7 @@ func New(cfg *config.Resolved, board Board, opt Options) (*Rig, error) {
 		err := fmt.Errorf("rig: board %s has an FXS port, the configuration's board %s has none", b.Name, cfg.Board.Name)
 		if cfg.FXSPort != nil {
 			r.Port, err = fxs.New(*cfg.FXSPort, fxs.Devices{Line: dev.Line, Hook: dev.Hook, Audio: dev.Audio},
-				fxs.Options{Logger: log.With("part", "fxs"), Level: cfg.Tones.LevelDBm0})
+				fxs.Options{Logger: log.With("part", "fxs"), Level: cfg.Tones.LevelDBm0, Clock: opt.Clock})
 		}
 		if err != nil {
 			if ln != nil {
