@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mwi-agent/mwi-agent/hal"
+	"github.com/mwi-agent/mwi-agent/hal/clock"
 )
 
 // ErrOffHook is returned when ringing or the MWI high voltage is asked for
@@ -54,7 +55,7 @@ const (
 type Line struct {
 	rm, fr, pd, hv pin // pd, hv may be nil
 	hz             int
-	clk            Clock
+	clk            clock.Clock
 	hook           *Hook // may be nil: no off-hook guard
 
 	mu     sync.Mutex
@@ -95,10 +96,8 @@ func NewLine(rm, fr, pd, hv Pin, ringHz int, hook *Hook, opt Options) (*Line, er
 	return newLine(rm, fr, pd, hv, ringHz, opt.Clock, hook)
 }
 
-func newLine(rm, fr, pd, hv pin, hz int, clk Clock, hook *Hook) (*Line, error) {
-	if clk == nil {
-		clk = realClock{}
-	}
+func newLine(rm, fr, pd, hv pin, hz int, clk clock.Clock, hook *Hook) (*Line, error) {
+	clk = clock.Or(clk)
 	if hz <= 0 {
 		hz = 20
 	}
@@ -393,6 +392,9 @@ func (l *Line) Close() error {
 		if !l.frHigh {
 			err = l.setFR(true)
 		}
+		// A real hardware wait, not the injected clock: the SLIC needs
+		// F/R settled before RM drops, and Close returns with the
+		// lines released, so it cannot wait for a callback.
 		time.Sleep(RingStopHold)
 		err = errors.Join(err, l.setRM(false))
 	}
