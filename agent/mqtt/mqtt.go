@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/mwi-agent/mwi-agent/agent/config"
 	"github.com/mwi-agent/mwi-agent/agent/state"
 )
 
@@ -51,8 +51,6 @@ type Options struct {
 	Jitter                  float64
 }
 
-var idRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
-
 // Client publishes the agent's state to a broker.
 type Client struct {
 	opt Options
@@ -79,7 +77,7 @@ func New(o Options) (*Client, error) {
 	if o.Source == nil {
 		return nil, errors.New("mqtt: Options.Source is required")
 	}
-	if !idRE.MatchString(o.DeviceID) {
+	if !config.ValidDeviceID(o.DeviceID) {
 		return nil, fmt.Errorf("mqtt: device_id: %q must be letters, digits, '_' or '-'", o.DeviceID)
 	}
 	if o.Commands && o.Manual == nil {
