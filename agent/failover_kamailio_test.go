@@ -30,9 +30,12 @@ type failoverRig struct {
 	k1, k2 *kamailiotest.Server
 	dns    *kamailiotest.DNS
 	kind   string
-	users  []string
-	extra  string // more top-level configuration
-	acct   string // more configuration for each account
+	users    []string
+	failback string // dns.failback; "" = the default
+	// noOptions: the accounts' own requests are frequent enough that the
+	// liveness prober need not send OPTIONS before sip1 is killed.
+	noOptions bool
+	acct     string // more configuration for each account
 }
 
 func newFailoverRig(t *testing.T, kind string, o1 kamailiotest.Options, users ...string) *failoverRig {
@@ -80,7 +83,11 @@ func (r *failoverRig) protos() (string, string) {
 // the agent locates mwi.test through dns.servers. Kinds auto and cross
 // name no transport: the default, auto, lets NAPTR choose.
 func (r *failoverRig) config(t *testing.T) string {
-	y := fmt.Sprintf("state_dir: %s\ndns: {servers: [\"%s\"]}\n%saccounts:\n", t.TempDir(), r.dns.Addr, r.extra)
+	fb := ""
+	if r.failback != "" {
+		fb = ", failback: " + r.failback
+	}
+	y := fmt.Sprintf("state_dir: %s\ndns: {servers: [\"%s\"]%s}\naccounts:\n", t.TempDir(), r.dns.Addr, fb)
 	for _, u := range r.users {
 		y += fmt.Sprintf("  - name: fo-%s\n    aor: sip:%s@mwi.test\n    password: pw-%s\n", u, u, u)
 		if r.kind == "udp" || r.kind == "tcp" {
@@ -254,6 +261,24 @@ func testFailover(t *testing.T, kind string) {
 	users := []string{"8101", "8102", "8103", "8104"}
 	r := newFailoverRig(t, kind, kamailiotest.Options{}, users...)
 	want := map[string]int{"fo-8101": 3, "fo-8102": 0, "fo-8103": 1, "fo-8104": 0}
+	a, w, stop, _ := r.failover(t, want)
+	stop()
+	w.check(t)
+
+	r.publish(t, "8102", 2, r.k2)
+	waitSnap(t, a, 3*time.Second, "a change arrives from sip2", accountIs("fo-8102", func(acc state.Account) bool {
+		return acc.Waiting == state.WaitingYes && acc.Voice().New == 2
+	}))
+}
+
+// failover publishes want, starts the agent, waits until every account
+// is registered and subscribed at sip1 with the lamps right, starts
+// watching the lamps, kills sip1 and waits until every account is
+// registered and subscribed at sip2. It returns when each account was
+// seen at sip2.
+func (r *failoverRig) failover(t *testing.T, want map[string]int) (*agent.Agent, *lampWatch, func(), map[string]time.Time) {
+	t.Helper()
+	users := r.users
 	for _, u := range users {
 		r.publish(t, u, want["fo-"+u])
 	}
@@ -262,7 +287,7 @@ func testFailover(t *testing.T, kind string) {
 	at1, at2 := r.protos()
 	d := allAt(t, r.k1, users, 0, 15*time.Second, at1)
 	t.Logf("all %d accounts registered and subscribed at sip1 (priority 10) over %s after %v", len(users), at1, d.Round(time.Millisecond))
-	if kind == "auto" || kind == "cross" {
+	if r.kind == "auto" || r.kind == "cross" {
 		if q := r.dns.Log(); !strings.Contains(q, "query[NAPTR] mwi.test") {
 			t.Errorf("the agent did not ask NAPTR for mwi.test; dnsmasq log:\n%s", q)
 		}
@@ -283,7 +308,7 @@ func testFailover(t *testing.T, kind string) {
 		t.Errorf("sip2 (priority 20) got registrations while sip1 was up")
 	}
 
-	if at1 == "udp" {
+	if at1 == "udp" && !r.noOptions {
 		// Steady state: the liveness prober has found that sip1 answers
 		// OPTIONS (its first probe comes at a random point of the first
 		// 20 s interval). A server never seen answering OPTIONS is taken
@@ -301,16 +326,63 @@ func testFailover(t *testing.T, kind string) {
 	mark := len(r.k2.Log())
 	r.k1.Stop()
 	t0 := time.Now()
-	d = allAt(t, r.k2, users, mark, 60*time.Second, at2)
-	t.Logf("FAILOVER %s: all %d accounts registered and subscribed at sip2 over %s %v after sip1 was killed", kind, len(users), at2, d.Round(time.Millisecond))
+	moved := arrivals(t, r.k2, users, mark, 60*time.Second, at2)
+	last := t0
+	for _, at := range moved {
+		last = maxTime(last, at)
+	}
+	t.Logf("FAILOVER %s: all %d accounts registered and subscribed at sip2 over %s %v after sip1 was killed", r.kind, len(users), at2, last.Sub(t0).Round(time.Millisecond))
 	waitSnap(t, a, 5*time.Second, "all subscribed at sip2", allHealth(state.HealthSubscribed))
 	t.Logf("all subscribed (agent's view) %v after the kill", time.Since(t0).Round(time.Millisecond))
+	return a, w, stop, moved
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// The failback policy against real servers (docs/sip.md "Failback
+// policy"): after sip1 is killed and every account moved to sip2, sip1
+// comes back at once; the accounts stay at sip2 until their first
+// registration refresh at least dns.failback after their move, then
+// register and subscribe at sip1 again, lamps right throughout. The test
+// is about that timer, so it shortens it: dns.failback 30 s (default
+// 10 min) and register_expiry 20 s (default 3600 s; a refresh every 10 s)
+// — the return is due 30–40 s after each account's move. Liveness,
+// restart check and the rest are the defaults.
+func TestKamailioFailback(t *testing.T) {
+	itest.Require(t, "kamailio", "sqlite3", "dnsmasq")
+	const failback, refresh = 30 * time.Second, 10 * time.Second
+	users := []string{"8301", "8302", "8303"}
+	r := newFailoverRig(t, "udp", kamailiotest.Options{}, users...)
+	r.failback = "30s"
+	r.acct = "    register_expiry: 20s\n"
+	r.noOptions = true // a REGISTER refresh every 10 s shows sip1 is there
+	want := map[string]int{"fo-8301": 2, "fo-8302": 0, "fo-8303": 1}
+	a, w, stop, moved := r.failover(t, want)
+	r.k1.Restart() // on the same port, with the same presentity database
+	restarted := time.Now()
+	back := arrivals(t, r.k1, users, 0, failback+refresh+20*time.Second, "udp")
 	stop()
 	w.check(t)
-
-	r.publish(t, "8102", 2, r.k2)
-	waitSnap(t, a, 3*time.Second, "a change arrives from sip2", accountIs("fo-8102", func(acc state.Account) bool {
-		return acc.Waiting == state.WaitingYes && acc.Voice().New == 2
+	for _, u := range users {
+		d := back[u].Sub(moved[u])
+		t.Logf("FAILBACK fo-%s: at sip1 again %v after its move (%v after sip1 restarted)", u, d.Round(time.Millisecond), back[u].Sub(restarted).Round(time.Millisecond))
+		// The move happened just before the account was seen at sip2
+		// (by the registration's and the subscription's round trips and
+		// a 50 ms poll): 1 s of slack below; above, one refresh interval
+		// and 5 s for a loaded machine.
+		if d < failback-time.Second || d > failback+refresh+5*time.Second {
+			t.Errorf("fo-%s back at sip1 %v after its move, want %v to %v (the first registration refresh at least dns.failback after the move)", u, d, failback, failback+refresh)
+		}
+	}
+	waitSnap(t, a, 5*time.Second, "all subscribed at sip1 again", allHealth(state.HealthSubscribed))
+	r.publish(t, "8302", 4, r.k1)
+	waitSnap(t, a, 3*time.Second, "a change arrives from sip1", accountIs("fo-8302", func(acc state.Account) bool {
+		return acc.Waiting == state.WaitingYes && acc.Voice().New == 4
 	}))
 }
 
