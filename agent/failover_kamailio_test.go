@@ -27,15 +27,15 @@ import (
 //	cross     NAPTR prefers TCP over UDP, but only sip1 has TCP SRV and
 //	          only sip2 UDP: failing over changes the transport
 type failoverRig struct {
-	k1, k2 *kamailiotest.Server
-	dns    *kamailiotest.DNS
-	kind   string
+	k1, k2   *kamailiotest.Server
+	dns      *kamailiotest.DNS
+	kind     string
 	users    []string
 	failback string // dns.failback; "" = the default
 	// noOptions: the accounts' own requests are frequent enough that the
 	// liveness prober need not send OPTIONS before sip1 is killed.
 	noOptions bool
-	acct     string // more configuration for each account
+	acct      string // more configuration for each account
 }
 
 func newFailoverRig(t *testing.T, kind string, o1 kamailiotest.Options, users ...string) *failoverRig {
