@@ -132,20 +132,7 @@ func TestFailoverOnLiveness(t *testing.T) {
 	p1, p2 := newPBX(t, nil), newPBX(t, nil)
 	p1.setBody(bodyYes)
 	p2.setBody(bodyYes)
-	resolver := srvDNS(t, p1, p2)
-	h := newHarness(t, p1, func(o *Options) {
-		o.DNSServers = []string{resolver}
-		o.Liveness = 300 * time.Millisecond
-		o.ProbeTimeout = 300 * time.Millisecond
-	})
-	cfg := h.account("4102", "udp")
-	p2.mu.Lock()
-	p2.users["4102"] = "pw-4102"
-	p2.mu.Unlock()
-	cfg.Server = "pbx.test"
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	h.start(ctx, cfg)
+	h := startLocated(t, p1, p2, srvDNS(t, p1, p2), "4102", "udp")
 	p1.next(sip.SUBSCRIBE, 3*time.Second)
 	h.waitWaiting("4102", state.WaitingYes, 2, 2*time.Second)
 	// let the prober see OPTIONS answered once
@@ -164,6 +151,27 @@ func TestFailoverOnLiveness(t *testing.T) {
 	if mb := h.mailbox("4102"); mb.Waiting != state.WaitingYes {
 		t.Errorf("mailbox %v after the move, want yes throughout", mb.Waiting)
 	}
+}
+
+// startLocated starts account name, known to both servers, on server
+// pbx.test located through resolver, with 300 ms liveness timers.
+func startLocated(t *testing.T, p1, p2 *pbx, resolver, name, transport string) *harness {
+	t.Helper()
+	h := newHarness(t, p1, func(o *Options) {
+		o.DNSServers = []string{resolver}
+		o.Liveness = 300 * time.Millisecond
+		o.ProbeTimeout = 300 * time.Millisecond
+		o.PongTimeout = 300 * time.Millisecond
+	})
+	cfg := h.account(name, transport)
+	p2.mu.Lock()
+	p2.users[name] = "pw-" + name
+	p2.mu.Unlock()
+	cfg.Server = "pbx.test"
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	h.start(ctx, cfg)
+	return h
 }
 
 // transport auto (RFC 3263 section 4.1): NAPTR prefers TCP at the first
@@ -185,20 +193,7 @@ func TestAutoTransportAndCrossTransportFailover(t *testing.T) {
 		"one.pbx.test. 60 IN A 127.0.0.1",
 		"two.pbx.test. 60 IN A 127.0.0.1",
 	)
-	h := newHarness(t, p1, func(o *Options) {
-		o.DNSServers = []string{resolver}
-		o.Liveness = 300 * time.Millisecond
-		o.ProbeTimeout = 300 * time.Millisecond
-		o.PongTimeout = 300 * time.Millisecond
-	})
-	cfg := h.account("4103", "auto")
-	p2.mu.Lock()
-	p2.users["4103"] = "pw-4103"
-	p2.mu.Unlock()
-	cfg.Server = "pbx.test"
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	h.start(ctx, cfg)
+	h := startLocated(t, p1, p2, resolver, "4103", "auto")
 	for _, m := range []sip.RequestMethod{sip.REGISTER, sip.SUBSCRIBE} {
 		r := p1.next(m, 3*time.Second)
 		if r == nil {
