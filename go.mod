@@ -3,10 +3,8 @@ module github.com/mwi-agent/mwi-agent
 go 1.25.0
 
 require (
-	github.com/VictoriaMetrics/metrics v1.45.0
 	github.com/chromedp/chromedp v0.11.2
 	github.com/coreos/go-systemd/v22 v22.5.0
-	github.com/eclipse/paho.mqtt.golang v1.5.1
 	github.com/emiago/sipgo v1.7.3
 	github.com/gen2brain/alsa v0.5.0
 	github.com/goccy/go-yaml v1.19.2
@@ -15,6 +13,7 @@ require (
 	github.com/miekg/dns v1.1.73
 	github.com/warthog618/go-gpiocdev v0.9.1
 	golang.org/x/image v0.23.0
+	golang.org/x/net v0.57.0
 	periph.io/x/conn/v3 v3.7.3
 	periph.io/x/devices/v3 v3.7.4
 	periph.io/x/host/v3 v3.8.5
@@ -26,12 +25,8 @@ require (
 	github.com/gobwas/httphead v0.1.0 // indirect
 	github.com/gobwas/pool v0.2.1 // indirect
 	github.com/gobwas/ws v1.4.0 // indirect
-	github.com/gorilla/websocket v1.5.3 // indirect
 	github.com/josharian/intern v1.0.0 // indirect
 	github.com/mailru/easyjson v0.7.7 // indirect
-	github.com/valyala/fastrand v1.1.0 // indirect
-	github.com/valyala/histogram v1.2.0 // indirect
-	golang.org/x/net v0.57.0 // indirect
 	golang.org/x/sync v0.22.0 // indirect
 	golang.org/x/sys v0.47.0 // indirect
 )

@@ -218,6 +218,17 @@ func (a *Agent) Run(ctx context.Context) error {
 				l.publish()
 			}
 		case f := <-a.cmds:
+			// An update already queued happened before the command was
+			// asked for (a NOTIFY is answered only once its update is
+			// queued): apply it first, so a manual clear is never undone
+			// by an older NOTIFY that select happened to pick later.
+			changed := false
+			for n := 0; n < cap(updates) && len(updates) > 0; n++ {
+				changed = l.apply(<-updates) || changed
+			}
+			if changed {
+				l.publish()
+			}
 			f(l)
 		case <-ctx.Done():
 			for _, c := range l.cancels {

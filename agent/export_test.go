@@ -16,3 +16,13 @@ func MustResolve(tb testing.TB, c *config.Config) *config.Resolved {
 	}
 	return r
 }
+
+// HoldLoop parks the agent's loop goroutine until release is called, so a
+// test can queue worker updates and a command behind it.
+func (a *Agent) HoldLoop(tb testing.TB) (release func()) {
+	tb.Helper()
+	parked, hold := make(chan struct{}), make(chan struct{})
+	go a.do(func(*loop) { close(parked); <-hold })
+	<-parked
+	return func() { close(hold) }
+}

@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -129,6 +130,44 @@ func TestManualPrecedence(t *testing.T) {
 			t.Errorf("%+v accepted", r)
 		} else {
 			t.Log(err)
+		}
+	}
+}
+
+// A NOTIFY answered before a manual clear was asked for is older than the
+// clear: the clear must win even when the loop finds both waiting at once.
+func TestManualClearAfterAnsweredNotify(t *testing.T) {
+	listen := freeUDP(t)
+	// One account per round: unsolicited NOTIFYs are limited to 2 a
+	// second per account.
+	var names []string
+	for i := range 12 {
+		names = append(names, fmt.Sprintf("desk-%d", 1001+i))
+	}
+	cfg := unsolicitedConfig(t, listen, names...)
+	a, _, _ := startAgent(t, cfg, nil)
+	for i, name := range names {
+		release := a.HoldLoop(t)
+		// Answered 200 only once its update is queued for the loop.
+		code, err := kamailiotest.Send(listen, "NOTIFY", "sip:"+name+"@"+listen,
+			[]string{"Event: message-summary", "Content-Type: application/simple-message-summary"},
+			fmt.Sprintf("Messages-Waiting: yes\r\nVoice-Message: %d/0\r\n", i+1), 2*time.Second)
+		if err != nil || code != 200 {
+			release()
+			t.Fatalf("round %d: NOTIFY answered %d %v while the loop was busy", i, code, err)
+		}
+		cleared := make(chan error, 1)
+		go func() {
+			_, err := a.Manual(state.ManualRequest{Action: "clear", Account: name})
+			cleared <- err
+		}()
+		time.Sleep(20 * time.Millisecond) // let the clear reach the loop's queue
+		release()
+		if err := <-cleared; err != nil {
+			t.Fatal(err)
+		}
+		if got := acct(a.Snapshot(), name); got.Source != state.SourceManual || got.Waiting != state.WaitingNo {
+			t.Fatalf("round %d: the older NOTIFY undid the manual clear: %+v", i, got)
 		}
 	}
 }

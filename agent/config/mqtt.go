@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -32,10 +31,27 @@ func defaultMQTT() MQTTConfig {
 	return MQTTConfig{TopicPrefix: "mwi-agent", DiscoveryPrefix: "homeassistant", Keepalive: 30 * time.Second}
 }
 
-var (
-	mqttIDRE    = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
-	mqttTopicRE = regexp.MustCompile(`^[^+#\x00]+$`)
-)
+// ValidDeviceID reports whether s is a usable mqtt.device_id: one or
+// more ASCII letters, digits, '_' or '-' (it is a topic level and part of
+// Home Assistant object ids). Written out rather than as a regexp, which
+// would link regexp and the Unicode tables (docs/memory.md "The binary").
+func ValidDeviceID(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c == '_' || c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// validTopic reports whether s may be used in topic names: not empty, no
+// wildcard ('+', '#') and no NUL.
+func validTopic(s string) bool {
+	return s != "" && !strings.ContainsAny(s, "+#\x00")
+}
 
 // resolveMQTT reads mqtt.password_file and makes relative files relative
 // to the configuration file's directory.
@@ -86,13 +102,13 @@ func (c *Config) validateMQTT(v *validator) {
 			v.add("mqtt.broker", m.Broker, "want HOST:PORT after the scheme, not")
 		}
 	}
-	if m.DeviceID != "" && !mqttIDRE.MatchString(m.DeviceID) {
+	if m.DeviceID != "" && !ValidDeviceID(m.DeviceID) {
 		v.add("mqtt.device_id", m.DeviceID, "want letters, digits, '_' or '-', not")
 	}
-	if m.TopicPrefix == "" || !mqttTopicRE.MatchString(m.TopicPrefix) || strings.HasPrefix(m.TopicPrefix, "/") || strings.HasSuffix(m.TopicPrefix, "/") {
+	if m.TopicPrefix == "" || !validTopic(m.TopicPrefix) || strings.HasPrefix(m.TopicPrefix, "/") || strings.HasSuffix(m.TopicPrefix, "/") {
 		v.add("mqtt.topic_prefix", m.TopicPrefix, "want a topic without wildcards or leading/trailing '/', not")
 	}
-	if m.DiscoveryPrefix != "" && (!mqttTopicRE.MatchString(m.DiscoveryPrefix) || strings.HasSuffix(m.DiscoveryPrefix, "/")) {
+	if m.DiscoveryPrefix != "" && (!validTopic(m.DiscoveryPrefix) || strings.HasSuffix(m.DiscoveryPrefix, "/")) {
 		v.add("mqtt.discovery_prefix", m.DiscoveryPrefix, "want a topic without wildcards or a trailing '/', not")
 	}
 	if m.CAFile != "" {

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -41,7 +42,7 @@ func TestMQTTDefaultsAndValidation(t *testing.T) {
 	if err != nil || cfg.MQTT.Password != "s3cret" {
 		t.Fatalf("password_file: %v %q", err, cfg.MQTT.Password)
 	}
-	if id := DefaultDeviceID(); !mqttIDRE.MatchString(id) {
+	if id := DefaultDeviceID(); !ValidDeviceID(id) {
 		t.Errorf("DefaultDeviceID %q", id)
 	}
 }
@@ -62,4 +63,25 @@ func TestMQTTPasswordNeverShown(t *testing.T) {
 	if !strings.Contains(fmt.Sprintf("%#v", cfg.MQTT), `Password:"***"`) {
 		t.Errorf("GoString %#v", cfg.MQTT)
 	}
+}
+
+// The device id and topic checks accept exactly what the regular
+// expressions they replaced accepted.
+var (
+	refDeviceID = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+	refTopic    = regexp.MustCompile(`^[^+#\x00]+$`)
+)
+
+func FuzzMQTTNames(f *testing.F) {
+	for _, s := range []string{"", "hotel-ata_017", "a/b", "mwi-agent", "home/+/x", "#", "a\x00b", "é", "\xff", "-", "_", "A9"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := ValidDeviceID(s), refDeviceID.MatchString(s); got != want {
+			t.Errorf("ValidDeviceID(%q) = %v, the expression says %v", s, got, want)
+		}
+		if got, want := validTopic(s), refTopic.MatchString(s); got != want {
+			t.Errorf("validTopic(%q) = %v, the expression says %v", s, got, want)
+		}
+	})
 }

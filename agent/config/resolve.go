@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mwi-agent/mwi-agent/agent/fxs"
 	"github.com/mwi-agent/mwi-agent/agent/indicate"
 	"github.com/mwi-agent/mwi-agent/boards"
 	"github.com/mwi-agent/mwi-agent/tone"
@@ -140,6 +141,12 @@ type Resolved struct {
 	Accounts []ResolvedAccount // accounts, in file order
 	Policy   indicate.Policy   // indicator.* and accounts[].lamp/.led on Board
 	Country  tone.Country      // tones.country (else the board's, else us) with tones.overrides
+	// FXSPort is the board's FXS port configuration: fxs.signalling the
+	// board can do, the FSK format, standard and alert (fxs.fsk_format,
+	// fxs.fsk_standard, fxs.alert, else Country's on-hook data defaults),
+	// the fxs: timings (0 flash bounds set to the defaults) and Country.
+	// nil when the board has no FXS port.
+	FXSPort *fxs.Config
 }
 
 // Resolve validates c and returns its typed values. Problems are the same
@@ -164,7 +171,8 @@ func Resolve(c *Config) (*Resolved, error) {
 		r.LogLevel = slog.LevelInfo
 	}
 	b, err := c.ResolveBoard()
-	if err != nil {
+	boardOK := err == nil
+	if !boardOK {
 		v.add("board_overrides", "", err.Error())
 	}
 	r.Board = b
@@ -181,6 +189,10 @@ func Resolve(c *Config) (*Resolved, error) {
 		if r.Country, err = r.Country.WithOverrides(c.Tones.Overrides); err != nil {
 			v.add("tones.overrides", "", err.Error())
 		}
+	}
+	if b.FXS != nil {
+		port := c.resolveFXS(&v, b, boardOK, r.Country)
+		r.FXSPort = &port
 	}
 	r.Policy = indicate.Policy{
 		UnknownPattern: c.Indicator.UnknownPattern,

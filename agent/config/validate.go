@@ -268,7 +268,7 @@ func (c *Config) Validate() error {
 		v.add("tones.level_dbm0", strconv.FormatFloat(c.Tones.LevelDBm0, 'g', -1, 64), "want -40 to -3, not")
 	}
 
-	c.validateFXS(&v, board, boardOK)
+	c.resolveFXS(&v, board, boardOK, tone.Country{})
 
 	needUDP := false
 	names := map[string]int{}
@@ -448,66 +448,4 @@ func (c *Config) validateBoard(v *validator) (boards.Board, bool) {
 		return b, false
 	}
 	return b, true
-}
-
-func (c *Config) validateFXS(v *validator, b boards.Board, boardOK bool) {
-	f := c.FXS
-	seen := map[string]bool{}
-	for i, s := range f.Signalling {
-		field := fmt.Sprintf("fxs.signalling[%d]", i)
-		if seen[s] {
-			v.add(field, s, "listed twice:")
-			continue
-		}
-		seen[s] = true
-		switch boards.Signalling(s) {
-		case boards.SigPolarity, boards.SigFSK, boards.SigStutter, boards.SigHV:
-		default:
-			v.add(field, s, "want polarity, fsk, stutter or hv, not")
-			continue
-		}
-		if !boardOK || b.FXS == nil {
-			continue
-		}
-		supported := false
-		for _, bs := range b.FXS.Signalling {
-			if string(bs) == s {
-				supported = true
-			}
-		}
-		if !supported {
-			v.add(field, s, fmt.Sprintf("board %q cannot do", b.Name))
-		} else if s == string(boards.SigHV) && !b.FXS.HVRelay.IsSet() && b.Backend != boards.BackendSim {
-			v.add(field, s, fmt.Sprintf("board %q has no hv_relay line for", b.Name))
-		}
-	}
-	// Empty: the tone country's on-hook data defaults (docs/tone.md).
-	if f.FSKFormat != "" {
-		v.oneOf("fxs.fsk_format", f.FSKFormat, "sdmf", "mdmf", "etsi")
-	}
-	if f.FSKStandard != "" {
-		v.oneOf("fxs.fsk_standard", f.FSKStandard, "bell202", "v23")
-	}
-	if f.Alert != "" {
-		v.oneOf("fxs.alert", f.Alert, "none", "line-reversal", "dt-as", "ring-pulse")
-	}
-	// Hook flash bounds (0 = 100 ms / 900 ms, what ATAs ship with).
-	flashMin, flashMax := f.FlashMin, f.FlashMax
-	if flashMin == 0 {
-		flashMin = 100 * time.Millisecond
-	}
-	if flashMax == 0 {
-		flashMax = 900 * time.Millisecond
-	}
-	switch {
-	case f.FlashMin < 0 || (f.FlashMin > 0 && f.FlashMin < 20*time.Millisecond) || f.FlashMin > time.Second:
-		v.add("fxs.flash_min", f.FlashMin.String(), "want 20ms..1s (0 = 100ms), not")
-	case f.FlashMax < 0 || (f.FlashMax > 0 && f.FlashMax < 100*time.Millisecond) || f.FlashMax > 3*time.Second:
-		v.add("fxs.flash_max", f.FlashMax.String(), "want 100ms..3s (0 = 900ms), not")
-	case flashMin >= flashMax:
-		v.add("fxs.flash_max", f.FlashMax.String(), "must be longer than fxs.flash_min ("+flashMin.String()+"):")
-	}
-	v.duration("fxs.quiet", f.Quiet, 0)
-	v.duration("fxs.refresh", f.Refresh, 0)
-	v.duration("fxs.dial_timeout", f.DialTimeout, time.Second)
 }

@@ -3,8 +3,10 @@ package fxs
 import (
 	"fmt"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/mwi-agent/mwi-agent/hal/clock"
 	"github.com/mwi-agent/mwi-agent/hal/gpiocdev"
 	"github.com/mwi-agent/mwi-agent/hal/haltest"
 	"github.com/mwi-agent/mwi-agent/hal/sim"
@@ -25,44 +27,16 @@ type modelRig struct {
 
 func newModelRig(t *testing.T, cfg Config) *modelRig {
 	t.Helper()
-	clk := haltest.NewFakeClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
-	// The port's goroutines run while the test steps the fake clock 10 ms
-	// at a time, so a ring it starts can be seen up to one step before
-	// the backend reads the clock: one step of tolerance. (The ring timing
-	// itself is checked exactly in hal/gpiocdev.)
-	m := haltest.NewAg1171(clk, haltest.Ag1171Config{RingHz: 20, Tolerance: 11 * time.Millisecond})
-	line, err := gpiocdev.NewLine(m.Pin(haltest.AgRM), m.Pin(haltest.AgFR), m.PDPin(), m.Pin(haltest.AgHV), 20, nil, gpiocdev.Options{Clock: clk})
+	// Inside a synctest bubble the port, the backend and the model share
+	// one clock that moves only when all of them wait: the model's
+	// default tolerance holds.
+	m := haltest.NewAg1171(clock.Real{}, haltest.Ag1171Config{RingHz: 20})
+	line, err := gpiocdev.NewLine(m.Pin(haltest.AgRM), m.Pin(haltest.AgFR), m.PDPin(), m.Pin(haltest.AgHV), 20, nil, gpiocdev.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := startRig(t, cfg, clk, sim.New(sim.Options{Clock: clk, Hook: true}), line)
+	r := startRig(t, cfg, sim.New(sim.Options{Hook: true}), line)
 	return &modelRig{rig: r, m: m}
-}
-
-// advance steps the fake clock 5 ms at a time and, after each step, waits
-// (a little real time, bounded) until the port's goroutines have armed
-// their next timers again: the transmission is then as punctual on the
-// fake clock as it would be on a real one, and what the recording sink
-// shows is what the port meant.
-func (r *modelRig) advance(d time.Duration) {
-	for end := r.clk.Now().Add(d); r.clk.Now().Before(end); {
-		before := r.clk.Pending()
-		r.clk.Advance(5 * time.Millisecond)
-		time.Sleep(50 * time.Microsecond)
-		for deadline := time.Now().Add(20 * time.Millisecond); r.clk.Pending() < before && time.Now().Before(deadline); {
-			time.Sleep(20 * time.Microsecond)
-		}
-	}
-}
-
-func (r *modelRig) until(t *testing.T, max time.Duration, what string, cond func() bool) {
-	t.Helper()
-	for end := r.clk.Now().Add(max); !cond(); {
-		if !r.clk.Now().Before(end) {
-			t.Fatalf("%s: not within %v (status %+v)", what, max, r.port.Status())
-		}
-		r.advance(5 * time.Millisecond)
-	}
 }
 
 // span is one stretch of audio: the first and last sample's times.
@@ -116,19 +90,21 @@ func TestAlertSequencesETSIWindows(t *testing.T) {
 				t.Parallel()
 				// A short quiet time: this test is about the transmission.
 				cfg := Config{FSK: true, Polarity: mix.pol, HV: mix.hv, Format: format, Standard: tone.V23, Alert: alert, Quiet: 300 * time.Millisecond}
-				r := newModelRig(t, cfg)
-				r.advance(400 * time.Millisecond)
-				for _, mwi := range []bool{true, false, true} {
-					r.port.SetMWI(mwi, mwi)
-					r.until(t, 5*time.Second, "sending", func() bool { return r.state() == Sending })
-					start := r.clk.Now().Add(-10 * time.Millisecond)
-					n := r.snk.samples()
-					r.until(t, 5*time.Second, "sent", func() bool { return r.state() == Idle })
-					r.advance(100 * time.Millisecond)
-					end := r.clk.Now()
-					checkTransmission(t, r, cfg, mwi, start, end, n)
-				}
-				r.m.Check(t)
+				synctest.Test(t, func(t *testing.T) {
+					r := newModelRig(t, cfg)
+					r.advance(400 * time.Millisecond)
+					for _, mwi := range []bool{true, false, true} {
+						r.port.SetMWI(mwi, mwi)
+						r.until(t, 5*time.Second, "sending", func() bool { return r.state() == Sending })
+						start := r.clk.Now().Add(-10 * time.Millisecond)
+						n := r.snk.samples()
+						r.until(t, 5*time.Second, "sent", func() bool { return r.state() == Idle })
+						r.advance(100 * time.Millisecond)
+						end := r.clk.Now()
+						checkTransmission(t, r, cfg, mwi, start, end, n)
+					}
+					r.m.Check(t)
+				})
 			})
 		}
 	}

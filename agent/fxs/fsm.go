@@ -34,7 +34,8 @@ func (s State) String() string {
 	return fmt.Sprintf("State(%d)", int(s))
 }
 
-// Config is one port's signalling, from the board and fxs: config.
+// Config is one port's signalling and timings: config.Resolve builds it
+// from the board and the fxs: and tones: sections (Resolved.FXSPort).
 type Config struct {
 	Polarity bool // line reversal while messages wait
 	HV       bool // neon-lamp high voltage while messages wait (needs an HV relay)
@@ -380,4 +381,15 @@ func next(cfg Config, s Status, ev Event) (Status, []Action) {
 		}
 	}
 	return s, nil // anything else: stale timer or nothing to do
+}
+
+// DataDefaults is the on-hook data (FSK standard, message format, alert)
+// a port uses in country c when the configuration names none: the
+// country's table entry (V.23 with an alert in Europe; docs/tone.md), else
+// Bell 202 MDMF without an alert.
+func DataDefaults(c tone.Country) tone.OnHookData {
+	if c.OnHook.Source == "" {
+		return tone.OnHookData{Standard: tone.Bell202, Format: tone.MDMF, Alert: tone.AlertNone}
+	}
+	return c.OnHook
 }

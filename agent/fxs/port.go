@@ -10,21 +10,9 @@ import (
 	"time"
 
 	"github.com/mwi-agent/mwi-agent/hal"
+	"github.com/mwi-agent/mwi-agent/hal/clock"
 	"github.com/mwi-agent/mwi-agent/tone"
 )
-
-// Clock is the port's time source (hal/haltest's FakeClock satisfies it).
-type Clock interface {
-	Now() time.Time
-	AfterFunc(d time.Duration, f func()) (stop func() bool)
-}
-
-type wallClock struct{}
-
-func (wallClock) Now() time.Time { return time.Now() }
-func (wallClock) AfterFunc(d time.Duration, f func()) func() bool {
-	return time.AfterFunc(d, f).Stop
-}
 
 // Devices are the port's hardware. Hook and Audio may be nil (no dial tone,
 // no FSK and no off-hook detection then).
@@ -36,7 +24,7 @@ type Devices struct {
 
 // Options are the port's injected dependencies.
 type Options struct {
-	Clock  Clock        // nil = wall clock
+	Clock  clock.Clock  // timers, pacing and event times; nil = wall clock
 	Logger *slog.Logger // nil = discard
 	Rate   int          // audio sample rate; 0 = 8000
 	Level  float64      // dial tone level, dBm0; 0 = the tone package default
@@ -47,7 +35,7 @@ type Options struct {
 type Port struct {
 	cfg  Config
 	dev  Devices
-	clk  Clock
+	clk  clock.Clock
 	log  *slog.Logger
 	rate int
 	lvl  float64
@@ -108,11 +96,8 @@ func New(cfg Config, dev Devices, opt Options) (*Port, error) {
 			return nil, fmt.Errorf("fxs: country %s: %w", cfg.Country.Code, err)
 		}
 	}
-	p := &Port{cfg: cfg, dev: dev, clk: opt.Clock, log: opt.Logger, rate: opt.Rate, lvl: opt.Level,
+	p := &Port{cfg: cfg, dev: dev, clk: clock.Or(opt.Clock), log: opt.Logger, rate: opt.Rate, lvl: opt.Level,
 		in: make(chan Event, 64)}
-	if p.clk == nil {
-		p.clk = wallClock{}
-	}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
@@ -584,6 +569,6 @@ func Transmit(ctx context.Context, dev Devices, seq tone.AlertSequence, rate int
 	if rate <= 0 {
 		rate = tone.DefaultSampleRate
 	}
-	p := &Port{dev: dev, clk: wallClock{}, rate: rate, log: slog.New(slog.DiscardHandler)}
+	p := &Port{dev: dev, clk: clock.Real{}, rate: rate, log: slog.New(slog.DiscardHandler)}
 	return p.runSequence(ctx, seq, linePlan{})
 }

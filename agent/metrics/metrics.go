@@ -3,14 +3,16 @@ package metrics
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
-
-	vm "github.com/VictoriaMetrics/metrics"
 
 	"github.com/mwi-agent/mwi-agent/agent/sipua"
 	"github.com/mwi-agent/mwi-agent/agent/state"
@@ -25,13 +27,20 @@ type Source interface {
 // agent.Options.Observer) and, with Handler, /metrics. The zero value is
 // not usable; call New.
 type Metrics struct {
-	set      *vm.Set
 	help     map[string]family
-	requests map[string]*vm.Counter // "METHOD class"
-	notifies map[string]*vm.Counter // by outcome
-	backoffs map[string]*vm.Counter // by leg
-	limited  *vm.Counter
+	requests map[string]*counter // "METHOD class"
+	notifies map[string]*counter // by outcome
+	backoffs map[string]*counter // by leg
+	limited  *counter
+
+	mu     sync.Mutex
+	series map[string]*counter // every counter by its series ("name{labels}")
 }
+
+// counter is one counter series.
+type counter struct{ n atomic.Uint64 }
+
+func (c *counter) Inc() { c.n.Add(1) }
 
 type family struct{ typ, help string }
 
@@ -61,35 +70,72 @@ var sources = []state.Source{state.SourceNone, state.SourceSubscribed, state.Sou
 
 // New returns empty metrics.
 func New() *Metrics {
-	m := &Metrics{set: vm.NewSet(), help: map[string]family{}}
+	m := &Metrics{help: map[string]family{}, series: map[string]*counter{}}
 	for _, f := range families {
 		m.help[f.name] = family{f.typ, f.help}
 	}
 	// Every series exists from the start (at 0), and counting is a map
 	// lookup and an atomic add: no allocation on the SIP path.
-	m.requests, m.notifies, m.backoffs = map[string]*vm.Counter{}, map[string]*vm.Counter{}, map[string]*vm.Counter{}
+	m.requests, m.notifies, m.backoffs = map[string]*counter{}, map[string]*counter{}, map[string]*counter{}
 	for _, method := range []string{"REGISTER", "SUBSCRIBE"} {
 		for _, class := range []string{"1xx", "2xx", "3xx", "4xx", "5xx", "6xx", "none"} {
-			m.requests[method+" "+class] = m.set.NewCounter(`mwi_sip_requests_total{method="` + method + `",class="` + class + `"}`)
+			m.requests[method+" "+class] = m.get(`mwi_sip_requests_total{method="` + method + `",class="` + class + `"}`)
 		}
 	}
 	for _, o := range []string{sipua.NotifyApplied, sipua.NotifyOld, sipua.NotifyRefused, sipua.NotifyMalformed} {
-		m.notifies[o] = m.set.NewCounter(`mwi_sip_notifies_total{outcome="` + o + `"}`)
+		m.notifies[o] = m.get(`mwi_sip_notifies_total{outcome="` + o + `"}`)
 	}
 	for _, leg := range []string{"register", "subscribe"} {
-		m.backoffs[leg] = m.set.NewCounter(`mwi_sip_backoffs_total{leg="` + leg + `"}`)
+		m.backoffs[leg] = m.get(`mwi_sip_backoffs_total{leg="` + leg + `"}`)
 	}
-	m.limited = m.set.NewCounter("mwi_sip_rate_limited_total")
+	m.limited = m.get("mwi_sip_rate_limited_total")
 	return m
 }
 
 // counter returns a fixed counter, or creates one for a value not known
 // in advance (another method, a future outcome).
-func (m *Metrics) counter(fixed map[string]*vm.Counter, key, name string) *vm.Counter {
+func (m *Metrics) counter(fixed map[string]*counter, key, name string) *counter {
 	if c := fixed[key]; c != nil {
 		return c
 	}
-	return m.set.GetOrCreateCounter(name)
+	return m.get(name)
+}
+
+// get returns the counter of a series, creating it at 0.
+func (m *Metrics) get(series string) *counter {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.series[series]
+	if c == nil {
+		c = &counter{}
+		m.series[series] = c
+	}
+	return c
+}
+
+// writeCounters writes every counter series as "series value", by family
+// name and then by series, so a family's series are together.
+func (m *Metrics) writeCounters(b *bytes.Buffer) {
+	type sample struct {
+		family, series string
+		v              uint64
+	}
+	m.mu.Lock()
+	out := make([]sample, 0, len(m.series))
+	for s, c := range m.series {
+		f, _, _ := strings.Cut(s, "{")
+		out = append(out, sample{f, s, c.n.Load()})
+	}
+	m.mu.Unlock()
+	slices.SortFunc(out, func(a, b sample) int {
+		return cmp.Or(strings.Compare(a.family, b.family), strings.Compare(a.series, b.series))
+	})
+	for _, s := range out {
+		b.WriteString(s.series)
+		b.WriteByte(' ')
+		b.WriteString(strconv.FormatUint(s.v, 10))
+		b.WriteByte('\n')
+	}
 }
 
 // Answered counts one request by method and answer class.
@@ -166,7 +212,7 @@ func (m *Metrics) WritePrometheus(w io.Writer, s state.Snapshot) {
 			}
 		}
 	}
-	m.set.WritePrometheus(&b)
+	m.writeCounters(&b)
 	m.withMetadata(w, b.Bytes())
 }
 
@@ -178,7 +224,7 @@ func unix(t time.Time) float64 {
 }
 
 // withMetadata copies the samples and puts HELP and TYPE before each
-// family (the library's own HELP lines are empty).
+// family.
 func (m *Metrics) withMetadata(w io.Writer, samples []byte) {
 	bw := bufio.NewWriter(w)
 	last := ""

@@ -2,8 +2,10 @@ package metrics_test
 
 import (
 	"bytes"
+	"io"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,6 +34,8 @@ func observe(m *metrics.Metrics) {
 	m.Notified(sipua.NotifyInfo{Outcome: sipua.NotifyMalformed})
 	m.BackedOff("office", "subscribe")
 	m.Throttled("office")
+	m.Answered("office", "OPTIONS", 200, "OK", time.Now())    // a series not made in advance
+	m.Notified(sipua.NotifyInfo{Outcome: "odd\"outcome\\\n"}) // escaped label value
 }
 
 func TestExposition(t *testing.T) {
@@ -56,6 +60,8 @@ func TestExposition(t *testing.T) {
 		`mwi_sip_notifies_total{outcome="old"} 0`,
 		`mwi_sip_backoffs_total{leg="subscribe"} 1`,
 		`mwi_sip_rate_limited_total 1`,
+		`mwi_sip_requests_total{method="OPTIONS",class="2xx"} 1`,
+		`mwi_sip_notifies_total{outcome="odd\"outcome\\\n"} 1`,
 		"# HELP mwi_sip_notifies_total NOTIFYs received",
 		"# TYPE mwi_sip_notifies_total counter",
 	} {
@@ -80,6 +86,58 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 	cmd.Stdin = &b
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("promtool check metrics: %v\n%s\n--- input:\n%s", err, out, b.String())
+	}
+}
+
+// Counting from many goroutines (the UA's workers) loses nothing, new
+// series included; each family's samples follow its one HELP and TYPE.
+func TestConcurrentCounting(t *testing.T) {
+	m := metrics.New()
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 1000 {
+				m.Answered("a", "REGISTER", 200, "OK", time.Time{})
+				m.Answered("a", "MESSAGE", 500+g, "x", time.Time{})
+				m.Throttled("a")
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { // scrapes while counting
+		defer close(done)
+		for range 50 {
+			m.WritePrometheus(io.Discard, state.Snapshot{})
+		}
+	}()
+	wg.Wait()
+	<-done
+	var b bytes.Buffer
+	m.WritePrometheus(&b, state.Snapshot{})
+	out := b.String()
+	for _, want := range []string{
+		`mwi_sip_requests_total{method="REGISTER",class="2xx"} 8000` + "\n",
+		`mwi_sip_requests_total{method="MESSAGE",class="5xx"} 8000` + "\n",
+		"mwi_sip_rate_limited_total 8000\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in\n%s", want, out)
+		}
+	}
+	family, seen := "", map[string]bool{}
+	for line := range strings.Lines(out) {
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, _, _ := strings.Cut(strings.Fields(line)[0], "{")
+		if name != family {
+			if seen[name] {
+				t.Errorf("family %s split:\n%s", name, out)
+			}
+			seen[name], family = true, name
+		}
 	}
 }
 

@@ -1,9 +1,11 @@
 package persist
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -136,7 +138,12 @@ func TestLoadReportsForeignAndMissing(t *testing.T) {
 }
 
 // TestKillDuringWrites kills (SIGKILL) a process that rewrites the file in
-// a tight loop, at random moments; the file always loads whole.
+// a tight loop, at random moments while it writes; the file always loads
+// whole. The writer says when its first write is done, and the random
+// moment is counted from then: on a loaded machine a child can take longer
+// than any fixed delay to start, and a kill before its first write tests
+// nothing (with no file yet from an earlier round, it even looked like a
+// lost file).
 func TestKillDuringWrites(t *testing.T) {
 	if os.Getenv("PERSIST_WRITER_DIR") != "" {
 		writerLoop(os.Getenv("PERSIST_WRITER_DIR"))
@@ -150,22 +157,46 @@ func TestKillDuringWrites(t *testing.T) {
 	for i := range 8 {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestKillDuringWrites$")
 		cmd.Env = append(os.Environ(), "PERSIST_WRITER_DIR="+dir)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(20+r.IntN(150)) * time.Millisecond)
+		started := make(chan error, 1)
+		go func() {
+			line, err := bufio.NewReader(out).ReadString('\n')
+			if err == nil && line != "writing\n" {
+				err = fmt.Errorf("writer said %q", line)
+			}
+			started <- err
+			io.Copy(io.Discard, out)
+		}()
+		select {
+		case err := <-started:
+			if err != nil {
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatalf("round %d: the writer did not start writing: %v", i, err)
+			}
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("round %d: no first write within 30 s", i)
+		}
+		time.Sleep(time.Duration(r.IntN(50)) * time.Millisecond)
 		cmd.Process.Kill() // SIGKILL, by PID
 		cmd.Wait()
 		_, got, err := Load(dir)
-		if errors.Is(err, os.ErrNotExist) && i == 0 {
-			continue // killed before the first rename
-		}
 		if err != nil || len(got) == 0 {
 			t.Fatalf("round %d: after kill -9: %+v, %v", i, got, err)
 		}
 	}
 }
 
+// writerLoop rewrites the file until killed, saying "writing" on stdout
+// once the first write is done.
 func writerLoop(dir string) {
 	r := rand.New(rand.NewPCG(uint64(os.Getpid()), 7))
 	for i := 0; ; i++ {
@@ -175,6 +206,9 @@ func writerLoop(dir string) {
 		if err := Write(dir, time.Now(), accts); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
+		}
+		if i == 0 {
+			fmt.Println("writing")
 		}
 	}
 }

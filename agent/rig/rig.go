@@ -151,10 +151,10 @@ func New(cfg *config.Resolved, board Board, opt Options) (*Rig, error) {
 		}
 	}
 	if b.FXS != nil && dev.Line != nil {
-		fcfg, err := PortConfig(cfg)
-		if err == nil {
-			r.Port, err = fxs.New(fcfg, fxs.Devices{Line: dev.Line, Hook: dev.Hook, Audio: dev.Audio},
-				fxs.Options{Logger: log.With("part", "fxs"), Level: cfg.Tones.LevelDBm0})
+		err := fmt.Errorf("rig: board %s has an FXS port, the configuration's board %s has none", b.Name, cfg.Board.Name)
+		if cfg.FXSPort != nil {
+			r.Port, err = fxs.New(*cfg.FXSPort, fxs.Devices{Line: dev.Line, Hook: dev.Hook, Audio: dev.Audio},
+				fxs.Options{Logger: log.With("part", "fxs"), Level: cfg.Tones.LevelDBm0, Clock: opt.Clock})
 		}
 		if err != nil {
 			if ln != nil {
@@ -528,15 +528,4 @@ func (r *Rig) StatusLine() string {
 		s += "; PROBLEM: " + strings.Join(p, "; ")
 	}
 	return s
-}
-
-// PortConfig is the board's FXS port configuration (fxs:, tones: and the
-// board's signalling), for the port and for selftest's FSK step.
-//
-// It is an adapter: fxs.ConfigFrom still takes the config sections and
-// looks the tone country up again; once fxs drops its config import,
-// config.Resolve can return the fxs.Config itself (with Country from
-// Resolved.Country).
-func PortConfig(cfg *config.Resolved) (fxs.Config, error) {
-	return fxs.ConfigFrom(cfg.Board, cfg.FXS, cfg.Tones)
 }

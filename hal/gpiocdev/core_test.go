@@ -2,12 +2,12 @@ package gpiocdev
 
 import (
 	"errors"
-	"sort"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/mwi-agent/mwi-agent/hal"
+	"github.com/mwi-agent/mwi-agent/hal/clock"
 )
 
 // fakePin records every level written.
@@ -17,7 +17,7 @@ type fakePin struct {
 	writes int
 	closed bool
 	edges  []time.Time
-	clk    *fakeClock
+	clk    *clock.Fake
 }
 
 func (p *fakePin) Set(on bool) error {
@@ -37,68 +37,10 @@ func (p *fakePin) Get() (bool, error) { p.mu.Lock(); defer p.mu.Unlock(); return
 func (p *fakePin) Close() error       { p.mu.Lock(); defer p.mu.Unlock(); p.closed = true; return nil }
 func (p *fakePin) get() bool          { v, _ := p.Get(); return v }
 
-// fakeClock: callbacks run inside Advance in deadline order.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	seq    int
-	timers map[int]fakeTimer
-}
-type fakeTimer struct {
-	at time.Time
-	f  func()
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), timers: map[int]fakeTimer{}}
-}
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *fakeClock) AfterFunc(d time.Duration, f func()) func() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.seq++
-	id := c.seq
-	c.timers[id] = fakeTimer{c.now.Add(d), f}
-	return func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		_, ok := c.timers[id]
-		delete(c.timers, id)
-		return ok
-	}
-}
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	end := c.now.Add(d)
-	c.mu.Unlock()
-	for {
-		c.mu.Lock()
-		var ids []int
-		for id, t := range c.timers {
-			if !t.at.After(end) {
-				ids = append(ids, id)
-			}
-		}
-		if len(ids) == 0 {
-			c.now = end
-			c.mu.Unlock()
-			return
-		}
-		sort.Slice(ids, func(i, j int) bool {
-			a, b := c.timers[ids[i]], c.timers[ids[j]]
-			if !a.at.Equal(b.at) {
-				return a.at.Before(b.at)
-			}
-			return ids[i] < ids[j]
-		})
-		t := c.timers[ids[0]]
-		delete(c.timers, ids[0])
-		if t.at.After(c.now) {
-			c.now = t.at
-		}
-		c.mu.Unlock()
-		t.f()
-	}
+// newFakeClock is hal/clock's manual clock at a fixed start: callbacks run
+// inside Advance in deadline order.
+func newFakeClock() *clock.Fake {
+	return clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 }
 
 func TestLampFollowsPatternWithoutDrift(t *testing.T) {
@@ -139,8 +81,8 @@ func TestLampReplaceAndClose(t *testing.T) {
 	if !p.get() {
 		t.Fatal("steady not lit; an old blink timer toggled it")
 	}
-	if len(clk.timers) != 0 {
-		t.Fatalf("%d timers armed for a steady pattern", len(clk.timers))
+	if clk.Pending() != 0 {
+		t.Fatalf("%d timers armed for a steady pattern", clk.Pending())
 	}
 	_ = l.SetPattern(hal.Blink("b", 100*time.Millisecond, 100*time.Millisecond))
 	if err := l.Close(); err != nil {

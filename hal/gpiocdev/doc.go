@@ -13,7 +13,7 @@
 // and the HV relay off and the line in forward polarity.
 //
 // The pattern timing, debouncing and ringing logic is plain Go over a tiny
-// pin interface and an injected Clock, so it is unit-tested on any OS; only
+// pin interface and an injected hal/clock Clock, so it is unit-tested on any OS; only
 // line acquisition needs Linux (devices_linux.go). On other systems Open
 // returns an error saying so. The whole backend is also tested against a
 // real kernel's GPIO character device (gpio-sim) under qemu by

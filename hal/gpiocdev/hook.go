@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mwi-agent/mwi-agent/hal"
+	"github.com/mwi-agent/mwi-agent/hal/clock"
 )
 
 // Hook is a hook switch (an SLIC's SHK output, or a push button) on one
@@ -16,7 +17,7 @@ import (
 type Hook struct {
 	name     string
 	in       pin
-	clk      Clock
+	clk      clock.Clock
 	debounce time.Duration
 	software bool
 
@@ -34,10 +35,8 @@ var _ hal.Hook = (*Hook)(nil)
 // oldest is dropped (the latest state is never lost).
 const eventBuffer = 32
 
-func newHook(name string, in pin, clk Clock, debounce time.Duration, software bool) (*Hook, error) {
-	if clk == nil {
-		clk = realClock{}
-	}
+func newHook(name string, in pin, clk clock.Clock, debounce time.Duration, software bool) (*Hook, error) {
+	clk = clock.Or(clk)
 	h := &Hook{name: name, in: in, clk: clk, debounce: debounce, software: software,
 		events: make(chan hal.HookEvent, eventBuffer)}
 	v, err := in.Get()

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mwi-agent/mwi-agent/hal"
+	"github.com/mwi-agent/mwi-agent/hal/clock"
 )
 
 // Lamp is a lamp or LED on one output line. Its pattern is timed by a single
@@ -16,7 +17,7 @@ type Lamp struct {
 	out  pin
 
 	mu      sync.Mutex
-	clk     Clock
+	clk     clock.Clock
 	pat     hal.Pattern
 	start   time.Time
 	stop    func() bool
@@ -29,10 +30,8 @@ type Lamp struct {
 
 var _ hal.Lamp = (*Lamp)(nil)
 
-func newLamp(name string, out pin, clk Clock) (*Lamp, error) {
-	if clk == nil {
-		clk = realClock{}
-	}
+func newLamp(name string, out pin, clk clock.Clock) (*Lamp, error) {
+	clk = clock.Or(clk)
 	l := &Lamp{name: name, out: out, clk: clk, pat: hal.PatternOff}
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -3,6 +3,7 @@ package gpiocdev
 import (
 	"errors"
 	"fmt"
+	"github.com/mwi-agent/mwi-agent/hal/clock"
 	"log/slog"
 	"time"
 )
@@ -16,7 +17,7 @@ const DefaultDebounce = 20 * time.Millisecond
 // Options tune Open and the Open* functions. The zero value is usable.
 type Options struct {
 	Consumer string       // line consumer label; default Consumer
-	Clock    Clock        // pattern, debounce and ring timing; nil = wall clock
+	Clock    clock.Clock  // pattern, debounce and ring timing; nil = wall clock
 	Logger   *slog.Logger // nil = discard
 	// Debounce for the hook switch; 0 = the board's debounce_ms, else
 	// DefaultDebounce.

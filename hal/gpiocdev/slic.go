@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mwi-agent/mwi-agent/hal"
+	"github.com/mwi-agent/mwi-agent/hal/clock"
 )
 
 // ErrOffHook is returned when ringing or the MWI high voltage is asked for
@@ -54,7 +55,7 @@ const (
 type Line struct {
 	rm, fr, pd, hv pin // pd, hv may be nil
 	hz             int
-	clk            Clock
+	clk            clock.Clock
 	hook           *Hook // may be nil: no off-hook guard
 
 	mu     sync.Mutex
@@ -65,6 +66,7 @@ type Line struct {
 	rmHigh bool
 	hvOn   bool
 	start  time.Time   // burst start (RM high)
+	anchor time.Time   // origin of the F/R edge schedule: start, moved on by late wake-ups
 	until  time.Time   // the burst must begin stopping by then (duty cycle)
 	n      int         // half-cycles since start
 	stop   func() bool // the pending ring timer
@@ -95,10 +97,8 @@ func NewLine(rm, fr, pd, hv Pin, ringHz int, hook *Hook, opt Options) (*Line, er
 	return newLine(rm, fr, pd, hv, ringHz, opt.Clock, hook)
 }
 
-func newLine(rm, fr, pd, hv pin, hz int, clk Clock, hook *Hook) (*Line, error) {
-	if clk == nil {
-		clk = realClock{}
-	}
+func newLine(rm, fr, pd, hv pin, hz int, clk clock.Clock, hook *Hook) (*Line, error) {
+	clk = clock.Or(clk)
 	if hz <= 0 {
 		hz = 20
 	}
@@ -326,15 +326,24 @@ func (l *Line) tryStartLocked() error {
 	l.phase = ringOn
 	l.until = now.Add(b - RingStopHold)
 	l.n = 0
+	l.anchor = l.start
 	l.armLocked()
 	return nil
 }
+
+// maxLate is how late an F/R edge may come and the schedule still keep
+// its origin (edges do not drift with timer latency). A later wake-up (a
+// stalled or overloaded system) moves the origin on by the delay: that
+// half cycle is stretched, and the next edge is a whole half cycle later,
+// instead of the missed edges following at once as sub-millisecond pulses
+// on F/R while RM is high.
+func (l *Line) maxLate() time.Duration { return l.half() / 5 }
 
 // armLocked schedules the next F/R edge, or the start of the stop if the
 // duty-cycle budget of this burst ends first.
 func (l *Line) armLocked() {
 	l.n++
-	due := l.start.Add(time.Duration(l.n) * l.half())
+	due := l.anchor.Add(time.Duration(l.n) * l.half())
 	if !due.Before(l.until) {
 		l.afterLocked(l.until.Sub(l.clk.Now()), func() { _ = l.beginStopLocked() })
 		return
@@ -346,6 +355,9 @@ func (l *Line) armLocked() {
 			return
 		}
 		_ = l.setFR(!l.frHigh)
+		if late := l.clk.Now().Sub(due); late > l.maxLate() {
+			l.anchor = l.anchor.Add(late)
+		}
 		l.armLocked()
 	})
 }
@@ -393,6 +405,9 @@ func (l *Line) Close() error {
 		if !l.frHigh {
 			err = l.setFR(true)
 		}
+		// A real hardware wait, not the injected clock: the SLIC needs
+		// F/R settled before RM drops, and Close returns with the
+		// lines released, so it cannot wait for a callback.
 		time.Sleep(RingStopHold)
 		err = errors.Join(err, l.setRM(false))
 	}

@@ -2,10 +2,13 @@ package gpiocdev
 
 import (
 	"errors"
+	"reflect"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/mwi-agent/mwi-agent/hal"
+	"github.com/mwi-agent/mwi-agent/hal/clock"
 	"github.com/mwi-agent/mwi-agent/hal/haltest"
 )
 
@@ -194,4 +197,87 @@ func TestConformanceLineAg1171Model(t *testing.T) {
 		}
 		return haltest.LineHarness{Line: r.line, State: state, Close: r.line.Close}
 	})
+}
+
+// lateClock is a fake clock whose next AfterFunc fires stall later than
+// asked, as on a stalled or overloaded system.
+type lateClock struct {
+	*clock.Fake
+	mu    sync.Mutex
+	stall time.Duration
+}
+
+func (c *lateClock) AfterFunc(d time.Duration, f func()) func() bool {
+	c.mu.Lock()
+	s := c.stall
+	c.stall = 0
+	c.mu.Unlock()
+	return c.Fake.AfterFunc(d+s, f)
+}
+
+func (c *lateClock) stallNext(d time.Duration) { c.mu.Lock(); c.stall = d; c.mu.Unlock() }
+
+// A ring edge that comes late stretches that half cycle; the missed edges
+// do not follow at once as sub-millisecond F/R pulses while RM is high,
+// and the edges after it are a whole half cycle apart again. A wake-up
+// late by less than maxLate keeps the schedule's origin (no drift).
+func TestLineRingLateWakeUpStretchesOneHalfCycle(t *testing.T) {
+	for _, hz := range []int{20, 25} {
+		half := time.Second / time.Duration(2*hz)
+		for _, c := range []struct {
+			stall   time.Duration
+			stretch bool // the schedule moves on by the stall
+		}{{half/5 - time.Millisecond, false}, {half/5 + time.Millisecond, true}, {3*half + 7*time.Millisecond, true}} {
+			clk := &lateClock{Fake: newFakeClock()}
+			rm, fr := &fakePin{}, &fakePin{clk: clk.Fake}
+			l, err := NewLine(rm, fr, nil, nil, hz, nil, Options{Clock: clk})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t0 := clk.Now()
+			if err := l.SetRing(true); err != nil {
+				t.Fatal(err)
+			}
+			for range 200 {
+				clk.Advance(time.Millisecond)
+			}
+			clk.stallNext(c.stall) // the edge armed last, due at or before 225 ms
+			for range 1000 {
+				clk.Advance(time.Millisecond)
+			}
+			if !rm.get() {
+				t.Fatalf("%d Hz: RM low while ringing", hz)
+			}
+			fr.mu.Lock()
+			edges := append([]time.Time(nil), fr.edges...) // [0]: F/R forward at NewLine, t0
+			fr.mu.Unlock()
+			var stretched []time.Duration
+			for i := 1; i < len(edges); i++ {
+				d := edges[i].Sub(edges[i-1])
+				switch {
+				case d < half-c.stall && !c.stretch:
+					t.Fatalf("%d Hz, stall %v: half cycle %d is %v, want ≥ %v", hz, c.stall, i, d, half-c.stall)
+				case d < half && c.stretch:
+					t.Fatalf("%d Hz, stall %v: half cycle %d is %v, want ≥ %v", hz, c.stall, i, d, half)
+				case d > half:
+					stretched = append(stretched, d)
+				}
+			}
+			want := []time.Duration{half + c.stall}
+			if !reflect.DeepEqual(stretched, want) {
+				t.Errorf("%d Hz, stall %v: stretched half cycles %v, want %v", hz, c.stall, stretched, want)
+			}
+			// Without moving on, every edge after the stall is where it was
+			// due; with it, the edges after it are on a schedule late by the stall.
+			last := edges[len(edges)-1].Sub(t0)
+			shift := time.Duration(0)
+			if c.stretch {
+				shift = c.stall
+			}
+			if (last-shift)%half != 0 {
+				t.Errorf("%d Hz, stall %v: last edge at %v, not on the %v grid shifted by %v", hz, c.stall, last, half, shift)
+			}
+			l.Close()
+		}
+	}
 }

@@ -167,25 +167,48 @@ func TestVMLampBlinkRealTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lamp.Close()
+	t0 := time.Now()
 	_ = lamp.SetPattern(hal.Blink("urgent", 100*time.Millisecond, 100*time.Millisecond))
-	edges := countEdges(t, pi, 24, time.Second)
-	// 10 edges per second; polling under TCG on a loaded host misses some
-	// (the exact cadence is checked with a fake clock by the haltest suite).
-	if edges < 3 || edges > 12 {
-		t.Fatalf("blink 100/100 ms: %d edges in 1 s, want about 10", edges)
+	// An edge every 100 ms; polling under TCG on a loaded host misses some
+	// (pollEdges; the exact cadence is checked with a fake clock by the
+	// haltest suite).
+	edges, elapsed := pollEdges(t, pi, 24, t0, nil)
+	// Edges are due 100 ms, 200 ms ... after SetPattern lit the lamp, which
+	// was after t0; a timer never fires early.
+	most := int(elapsed / (100 * time.Millisecond))
+	if edges < 2 || edges > most {
+		t.Fatalf("blink 100/100 ms: %d edges in %v, want 2..%d", edges, elapsed.Round(time.Millisecond), most)
 	}
-	t.Logf("blink 100/100 ms: %d edges in 1 s", edges)
+	t.Logf("blink 100/100 ms: %d edges seen in %v (%d due)", edges, elapsed.Round(time.Millisecond), most)
 }
 
-func countEdges(t *testing.T, c simChip, off int, window time.Duration) int {
+// pollEdges polls line off of a chip whose output started changing at t0,
+// for at least 1 s and until it saw 2 edges (at most 10 s), or until
+// done() (may be nil) says the output stopped. It returns the edges seen
+// and the time since t0.
+//
+// What this can show in real time under TCG on a loaded host is bounded by
+// what polling can see: a starved poller misses edges (two toggles between
+// two reads look like none) but never invents one, and the backend never
+// changes a line before its schedule (a late wake-up stretches a lamp
+// phase or a ring half cycle, TestLineRingLateWakeUpStretchesOneHalfCycle).
+// So the real-time tests check that the line changes at all and never more
+// often than the time that passed allows; the exact timing on these kernel
+// lines is checked with a fake clock. (A fixed 1 s window with a lower
+// bound on the edges seen failed once under heavy load: the poller, not
+// the line, was slow.)
+func pollEdges(t *testing.T, c simChip, off int, t0 time.Time, done func() bool) (edges int, elapsed time.Duration) {
 	t.Helper()
 	last, err := c.value(off)
 	if err != nil {
 		t.Fatal(err)
 	}
-	edges := 0
-	end := time.Now().Add(window)
-	for time.Now().Before(end) {
+	for {
+		elapsed = time.Since(t0)
+		if (elapsed >= time.Second && edges >= 2) || elapsed > 10*time.Second {
+			return edges, elapsed
+		}
+		stopped := done != nil && done()
 		v, err := c.value(off)
 		if err != nil {
 			t.Fatal(err)
@@ -194,9 +217,11 @@ func countEdges(t *testing.T, c simChip, off int, window time.Duration) int {
 			edges++
 			last = v
 		}
+		if stopped {
+			return edges, time.Since(t0)
+		}
 		time.Sleep(time.Millisecond)
 	}
-	return edges
 }
 
 func TestVMChipOffsetFallback(t *testing.T) {
@@ -305,21 +330,30 @@ func TestVMRingingToggleRate(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer l.Close()
+			t0 := time.Now()
 			if err := l.SetRing(true); err != nil {
 				t.Fatal(err)
 			}
 			if v, _ := pi.value(5); !v {
 				t.Fatal("RM low while ringing")
 			}
-			// Real time under TCG on a loaded host: polling can miss edges
-			// (never invent them), so this only bounds the rate; the exact
-			// rate is checked with a fake clock in TestVMRingingFakeClock.
-			edges := countEdges(t, pi, 12, time.Second)
-			want := 2 * hz
-			if edges < want/4 || edges > want*12/10 {
-				t.Fatalf("%d Hz ringing: %d F/R edges seen in 1 s, want up to %d", hz, edges, want)
+			ended := false
+			edges, elapsed := pollEdges(t, pi, 12, t0, func() bool {
+				rm, err := pi.value(5)
+				ended = err == nil && !rm // the burst reached the duty-cycle limit (about 1.9 s)
+				return ended
+			})
+			half := time.Second / time.Duration(2*hz)
+			// F/R edges are due a half cycle apart from when RM rose (after
+			// t0), never early; when the burst ended, F/R went forward once more.
+			most := int(elapsed / half)
+			if ended {
+				most++
 			}
-			t.Logf("%d Hz ringing: %d F/R edges seen in 1 s of real time (%d expected; polling misses some under TCG)", hz, edges, want)
+			if edges < 2 || edges > most {
+				t.Fatalf("%d Hz ringing: %d F/R edges seen in %v (burst ended by the duty cycle: %v); want 2..%d", hz, edges, elapsed.Round(time.Millisecond), ended, most)
+			}
+			t.Logf("%d Hz ringing: %d F/R edges seen in %v of real time (at most %d due; polling misses some when the guest is starved)", hz, edges, elapsed.Round(time.Millisecond), most)
 			_ = l.SetRing(false)
 			if v, _ := pi.value(12); !v {
 				t.Fatal("F/R not high (forward) at once when ringing stops")

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mwi-agent/mwi-agent/hal/clock"
 )
 
 // Ag1171 is an executable reading of the Silvertel Ag1171 SLIC datasheet
@@ -21,7 +23,7 @@ import (
 // Set, SetPD, Data; read it with Violations or Check.
 type Ag1171 struct {
 	cfg Ag1171Config
-	clk Clock
+	clk clock.Reader
 
 	mu     sync.Mutex
 	start  time.Time
@@ -153,7 +155,7 @@ type agEvent struct {
 // NewAg1171 returns a model that timestamps what it is fed with clk, in
 // the state a freshly powered board shows: RM low, F/R low (not yet
 // driven), SHK low (on-hook), HV off, PD released, no data.
-func NewAg1171(clk Clock, cfg Ag1171Config) *Ag1171 {
+func NewAg1171(clk clock.Reader, cfg Ag1171Config) *Ag1171 {
 	if cfg.Tolerance <= 0 {
 		cfg.Tolerance = 2 * time.Millisecond
 	}

@@ -19,9 +19,8 @@
 //     the ring frequency, a steady loop while on-hook data plays, HV only
 //     on-hook. Its tests break each rule with a deliberately wrong driver.
 //
-// Timing contract for lamp backends: a backend takes a clock with the method
-// set of [Clock] (Now and AfterFunc; any package can declare an identical
-// interface and *FakeClock satisfies it). SetPattern shows the pattern's
+// Timing contract for lamp backends: a backend takes a hal/clock Clock
+// (the suites drive it with [FakeClock], hal/clock's Fake). SetPattern shows the pattern's
 // first phase before it returns, and each timer callback updates the output
 // before it returns, so a fake clock's Advance leaves the output settled.
 //

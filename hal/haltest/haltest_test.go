@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mwi-agent/mwi-agent/hal"
+	"github.com/mwi-agent/mwi-agent/hal/clock"
 	"github.com/mwi-agent/mwi-agent/hal/haltest"
 )
 
@@ -15,7 +16,7 @@ import (
 // each cadence edge. It writes its level through set, which stands in for
 // the GPIO line.
 type timerLamp struct {
-	clk   haltest.Clock
+	clk   clock.Clock
 	set   func(bool)
 	mu    sync.Mutex
 	gen   int

@@ -172,14 +172,14 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if off {
 			fmt.Fprintln(stdout, "  --   FSK MWI: skipped, the handset is off-hook (data is never sent off-hook)")
 		} else {
-			fxsCfg, err := rig.PortConfig(res)
-			if err != nil {
-				return err
+			fxsCfg := res.FXSPort
+			if fxsCfg == nil {
+				return fmt.Errorf("selftest: board %s has a line but no FXS port definition", res.Board.Name)
 			}
 			fmt.Fprintf(stdout, "FSK MWI (%v, %v, alert %v): the phone's message lamp goes on, then off\n", fxsCfg.Format, fxsCfg.Standard, fxsCfg.Alert)
 			dev := fxs.Devices{Line: d.Line, Hook: d.Hook, Audio: audio}
 			for _, on := range []bool{true, false} {
-				err := fxs.Transmit(ctx, dev, fxs.Sequence(fxsCfg, on, 0, tone.DefaultSampleRate, time.Now()), tone.DefaultSampleRate)
+				err := fxs.Transmit(ctx, dev, fxs.Sequence(*fxsCfg, on, 0, tone.DefaultSampleRate, time.Now()), tone.DefaultSampleRate)
 				result(fmt.Sprintf("FSK MWI %v sent", map[bool]string{true: "on", false: "off"}[on]), err, "")
 				if on && !sleep(*fskGap) {
 					return ctx.Err()

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/miekg/dns"
+	"golang.org/x/net/dns/dnsmessage"
 )
 
 // Target is one place to send requests to.
@@ -100,10 +100,8 @@ func New(c Config) (*Resolver, error) {
 		if path == "" {
 			path = "/etc/resolv.conf"
 		}
-		if cc, err := dns.ClientConfigFromFile(path); err == nil {
-			for _, s := range cc.Servers {
-				r.servers = append(r.servers, net.JoinHostPort(s, cc.Port))
-			}
+		if servers, err := resolvConf(path); err == nil {
+			r.servers = servers
 		}
 	}
 	return r, nil
@@ -223,29 +221,26 @@ type srvName struct{ transport, name string }
 // naptr returns the SRV names NAPTR records point to, in NAPTR order,
 // keeping only transports we support (and only tp when it is set).
 func (r *Resolver) naptr(ctx context.Context, host, tp string, ttl *minTTL) ([]srvName, error) {
-	msg, err := r.query(ctx, host, dns.TypeNAPTR)
-	if errors.Is(err, errNoRecords) {
-		return nil, nil
-	}
+	a, err := r.query(ctx, host, typeNAPTR)
 	if err != nil {
-		// A server that cannot answer NAPTR may still answer SRV.
+		// None, or a server that cannot answer NAPTR: it may still answer SRV.
 		return nil, nil
 	}
-	var recs []*dns.NAPTR
-	for _, rr := range msg.Answer {
-		if n, ok := rr.(*dns.NAPTR); ok && strings.EqualFold(n.Flags, "s") {
+	var recs []NAPTR
+	for _, n := range a.naptr {
+		if strings.EqualFold(n.Flags, "s") {
 			recs = append(recs, n)
-			ttl.add(n.Hdr.Ttl)
+			ttl.add(n.TTL)
 		}
 	}
-	slices.SortStableFunc(recs, func(a, b *dns.NAPTR) int {
+	slices.SortStableFunc(recs, func(a, b NAPTR) int {
 		return cmp.Or(cmp.Compare(a.Order, b.Order), cmp.Compare(a.Preference, b.Preference))
 	})
 	var out []srvName
 	for _, n := range recs {
 		for _, x := range transports {
 			if strings.EqualFold(n.Service, x.service) && (tp == "" || tp == x.name) {
-				out = append(out, srvName{x.name, dns.Fqdn(n.Replacement)})
+				out = append(out, srvName{x.name, n.Replacement})
 			}
 		}
 	}
@@ -254,34 +249,30 @@ func (r *Resolver) naptr(ctx context.Context, host, tp string, ttl *minTTL) ([]s
 
 // srv returns the records of name in RFC 2782 order: by priority, and
 // within a priority a weighted random order.
-func (r *Resolver) srv(ctx context.Context, name string, ttl *minTTL) ([]*dns.SRV, error) {
-	msg, err := r.query(ctx, name, dns.TypeSRV)
+func (r *Resolver) srv(ctx context.Context, name string, ttl *minTTL) ([]SRV, error) {
+	a, err := r.query(ctx, name, dnsmessage.TypeSRV)
 	if err != nil {
 		return nil, err
 	}
-	var recs []*dns.SRV
-	for _, rr := range msg.Answer {
-		if s, ok := rr.(*dns.SRV); ok {
-			recs = append(recs, s)
-			ttl.add(s.Hdr.Ttl)
-		}
-	}
-	if len(recs) == 0 {
+	if len(a.srv) == 0 {
 		return nil, errNoRecords
 	}
-	return OrderSRV(recs, r.rnd), nil
+	for _, s := range a.srv {
+		ttl.add(s.TTL)
+	}
+	return OrderSRV(a.srv, r.rnd), nil
 }
 
 // OrderSRV orders SRV records as RFC 2782 asks: ascending priority; within
 // one priority, repeatedly pick a record with probability proportional to
 // its weight (zero-weight records first in the running sum, so they are
 // picked rarely but not never). rnd(n) returns a number in [0, n).
-func OrderSRV(recs []*dns.SRV, rnd func(n int) int) []*dns.SRV {
+func OrderSRV(recs []SRV, rnd func(n int) int) []SRV {
 	recs = slices.Clone(recs)
-	slices.SortStableFunc(recs, func(a, b *dns.SRV) int {
+	slices.SortStableFunc(recs, func(a, b SRV) int {
 		return cmp.Or(cmp.Compare(a.Priority, b.Priority), cmp.Compare(min(a.Weight, 1), min(b.Weight, 1)))
 	})
-	out := make([]*dns.SRV, 0, len(recs))
+	out := make([]SRV, 0, len(recs))
 	for len(recs) > 0 {
 		end := 1
 		for end < len(recs) && recs[end].Priority == recs[0].Priority {
@@ -321,25 +312,15 @@ func (r *Resolver) addresses(ctx context.Context, name, tp string, port, prio, w
 		ttl.add(uint32(time.Minute / time.Second)) // the system resolver does not tell
 	} else {
 		var firstErr error
-		for _, qt := range []uint16{dns.TypeA, dns.TypeAAAA} {
-			msg, err := r.query(ctx, dns.Fqdn(name), qt)
+		for _, qt := range []dnsmessage.Type{dnsmessage.TypeA, dnsmessage.TypeAAAA} {
+			a, err := r.query(ctx, name, qt)
 			if err != nil {
 				firstErr = cmp.Or(firstErr, err)
 				continue
 			}
-			for _, rr := range msg.Answer {
-				switch a := rr.(type) {
-				case *dns.A:
-					if ip, ok := netip.AddrFromSlice(a.A.To4()); ok {
-						ips = append(ips, ip)
-						ttl.add(a.Hdr.Ttl)
-					}
-				case *dns.AAAA:
-					if ip, ok := netip.AddrFromSlice(a.AAAA); ok {
-						ips = append(ips, ip.Unmap())
-						ttl.add(a.Hdr.Ttl)
-					}
-				}
+			ips = append(ips, a.addrs...)
+			for _, t := range a.ttls {
+				ttl.add(t)
 			}
 		}
 		if len(ips) == 0 {
@@ -358,23 +339,15 @@ func (r *Resolver) addresses(ctx context.Context, name, tp string, port, prio, w
 
 var errNoRecords = errors.New("no records")
 
-// query asks the servers in turn until one answers. NXDOMAIN or an empty
-// answer is errNoRecords.
-func (r *Resolver) query(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
+// query asks the servers in turn until one answers. NXDOMAIN or an answer
+// without records of the type is errNoRecords.
+func (r *Resolver) query(ctx context.Context, name string, qtype dnsmessage.Type) (answer, error) {
 	if len(r.servers) == 0 {
-		return nil, errors.New("locate: no DNS server (dns.servers empty and none in resolv.conf)")
+		return answer{}, errors.New("locate: no DNS server (dns.servers empty and none in resolv.conf)")
 	}
-	m := new(dns.Msg)
-	m.SetQuestion(dns.Fqdn(name), qtype)
-	m.RecursionDesired = true
 	var errs []error
 	for _, s := range r.servers {
-		c := &dns.Client{Net: "udp", Timeout: r.timeout}
-		in, _, err := c.ExchangeContext(ctx, m, s)
-		if err == nil && in.Truncated {
-			c.Net = "tcp"
-			in, _, err = c.ExchangeContext(ctx, m, s)
-		}
+		h, a, err := r.exchange(ctx, s, name, qtype)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", s, err))
 			if ctx.Err() != nil {
@@ -382,19 +355,19 @@ func (r *Resolver) query(ctx context.Context, name string, qtype uint16) (*dns.M
 			}
 			continue
 		}
-		switch in.Rcode {
-		case dns.RcodeSuccess:
-			if len(in.Answer) == 0 {
-				return nil, errNoRecords
+		switch h.RCode {
+		case dnsmessage.RCodeSuccess:
+			if a.empty() {
+				return answer{}, errNoRecords
 			}
-			return in, nil
-		case dns.RcodeNameError:
-			return nil, errNoRecords
+			return a, nil
+		case dnsmessage.RCodeNameError:
+			return answer{}, errNoRecords
 		default:
-			errs = append(errs, fmt.Errorf("%s: %s", s, dns.RcodeToString[in.Rcode]))
+			errs = append(errs, fmt.Errorf("%s: %s", s, rcodeName(h.RCode)))
 		}
 	}
-	return nil, fmt.Errorf("locate: %s %s: %w", dns.TypeToString[qtype], strings.TrimSuffix(name, "."), errors.Join(errs...))
+	return answer{}, fmt.Errorf("locate: %s %s: %w", typeName(qtype), strings.TrimSuffix(name, "."), errors.Join(errs...))
 }
 
 // minTTL keeps the smallest TTL seen.

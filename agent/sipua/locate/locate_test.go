@@ -237,10 +237,10 @@ func TestServerFailover(t *testing.T) {
 // record comes first about 90 % of the time; weight 0 is rarely first; a
 // lower priority always comes first.
 func TestSRVWeights(t *testing.T) {
-	recs := func(spec ...[3]int) []*dns.SRV {
-		var out []*dns.SRV
+	recs := func(spec ...[3]int) []SRV {
+		var out []SRV
 		for i, s := range spec {
-			out = append(out, &dns.SRV{Priority: uint16(s[0]), Weight: uint16(s[1]), Port: uint16(s[2]), Target: fmt.Sprintf("t%d.", i)})
+			out = append(out, SRV{Priority: uint16(s[0]), Weight: uint16(s[1]), Port: uint16(s[2]), Target: fmt.Sprintf("t%d.", i)})
 		}
 		return out
 	}
@@ -267,9 +267,9 @@ func TestSRVWeights(t *testing.T) {
 func FuzzOrderSRV(f *testing.F) {
 	f.Add([]byte{1, 10, 2, 0, 1, 5}, uint64(1))
 	f.Fuzz(func(t *testing.T, spec []byte, seed uint64) {
-		var in []*dns.SRV
+		var in []SRV
 		for i := 0; i+1 < len(spec) && len(in) < 20; i += 2 {
-			in = append(in, &dns.SRV{Priority: uint16(spec[i] % 4), Weight: uint16(spec[i+1]), Port: uint16(len(in))})
+			in = append(in, SRV{Priority: uint16(spec[i] % 4), Weight: uint16(spec[i+1]), Port: uint16(len(in))})
 		}
 		out := OrderSRV(in, rand.New(rand.NewPCG(seed, 0)).IntN)
 		if len(out) != len(in) {
