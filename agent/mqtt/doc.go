@@ -19,8 +19,12 @@
 // every retained topic is published again after each reconnect, so a broker
 // restarted without persistence learns the state again.
 //
-// The client is github.com/eclipse/paho.mqtt.golang v1.5.1 (MQTT 3.1.1):
-// every broker and Home Assistant speak 3.1.1, and it cost less than the
-// MQTT 5 client github.com/eclipse/paho.golang v0.23.0 in a measured test
-// (docs/mqtt.md). Its own reconnect (no jitter) is off; Run reconnects.
+// The MQTT 3.1.1 client is this package's own (conn.go): CONNECT with
+// will and credentials, PUBLISH and SUBSCRIBE at QoS 1, keep-alive,
+// plain TCP or TLS. It replaced github.com/eclipse/paho.mqtt.golang
+// v1.5.1, which links gorilla/websocket, compress/flate and
+// golang.org/x/net/proxy for ws:// brokers and proxies whether or not
+// one is configured: about 0.2 MB of the armv6 binary for features the
+// agent does not offer (docs/memory.md "The binary"). Run reconnects with
+// backoff and jitter.
 package mqtt

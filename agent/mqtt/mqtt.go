@@ -13,8 +13,6 @@ import (
 	"sync"
 	"time"
 
-	paho "github.com/eclipse/paho.mqtt.golang"
-
 	"github.com/mwi-agent/mwi-agent/agent/config"
 	"github.com/mwi-agent/mwi-agent/agent/state"
 )
@@ -53,15 +51,14 @@ type Options struct {
 
 // Client publishes the agent's state to a broker.
 type Client struct {
-	opt Options
-	log *slog.Logger
-	cli paho.Client
+	opt  Options
+	log  *slog.Logger
+	dial dialOptions
 
 	mu      sync.Mutex
 	want    map[string][]byte // every retained topic's latest payload ("" = delete)
 	pending map[string]bool   // topics not yet sent since their last change or reconnect
 	kick    chan struct{}
-	lost    chan error
 	accts   map[string]bool // accounts announced (to retract removed ones)
 
 	stats Stats
@@ -118,24 +115,13 @@ func New(o Options) (*Client, error) {
 		return nil, fmt.Errorf("mqtt: broker: %q: want tcp://, ssl://, mqtt:// or mqtts://HOST:PORT", o.Broker)
 	}
 	c := &Client{opt: o, log: o.Logger, want: map[string][]byte{}, pending: map[string]bool{},
-		kick: make(chan struct{}, 1), lost: make(chan error, 1), accts: map[string]bool{}}
-	po := paho.NewClientOptions().AddBroker(broker).SetClientID(o.ClientID).
-		SetUsername(o.Username).SetPassword(o.Password).
-		SetKeepAlive(o.KeepAlive).SetCleanSession(true).
-		SetAutoReconnect(false).SetConnectRetry(false).
-		SetConnectTimeout(10*time.Second).SetWriteTimeout(10*time.Second).
-		SetOrderMatters(false).
-		SetWill(c.availTopic(), "offline", 1, true).
-		SetConnectionLostHandler(func(_ paho.Client, err error) {
-			select {
-			case c.lost <- err:
-			default:
-			}
-		})
-	if o.TLS != nil {
-		po.SetTLSConfig(o.TLS)
+		kick: make(chan struct{}, 1), accts: map[string]bool{}}
+	c.dial = dialOptions{broker: broker, clientID: o.ClientID, username: o.Username, password: o.Password,
+		keepAlive: o.KeepAlive, will: will{c.availTopic(), []byte("offline")}, timeout: 10 * time.Second,
+		onMessage: c.onCommand}
+	if strings.HasPrefix(broker, "ssl://") {
+		c.dial.tls = o.TLS
 	}
-	c.cli = paho.NewClient(po)
 	return c, nil
 }
 
@@ -175,26 +161,24 @@ func (c *Client) Run(ctx context.Context) error {
 	go c.follow(wctx)
 	attempt := 0
 	for {
-		tok := c.cli.Connect()
-		ok := tok.WaitTimeout(15 * time.Second)
-		err := tok.Error()
-		if ok && err == nil {
+		conn, err := dial(ctx, c.dial)
+		if err == nil {
 			attempt = 0
 			c.mu.Lock()
 			c.stats.Connects++
 			c.mu.Unlock()
 			c.log.Info("mqtt: connected", "broker", c.opt.Broker, "client_id", c.opt.ClientID)
-			err = c.connected(ctx)
+			err = c.connected(ctx, conn)
 			if ctx.Err() != nil {
-				c.goodbye()
+				c.goodbye(conn)
 				return ctx.Err()
 			}
+			conn.fail(err) // no DISCONNECT: the broker publishes the will
 			c.log.Warn("mqtt: connection lost", "broker", c.opt.Broker, "err", err)
 		} else {
-			if err == nil {
-				err = errors.New("connect timed out")
+			if ctx.Err() != nil {
+				return ctx.Err()
 			}
-			c.cli.Disconnect(0)
 			c.log.Warn("mqtt: cannot connect", "broker", c.opt.Broker, "err", err)
 		}
 		d := c.backoff(attempt)
@@ -226,41 +210,36 @@ func (c *Client) backoff(attempt int) time.Duration {
 // connected runs while the connection is up: announce, subscribe, then
 // send pending topics as they change. It returns when the connection is lost
 // or ctx ends.
-func (c *Client) connected(ctx context.Context) error {
-	select { // a loss reported for an earlier connection
-	case <-c.lost:
-	default:
-	}
+func (c *Client) connected(ctx context.Context, conn *conn) error {
 	c.mu.Lock()
 	for t := range c.want { // everything again: the broker may have lost it
 		c.pending[t] = true
 	}
 	c.mu.Unlock()
-	if err := c.publish(c.availTopic(), []byte("online")); err != nil {
+	if err := c.publish(ctx, conn, c.availTopic(), []byte("online")); err != nil {
 		return err
 	}
 	if c.opt.Commands {
-		tok := c.cli.Subscribe(c.commandTopic(), 1, c.onCommand)
-		if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-			return fmt.Errorf("mqtt: subscribe %s: %v", c.commandTopic(), tok.Error())
+		if err := conn.subscribe(ctx, c.commandTopic()); err != nil {
+			return err
 		}
 	}
 	for {
-		if err := c.flush(ctx); err != nil {
+		if err := c.flush(ctx, conn); err != nil {
 			return err
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case err := <-c.lost:
-			return err
+		case <-conn.done:
+			return conn.Err()
 		case <-c.kick:
 		}
 	}
 }
 
 // flush sends every pending topic's latest payload.
-func (c *Client) flush(ctx context.Context) error {
+func (c *Client) flush(ctx context.Context, conn *conn) error {
 	for ctx.Err() == nil {
 		c.mu.Lock()
 		var topic string
@@ -276,7 +255,7 @@ func (c *Client) flush(ctx context.Context) error {
 		payload := c.want[topic]
 		delete(c.pending, topic)
 		c.mu.Unlock()
-		if err := c.publish(topic, payload); err != nil {
+		if err := c.publish(ctx, conn, topic, payload); err != nil {
 			c.mu.Lock()
 			c.pending[topic] = true // latest wins: a newer payload replaced it anyway
 			c.mu.Unlock()
@@ -286,13 +265,9 @@ func (c *Client) flush(ctx context.Context) error {
 	return ctx.Err()
 }
 
-func (c *Client) publish(topic string, payload []byte) error {
-	tok := c.cli.Publish(topic, 1, true, payload)
-	if !tok.WaitTimeout(10 * time.Second) {
-		return fmt.Errorf("mqtt: publish %s: timed out", topic)
-	}
-	if err := tok.Error(); err != nil {
-		return fmt.Errorf("mqtt: publish %s: %w", topic, err)
+func (c *Client) publish(ctx context.Context, conn *conn, topic string, payload []byte) error {
+	if err := conn.publish(ctx, topic, payload); err != nil {
+		return err
 	}
 	c.mu.Lock()
 	c.stats.Published++
@@ -302,12 +277,11 @@ func (c *Client) publish(topic string, payload []byte) error {
 
 // goodbye: "offline" (the will is not sent on a clean disconnect) and
 // disconnect.
-func (c *Client) goodbye() {
-	if c.cli.IsConnectionOpen() {
-		tok := c.cli.Publish(c.availTopic(), 1, true, "offline")
-		tok.WaitTimeout(2 * time.Second)
-	}
-	c.cli.Disconnect(250)
+func (c *Client) goodbye(conn *conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = conn.publish(ctx, c.availTopic(), []byte("offline"))
+	conn.close()
 }
 
 // follow turns the agent's snapshots into retained payloads. It never
@@ -476,15 +450,15 @@ func entitySlug(s string) string {
 	}, s)
 }
 
-// onCommand runs on paho's goroutine: parse, apply (the agent's loop
-// answers quickly), log. A malformed command is logged and ignored.
-func (c *Client) onCommand(_ paho.Client, m paho.Message) {
-	if m.Retained() {
-		c.log.Warn("mqtt: retained command ignored (publish commands without retain)", "topic", m.Topic())
+// onCommand runs on the connection's reader: parse, apply (the agent's
+// loop answers quickly), log. A malformed command is logged and ignored.
+func (c *Client) onCommand(m message) {
+	if m.retained {
+		c.log.Warn("mqtt: retained command ignored (publish commands without retain)", "topic", m.topic)
 		c.count(false)
 		return
 	}
-	req, err := state.ParseManualRequest(m.Payload())
+	req, err := state.ParseManualRequest(m.payload)
 	if err == nil {
 		var names []string
 		names, err = c.opt.Manual(req)
@@ -494,7 +468,7 @@ func (c *Client) onCommand(_ paho.Client, m paho.Message) {
 			return
 		}
 	}
-	c.log.Warn("mqtt: command ignored", "topic", m.Topic(), "payload", truncate(m.Payload(), 200), "err", err)
+	c.log.Warn("mqtt: command ignored", "topic", m.topic, "payload", truncate(m.payload, 200), "err", err)
 	c.count(false)
 }
 

@@ -294,7 +294,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
-	tok := r.PostFormValue("token")
+	// ParseForm, not PostFormValue: the login form is urlencoded, and
+	// PostFormValue would also parse multipart bodies, which links
+	// mime/multipart (docs/memory.md "The binary").
+	_ = r.ParseForm()
+	tok := r.PostForm.Get("token")
 	if subtle.ConstantTimeCompare([]byte(tok), []byte(s.opt.Token)) != 1 {
 		s.loginMu.Lock()
 		<-s.opt.Clock.NewTimer(time.Second).C()
