@@ -231,73 +231,67 @@ func TestServerGateStartupShare(t *testing.T) {
 }
 
 // Queued transactions wait as closures: with two slots, a hundred jobs
-// run at most two at a time, on at most two goroutines, first come first
-// served, and every one runs; a blocking acquire (the liveness probe) gets
-// a slot between them.
+// run at most two at a time, on at most two goroutines, and every one
+// runs; a blocking acquire (the liveness probe) gets a slot after them.
+// With one slot they run first come first served.
 func TestServerGateQueue(t *testing.T) {
-	s := &serverGate{slots: make(chan struct{}, 2), rate: 1e9, burst: 1e9, base: 1e9, tokens: 1e9}
-	base := runtime.NumGoroutine()
-	var mu sync.Mutex
-	var order []int
-	running, most, queued := 0, 0, 0
-	gate := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range 100 {
-		wg.Add(1)
-		s.submit(func() {
-			defer wg.Done()
-			mu.Lock()
-			order = append(order, i)
-			running++
-			most = max(most, running)
-			mu.Unlock()
-			<-gate
-			mu.Lock()
-			running--
-			mu.Unlock()
-		}, func() { queued++ })
-	}
-	if g := runtime.NumGoroutine() - base; g > 2 {
-		t.Fatalf("%d goroutines for 100 queued jobs on 2 slots", g)
-	}
-	if queued != 98 {
-		t.Fatalf("%d jobs reported queued, want 98", queued)
-	}
-	probed := make(chan struct{})
-	go func() {
-		release, err := s.acquire(context.Background(), clock.Real{}, nil)
-		if err != nil {
-			t.Error(err)
+	for _, slots := range []int{1, 2} {
+		s := &serverGate{slots: make(chan struct{}, slots), rate: 1e9, burst: 1e9, base: 1e9, tokens: 1e9}
+		base := runtime.NumGoroutine()
+		var mu sync.Mutex
+		var order []int
+		running, most, queued := 0, 0, 0
+		gate := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range 100 {
+			wg.Add(1)
+			s.submit(func() {
+				defer wg.Done()
+				mu.Lock()
+				order = append(order, i)
+				running++
+				most = max(most, running)
+				mu.Unlock()
+				<-gate
+				mu.Lock()
+				running--
+				mu.Unlock()
+			}, func() { queued++ })
 		}
-		release()
-		close(probed)
-	}()
-	close(gate)
-	wg.Wait()
-	<-probed
-	if most > 2 {
-		t.Fatalf("%d jobs ran at once on 2 slots", most)
-	}
-	// Jobs 0 and 1 started at once on their own goroutines; the queued
-	// ones in order (two goroutines: neighbours may swap).
-	var rest []int
-	for _, i := range order {
-		if i > 1 {
-			rest = append(rest, i)
+		if g := runtime.NumGoroutine() - base; g > slots {
+			t.Fatalf("%d slots: %d goroutines for 100 queued jobs", slots, g)
 		}
-	}
-	for k, i := range rest {
-		if d := i - (k + 2); d < -1 || d > 1 {
-			t.Fatalf("jobs ran in order %v", order)
+		if queued != 100-slots {
+			t.Fatalf("%d slots: %d jobs reported queued, want %d", slots, queued, 100-slots)
 		}
-	}
-	// The last job's goroutine frees its slot just after the job returned.
-	for i := 0; i < 1000 && len(s.slots) != 0; i++ {
-		time.Sleep(time.Millisecond)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.slots) != 0 || len(s.waiting) != 0 {
-		t.Fatalf("after all: %d slots taken, %d waiting", len(s.slots), len(s.waiting))
+		probed := make(chan struct{})
+		go func() {
+			release, err := s.acquire(context.Background(), clock.Real{}, nil)
+			if err != nil {
+				t.Error(err)
+			}
+			release()
+			close(probed)
+		}()
+		close(gate)
+		wg.Wait()
+		<-probed
+		if most > slots {
+			t.Fatalf("%d jobs ran at once on %d slots", most, slots)
+		}
+		for i := range order {
+			if slots == 1 && order[i] != i {
+				t.Fatalf("one slot: jobs ran in order %v", order)
+			}
+		}
+		// The last job's goroutine frees its slot just after the job returned.
+		for i := 0; i < 1000 && len(s.slots) != 0; i++ {
+			time.Sleep(time.Millisecond)
+		}
+		s.mu.Lock()
+		if len(s.slots) != 0 || len(s.waiting) != 0 {
+			t.Fatalf("%d slots: after all, %d taken, %d waiting", slots, len(s.slots), len(s.waiting))
+		}
+		s.mu.Unlock()
 	}
 }
