@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/mwi-agent/mwi-agent/agent/indicate"
+	"github.com/mwi-agent/mwi-agent/agent/internal/jsonv"
 	"github.com/mwi-agent/mwi-agent/agent/state"
 	"github.com/mwi-agent/mwi-agent/display"
 	"github.com/mwi-agent/mwi-agent/hal"
@@ -784,7 +785,7 @@ func jsonBody(r *http.Request, v any) error {
 	if v == nil {
 		return nil
 	}
-	return json.NewDecoder(http.MaxBytesReader(nil, r.Body, 4096)).Decode(v)
+	return jsonv.NewDecoder(http.MaxBytesReader(nil, r.Body, 4096)).Decode(v)
 }
 
 func (s *Server) postHook(w http.ResponseWriter, r *http.Request) {
