@@ -43,12 +43,14 @@ func fromConfig(cfg *config.Resolved) ([]spec, uaSpec, error) {
 		Liveness:     cfg.Liveness,
 		RestartCheck: cfg.RestartCheck,
 		DNSServers:   append([]string(nil), cfg.DNS.Servers...),
+		Failback:     cfg.DNS.Failback,
 	}}
 	needUDP, needTLS := false, false
 	var specs []spec
 	for _, a := range cfg.Accounts {
-		needUDP = needUDP || a.Transport == config.UDP
-		needTLS = needTLS || a.Transport == config.TLS
+		// transport auto: DNS may choose any of them.
+		needUDP = needUDP || a.Transport == config.UDP || a.Transport == config.Auto
+		needTLS = needTLS || a.Transport == config.TLS || a.Transport == config.Auto
 		specs = append(specs, spec{
 			label: a.Label, aor: a.AOR.String(),
 			sip: sipua.AccountConfig{

@@ -8,6 +8,11 @@
 //
 //	accounts[2].server: missing port number in "pbx:"
 //
+// Resolve (or LoadResolved) turns a valid Config into typed values once
+// (*Resolved: account URIs and transports, the board, the indicator
+// policy, the tone country and the FXS port's fxs.Config), so that no
+// consumer parses a string of the file again.
+//
 // Unknown keys are errors that name the key. Secrets (account passwords,
 // the HTTP token) never appear in an error message, in String, GoString or
 // LogValue output, or in JSON.

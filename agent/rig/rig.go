@@ -43,7 +43,13 @@ type Part struct {
 // Options are the rig's injected dependencies and per-command settings.
 type Options struct {
 	Logger *slog.Logger
-	Clock  clock.Clock // nil: the wall clock
+	// Clock times the agent, the indicators, the FXS port, the status
+	// page and the rig's own waits; nil: the wall clock. The board's
+	// devices keep the clock they were opened with (rig.Open: the wall
+	// clock) and stamp hook events with it, which the FXS port compares
+	// with its own times: a clock other than the wall clock fits a board
+	// opened on the same clock, or a testing/synctest bubble.
+	Clock clock.Clock
 
 	// Demo enables the page's demo controls (the demo voicemail server).
 	Demo *demo.Server

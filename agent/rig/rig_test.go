@@ -14,9 +14,11 @@ import (
 	"time"
 
 	"github.com/mwi-agent/mwi-agent/agent/config"
+	"github.com/mwi-agent/mwi-agent/agent/hw"
 	"github.com/mwi-agent/mwi-agent/agent/rig"
 	"github.com/mwi-agent/mwi-agent/agent/web"
 	"github.com/mwi-agent/mwi-agent/hal"
+	"github.com/mwi-agent/mwi-agent/hal/clock"
 	"github.com/mwi-agent/mwi-agent/hal/sim"
 )
 
@@ -332,4 +334,61 @@ func TestServiceReadyAfterIndicatorsAndStatusNamesProblems(t *testing.T) {
 	if err != nil || string(buf[:n]) != "STOPPING=1" {
 		t.Fatalf("after stop: %q %v", buf[:n], err)
 	}
+}
+
+// The FXS port runs on the rig's clock: with a fake clock (and the sim
+// board opened on it) the quiet time before signalling passes only when
+// that clock moves, not while real (here: bubble) time goes by.
+func TestFXSPortRunsOnTheRigClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := simConfig(t)
+		cfg.FXS.Signalling = []string{"polarity"}
+		res := resolve(t, cfg)
+		fake := clock.NewFake(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
+		sb, err := hw.OpenSim(res.Board, fake)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := rig.New(res, rig.Board{Def: res.Board, Devices: sb.Devices(), Sim: sb}, rig.Options{Clock: fake})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Port == nil {
+			t.Fatal("no FXS port on the sim board")
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- r.Run(ctx) }()
+		defer func() {
+			cancel()
+			if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("Run: %v", err)
+			}
+		}()
+		for range 100 { // the indicators' first apply waits on the fake clock
+			if synctest.Wait(); len(r.Applier.Last().FXS) > 0 {
+				break
+			}
+			fake.Advance(10 * time.Millisecond)
+		}
+		synctest.Wait()
+		reversed := func() bool { return sb.Line.State().Polarity == hal.PolarityReversed }
+		r.Port.SetMWI(true, false)
+		synctest.Wait()
+		time.Sleep(time.Minute) // real (bubble) time: the port does not see it
+		synctest.Wait()
+		if reversed() {
+			t.Fatal("line reversed after a minute of real time; the port is not on the rig's clock")
+		}
+		fake.Advance(res.FXS.Quiet - 10*time.Millisecond)
+		synctest.Wait()
+		if reversed() {
+			t.Fatalf("line reversed before the quiet time (%v) on the rig's clock", res.FXS.Quiet)
+		}
+		fake.Advance(20 * time.Millisecond)
+		synctest.Wait()
+		if !reversed() {
+			t.Fatalf("line %+v not reversed after the quiet time on the rig's clock", sb.Line.State())
+		}
+	})
 }

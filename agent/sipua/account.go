@@ -86,7 +86,7 @@ type dialog struct {
 	haveRemoteCSeq bool
 	confirmed      bool
 	contact        sip.Uri // our Contact when it was created
-	dest           string  // the server target it was made at (failover.go)
+	dest           string  // the server target it was made at: destKey (failover.go)
 	notifyGrant    bool    // a NOTIFY's expires= came after the last SUBSCRIBE went out: newer than its 2xx
 }
 
@@ -160,8 +160,12 @@ func newAccount(u *UA, cfg AccountConfig) (*account, error) {
 		a.cfg.Username = a.aor.User
 	}
 	a.network = strings.ToLower(cfg.Transport)
-	if a.network == "" {
-		a.network = "udp"
+	auto := a.network == "auto" // the located target's transport (failover.go)
+	if a.network == "" || auto {
+		a.network = "udp" // RFC 3263 section 4.1: without NAPTR or SRV
+		if _, ok := u.client["udp"]; auto && !ok {
+			a.network = "tcp"
+		}
 	}
 	if _, ok := u.client[a.network]; !ok {
 		return nil, fmt.Errorf("sipua: account %s: transport %s: no %s listener", cfg.Name, a.network, a.network)
@@ -183,7 +187,7 @@ func newAccount(u *UA, cfg AccountConfig) (*account, error) {
 	}
 	dest0 := a.dest // a copy: the worker changes a.dest (failover.go)
 	a.gv.dest.Store(&dest0)
-	a.initLocate(portGiven)
+	a.initLocate(portGiven, auto)
 	allowed, perr := parsePrefixes(cfg.UnsolicitedFrom)
 	if perr != nil {
 		return nil, perr
@@ -625,7 +629,7 @@ func (a *account) newDialog() {
 	}
 	l.timer.stop()
 	a.timerN.stop()
-	a.dlg = dialog{dest: a.dest}
+	a.dlg = dialog{dest: a.destKey()}
 	l.gen++ // an answer still on its way belongs to the old dialog: dropped
 	l.callID, l.localTag, l.cseq = uuid.NewString(), sip.GenerateTagN(16), firstCSeq()
 	a.u.addDialog(l.callID, &dialogRoute{acct: a, localTag: l.localTag})
@@ -829,7 +833,9 @@ func (a *account) runTx(t txReq) {
 	if t.stopping {
 		ctx, cancel = context.WithTimeout(ctx, a.u.opts.StopTimeout)
 	}
-	dest := a.dest // the worker may move to another target (failover.go)
+	// The worker may move to another target, even over another transport
+	// (failover.go): this transaction keeps the ones it was built for.
+	dest, network := a.dest, a.network
 	go func() {
 		defer cancel()
 		r := txResult{leg: t.leg, gen: t.gen, fresh: t.fresh, contact: t.contact}
@@ -839,7 +845,7 @@ func (a *account) runTx(t txReq) {
 				return
 			}
 		}
-		release, err := a.u.serverGate(a.network, dest).acquire(ctx, a.clock, func() { a.u.observeThrottled(a.cfg.Name) })
+		release, err := a.u.serverGate(network, dest).acquire(ctx, a.clock, func() { a.u.observeThrottled(a.cfg.Name) })
 		if err != nil {
 			r.err = err
 			a.post(r)
@@ -851,14 +857,14 @@ func (a *account) runTx(t txReq) {
 			ctx, cancelT = context.WithTimeout(ctx, t.timeout)
 			defer cancelT()
 		}
-		if a.network != "udp" {
+		if network != "udp" {
 			if err := a.streamContact(ctx, t.req, &r.contact); err != nil {
 				r.err = err
 				a.post(r)
 				return
 			}
 		}
-		addContact(t.req, a.network, r.contact)
+		addContact(t.req, network, r.contact)
 		r.res, r.err = client.Do(ctx, t.req, sipgo.ClientRequestBuild)
 		a.u.observeAnswer(a.cfg.Name, string(t.req.Method), r.res, r.err, a.clock.Now())
 		a.post(r)

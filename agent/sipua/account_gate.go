@@ -47,7 +47,7 @@ func (a *account) destAddrs() ([]netip.AddrPort, bool) {
 // and TLS only on the registration's connection; and not while a
 // subscription for the mailbox is active unless the account opted in.
 func (a *account) acceptsUnsolicited(network, src string) bool {
-	if !a.cfg.Unsolicited || network != a.network {
+	if !a.cfg.Unsolicited || network != a.sharedNetwork() {
 		return false
 	}
 	if a.gv.subActive.Load() && !a.cfg.UnsolicitedAlways {
@@ -103,6 +103,13 @@ func hostOf(hostport string) string {
 // a connection the prober closed is replaced by registering (or
 // subscribing) anew over a new one.
 func (a *account) onLive(ev liveEvent) {
+	if ev.key != (serverKey{a.network, a.dest}) {
+		// From the prober of a target the account moved away from: a
+		// second "down" would otherwise move it on again, back to the
+		// dead target (failover.go).
+		a.log.Debug("sipua: liveness news about a server target left behind, ignored", "server", ev.key.dest, "transport", ev.key.network, "up", ev.up)
+		return
+	}
 	a.flowLost = a.flowLost || ev.flowLost
 	a.unreachable = !ev.up
 	if !ev.up {

@@ -30,7 +30,7 @@ type AccountConfig struct {
 	Username  string // auth user; default the AOR user
 	Password  string
 	Server    string // host:port the requests go to
-	Transport string // udp|tcp|tls
+	Transport string // udp|tcp|tls, or auto: the located target's (NAPTR/SRV, RFC 3263; failover.go); "" = udp
 	Proxy     string // outbound proxy host:port ("" = none)
 
 	Register        bool
