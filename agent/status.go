@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mwi-agent/mwi-agent/agent/internal/jsonv"
 	"github.com/mwi-agent/mwi-agent/agent/state"
 )
 
@@ -162,7 +163,7 @@ func SendManual(ctx context.Context, path string, r state.ManualRequest) ([]stri
 	var out struct {
 		Changed []string `json:"changed"`
 	}
-	if err := json.Unmarshal(body, &out); err != nil {
+	if err := jsonv.Unmarshal(body, &out); err != nil {
 		return nil, fmt.Errorf("agent: status socket: %w", err)
 	}
 	return out.Changed, nil
@@ -181,7 +182,7 @@ func ReadDiagnostics(ctx context.Context, path string) (Diagnostics, error) {
 		return d, err
 	}
 	defer res.Body.Close()
-	if err := json.NewDecoder(res.Body).Decode(&d); err != nil {
+	if err := jsonv.NewDecoder(res.Body).Decode(&d); err != nil {
 		return d, fmt.Errorf("agent: status: diagnostics: %w", err)
 	}
 	return d, nil
@@ -199,7 +200,7 @@ func ReadStatus(ctx context.Context, path string) (state.Snapshot, error) {
 	}
 	defer res.Body.Close()
 	var s state.Snapshot
-	if err := json.NewDecoder(res.Body).Decode(&s); err != nil {
+	if err := jsonv.NewDecoder(res.Body).Decode(&s); err != nil {
 		return state.Snapshot{}, fmt.Errorf("agent: status: %w", err)
 	}
 	return s, nil

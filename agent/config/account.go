@@ -21,7 +21,10 @@ func (a *Account) fillDefaults() {
 		case u.Transport == "tcp" || u.Transport == "tls" || u.Transport == "udp":
 			a.Transport = u.Transport
 		default:
-			a.Transport = "udp"
+			// Resolve turns it into udp for an IP address or an explicit
+			// port, and leaves the choice to NAPTR/SRV for a bare name
+			// (RFC 3263 section 4.1).
+			a.Transport = "auto"
 		}
 	}
 	if a.Username == "" {

@@ -65,6 +65,10 @@ type TLSConfig struct {
 // NAPTR, SRV, A/AAAA). Empty Servers = the system's resolv.conf.
 type DNSConfig struct {
 	Servers []string `yaml:"servers"` // host[:port], port 53 by default
+	// Failback: after failing over to a less preferred target, go back to
+	// the most preferred one at the first registration refresh at least
+	// this long after the move (docs/sip.md "Failback policy").
+	Failback time.Duration `yaml:"failback"`
 }
 
 // BoardOverrides replaces parts of the selected board's definition; nil or
@@ -128,7 +132,7 @@ type Account struct {
 	Password        string        `yaml:"password" json:"-"`
 	PasswordFile    string        `yaml:"password_file"` // first line is the password
 	Server          string        `yaml:"server"`        // host[:port]; default the AOR host
-	Transport       string        `yaml:"transport"`     // udp|tcp|tls
+	Transport       string        `yaml:"transport"`     // udp|tcp|tls|auto (auto: NAPTR/SRV choose; see Resolve)
 	OutboundProxy   string        `yaml:"outbound_proxy"`
 	Register        bool          `yaml:"register"`
 	RegisterExpiry  time.Duration `yaml:"register_expiry"`
@@ -152,6 +156,7 @@ const (
 	DefaultLiveness           = 20 * time.Second
 	DefaultRestartCheck       = 45 * time.Second
 	DefaultUnsolicitedHorizon = 2 * time.Hour
+	DefaultFailback           = 10 * time.Minute
 )
 
 // Default returns the defaults, with no accounts.
@@ -163,6 +168,7 @@ func Default() *Config {
 		Keepalive:    30 * time.Second,
 		Liveness:     DefaultLiveness,
 		RestartCheck: DefaultRestartCheck,
+		DNS:          DNSConfig{Failback: DefaultFailback},
 		Board:        "sim",
 		HTTP:         HTTPConfig{Listen: "127.0.0.1:8080", Metrics: true},
 		MQTT:         defaultMQTT(),
@@ -291,7 +297,7 @@ func parse(data []byte, dir string) (*Config, error) {
 	}
 	if _, set := d.present["listen"]["udp"]; !set && cfg.Listen.UDP == "" {
 		for _, a := range cfg.Accounts {
-			if a.Transport == "udp" {
+			if a.Transport == "udp" || a.Transport == "auto" {
 				cfg.Listen.UDP = "0.0.0.0:0"
 				break
 			}

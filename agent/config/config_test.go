@@ -32,10 +32,10 @@ func TestParseMinimalAppliesDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Default()
-	want.Listen.UDP = "0.0.0.0:0" // an account uses udp and listen.udp is not set
+	want.Listen.UDP = "0.0.0.0:0" // an account may use udp and listen.udp is not set
 	want.Accounts = []Account{{
 		Name: "1001-pbx.example.com", Label: "1001", AOR: "sip:1001@pbx.example.com",
-		Username: "1001", Password: "pw", Server: "pbx.example.com", Transport: "udp",
+		Username: "1001", Password: "pw", Server: "pbx.example.com", Transport: "auto",
 		Register: true, RegisterExpiry: time.Hour, Subscribe: true, SubscribeExpiry: time.Hour,
 		Unsolicited: "accept", UnsolicitedHorizon: DefaultUnsolicitedHorizon, Lamp: true,
 	}}
@@ -208,11 +208,12 @@ func TestErrorMessages(t *testing.T) {
 		{"listen", "listen: {udp: \"0.0.0.0\", tcp: \"[::1]\", tls: \"host:x\"}\n",
 			[]string{`listen.udp: missing port number in "0.0.0.0"`, `listen.tcp: missing port number in "[::1]"`, `listen.tls: invalid port number in "host:x"`}},
 		{"udp account without udp listener", "listen: {udp: \"\"}\n" + acct,
-			[]string{`listen.udp: must be set when an account uses udp ("0.0.0.0:0" picks a free port)`}},
+			[]string{`listen.udp: must be set when an account uses udp or auto ("0.0.0.0:0" picks a free port)`}},
 		{"negative keepalive", "keepalive: -5s\n", []string{`keepalive: must not be negative: "-5s"`}},
 		{"trust timers too short", "liveness: 2s\nrestart_check: 3s\n", []string{`liveness: must be 0 (off) or at least 5s: "2s"`, `restart_check: must be 0 (off) or at least 10s: "3s"`}},
 		{"missing ca file", "tls: {ca_file: /nonexistent/ca.pem}\n", []string{`tls.ca_file: cannot read: no such file or directory, in "/nonexistent/ca.pem"`}},
 		{"client certificate without key", "tls: {cert_file: /nonexistent/c.pem}\n", []string{`tls.cert_file: cannot read: no such file or directory, in "/nonexistent/c.pem"`, `tls.key_file: missing: tls.cert_file needs it`}},
+		{"failback too short", "dns: {failback: 0s}\n", []string{`dns.failback: must be at least 1s: "0s"`}},
 		{"dns servers", "dns: {servers: [\"127.0.0.1:5353\", \"[::1]\", ns.example.com, \"10.0.0.1:\"]}\n", []string{`dns.servers[2]: not an IP address: "ns.example.com"`, `dns.servers[3]: missing port number in "10.0.0.1:"`}},
 		{"unknown board", "board: rpi9\n", []string{`board: unknown board (known: devboard-leds, rpi-ata, sim): "rpi9"`}},
 		{"board override reuses a line", "board_overrides: {hook: {name: LAMP}}\n", []string{`board_overrides: sim: hook: line LAMP already used by lamp`}},
@@ -240,12 +241,12 @@ func TestErrorMessages(t *testing.T) {
 		{"aor missing", "accounts:\n  - label: x\n", []string{`accounts[0].aor: missing (e.g. sip:1001@pbx.example.com)`}},
 		{"aor not sip", "accounts:\n  - aor: tel:+4930123\n", []string{`accounts[0].aor: not a sip: or sips: URI in "tel:+4930123"`}},
 		{"aor bad host", "accounts:\n  - aor: \"sip:1001@bad host\"\n", []string{`accounts[0].aor: invalid host in "sip:1001@bad host"`}},
-		{"aor broken, name and transport set badly", "accounts:\n  - aor: tel:1\n    name: a b\n    transport: sctp\n", []string{`accounts[0].name: only letters, digits, '.', '_' and '-' allowed in "a b"`, `accounts[0].aor: not a sip: or sips: URI in "tel:1"`, `accounts[0].transport: want udp, tcp or tls, not "sctp"`}},
+		{"aor broken, name and transport set badly", "accounts:\n  - aor: tel:1\n    name: a b\n    transport: sctp\n", []string{`accounts[0].name: only letters, digits, '.', '_' and '-' allowed in "a b"`, `accounts[0].aor: not a sip: or sips: URI in "tel:1"`, `accounts[0].transport: want udp, tcp, tls or auto, not "sctp"`}},
 		{"http hosts", "http: {hosts: [\"\", 10.0.0.1, mwi.example.net, \"bad host\"]}\n", []string{`http.hosts[0]: must not be empty`, `http.hosts[1]: want a host name (IP addresses and localhost are always served), not "10.0.0.1"`, `http.hosts[3]: want a host name (IP addresses and localhost are always served), not "bad host"`}},
 		{"aor without user", "accounts:\n  - aor: sip:pbx.example.com\n", []string{`accounts[0].aor: missing user part in "sip:pbx.example.com"`}},
 		{"account fields", acct + "    name: bad name\n    transport: sctp\n    outbound_proxy: \"proxy:\"\n    register_expiry: 1.5\n    subscribe_expiry: 0\n    mailbox: vm@pbx\n    unsolicited: maybe\n    unsolicited_from: [pbx.example.com, 10.0.0.0/33]\n    led: -1\n",
 			[]string{`accounts[0].name: only letters, digits, '.', '_' and '-' allowed in "bad name"`,
-				`accounts[0].transport: want udp, tcp or tls, not "sctp"`,
+				`accounts[0].transport: want udp, tcp, tls or auto, not "sctp"`,
 				`accounts[0].outbound_proxy: missing port number in "proxy:"`,
 				`accounts[0].register_expiry: must be whole seconds: "1.5s"`,
 				`accounts[0].subscribe_expiry: must be at least 1s: "0s"`,

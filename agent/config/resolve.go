@@ -22,6 +22,12 @@ const (
 	UDP Transport = iota
 	TCP
 	TLS
+	// Auto: the server is a host name without a port, and DNS chooses the
+	// transport (NAPTR, else the first of _sip._udp, _sip._tcp,
+	// _sips._tcp with SRV records, else UDP: RFC 3263 section 4.1).
+	// Resolve keeps it only for such a name; the SIP user agent then
+	// uses the located target's transport.
+	Auto
 )
 
 func (t Transport) String() string {
@@ -30,11 +36,13 @@ func (t Transport) String() string {
 		return "tcp"
 	case TLS:
 		return "tls"
+	case Auto:
+		return "auto"
 	}
 	return "udp"
 }
 
-// ParseTransport parses udp, tcp or tls (any case).
+// ParseTransport parses udp, tcp, tls or auto (any case).
 func ParseTransport(s string) (Transport, error) {
 	switch strings.ToLower(s) {
 	case "udp":
@@ -43,8 +51,10 @@ func ParseTransport(s string) (Transport, error) {
 		return TCP, nil
 	case "tls":
 		return TLS, nil
+	case "auto":
+		return Auto, nil
 	}
-	return UDP, fmt.Errorf("want udp, tcp or tls, not %q", s)
+	return UDP, fmt.Errorf("want udp, tcp, tls or auto, not %q", s)
 }
 
 // DefaultPort is the transport's default SIP port (5061 for TLS).
@@ -101,7 +111,7 @@ type ResolvedAccount struct {
 	Account                         // the validated entry (name, label, credentials, expiries, lamp, led)
 	AOR             URI             // accounts[].aor
 	Mailbox         URI             // what to SUBSCRIBE to: accounts[].mailbox, or the AOR
-	Transport       Transport       // accounts[].transport
+	Transport       Transport       // accounts[].transport; Auto only for a server (or outbound proxy) named without a port
 	Server          HostPort        // where requests go; the port defaults by transport
 	Proxy           HostPort        // accounts[].outbound_proxy; zero = none
 	UnsolicitedMode UnsolicitedMode // accounts[].unsolicited
@@ -237,33 +247,57 @@ func resolveAccount(v *validator, p string, a Account) (ResolvedAccount, bool) {
 		}
 	}
 	if ra.Transport, err = ParseTransport(a.Transport); err != nil {
-		v.add(p+".transport", a.Transport, "want udp, tcp or tls, not")
+		v.add(p+".transport", a.Transport, "want udp, tcp, tls or auto, not")
 	}
 	host, port, err := splitHostPort(a.Server, false)
 	if err != nil {
 		v.add(p+".server", a.Server, err.Error()+" in")
 	}
-	portSet := port != 0
-	if port == 0 {
-		port = ra.Transport.DefaultPort()
-	}
-	ra.Server = HostPort{Host: host, Port: port, PortSet: portSet}
+	ra.Server = HostPort{Host: host, Port: port, PortSet: port != 0}
+	proxyTransport := ""
 	if a.OutboundProxy != "" {
 		proxy := a.OutboundProxy
 		if pu, err := parseSIPURI(proxy); err == nil {
 			proxy = hostPort(pu.Host, pu.Port)
+			proxyTransport = pu.Transport
 		}
 		h, port, err := splitHostPort(proxy, false)
 		if err != nil {
 			v.add(p+".outbound_proxy", a.OutboundProxy, err.Error()+" in")
 		}
-		portSet := port != 0
-		if port == 0 {
-			port = ra.Transport.DefaultPort()
+		ra.Proxy = HostPort{Host: h, Port: port, PortSet: port != 0}
+	}
+	if ra.Transport == Auto {
+		ra.Transport = autoTransport(ra, proxyTransport)
+	}
+	for _, hp := range []*HostPort{&ra.Server, &ra.Proxy} {
+		if hp.Host != "" && !hp.PortSet {
+			hp.Port = ra.Transport.DefaultPort()
 		}
-		ra.Proxy = HostPort{Host: h, Port: port, PortSet: portSet}
 	}
 	return ra, len(v.errs) == n
+}
+
+// autoTransport is what transport: auto means for an account (RFC 3263
+// section 4.1): TLS for a sips: AOR; the outbound proxy URI's
+// ;transport= if it has one; UDP when the host requests go to (the
+// outbound proxy, else the server) is an IP address or has a port; else
+// Auto, for the SIP user agent to take from NAPTR/SRV.
+func autoTransport(ra ResolvedAccount, proxyTransport string) Transport {
+	if ra.AOR.Secure {
+		return TLS
+	}
+	if t, err := ParseTransport(proxyTransport); err == nil && proxyTransport != "" && t != Auto {
+		return t
+	}
+	next := ra.Server
+	if ra.Proxy.Host != "" {
+		next = ra.Proxy
+	}
+	if next.PortSet || net.ParseIP(next.Host) != nil {
+		return UDP
+	}
+	return Auto
 }
 
 func uriOf(u sipURI, text string) URI {

@@ -37,7 +37,7 @@ accounts:
 		t.Fatalf("resolved %+v", r)
 	}
 	desk, fax, tcp := r.Accounts[0], r.Accounts[1], r.Accounts[2]
-	if desk.Transport != config.UDP || desk.Server.String() != "pbx.example.com:5060" || desk.Proxy.String() != "" ||
+	if desk.Transport != config.Auto || desk.Server.String() != "pbx.example.com:5060" || desk.Proxy.String() != "" ||
 		desk.AOR.User != "1001" || desk.Mailbox != desk.AOR || desk.UnsolicitedMode != config.UnsolicitedAccept {
 		t.Errorf("desk %+v", desk)
 	}
@@ -59,6 +59,56 @@ accounts:
 		acct("desk", state.WaitingNo), acct("fax", state.WaitingYes), acct("tcp", state.WaitingNo)}}, p)
 	if out.Lamp.Name != "off" || out.LEDFor[0] != "desk" || out.LEDFor[2] != "fax" || out.LEDs[2].Name != "steady" {
 		t.Fatalf("fax (lamp: false, led: 3) → lamp %s, leds %v %v", out.Lamp.Name, out.LEDFor, out.LEDs)
+	}
+}
+
+// transport: auto (the default without a transport) is kept only where
+// RFC 3263 lets DNS choose: a host name without a port, where requests go
+// (the outbound proxy if there is one). An IP address or an explicit port
+// is UDP; a sips: AOR is TLS; an outbound proxy URI's ;transport= wins.
+func TestResolveAutoTransport(t *testing.T) {
+	for _, c := range []struct {
+		acct string
+		want config.Transport
+		port int
+	}{
+		{`aor: "sip:1@pbx.example.com"`, config.Auto, 5060},
+		{`aor: "sip:1@pbx.example.com", transport: auto`, config.Auto, 5060},
+		{`aor: "sip:1@pbx.example.com:5070"`, config.UDP, 5070},
+		{`aor: "sip:1@192.0.2.1"`, config.UDP, 5060},
+		{`aor: "sip:1@[2001:db8::1]", transport: auto`, config.UDP, 5060},
+		{`aor: "sip:1@example.com", server: "pbx.example.com:5080"`, config.UDP, 5080},
+		{`aor: "sip:1@example.com", server: "10.0.0.1"`, config.UDP, 5060},
+		{`aor: "sips:1@example.com", transport: auto`, config.TLS, 5061},
+		{`aor: "sips:1@example.com"`, config.TLS, 5061},
+		{`aor: "sip:1@example.com;transport=tcp"`, config.TCP, 5060},
+		{`aor: "sip:1@example.com", transport: tcp`, config.TCP, 5060},
+		{`aor: "sip:1@example.com", outbound_proxy: "sip:edge.example.com;lr"`, config.Auto, 5060},
+		{`aor: "sip:1@example.com", outbound_proxy: "edge.example.com:5090"`, config.UDP, 5060},
+		{`aor: "sip:1@10.0.0.1", outbound_proxy: "sip:edge.example.com;transport=tcp;lr"`, config.TCP, 5060},
+	} {
+		cfg, err := config.Parse([]byte("accounts:\n  - {" + c.acct + ", password: x}\n"))
+		if err != nil {
+			t.Fatalf("%s: %v", c.acct, err)
+		}
+		r, err := config.Resolve(cfg)
+		if err != nil {
+			t.Fatalf("%s: %v", c.acct, err)
+		}
+		a := r.Accounts[0]
+		if a.Transport != c.want || a.Server.Port != c.port {
+			t.Errorf("%s: transport %v server %v, want %v port %d", c.acct, a.Transport, a.Server, c.want, c.port)
+		}
+		if cfg.Listen.UDP == "" && (a.Transport == config.UDP || a.Transport == config.Auto) {
+			t.Errorf("%s: no UDP listener by default", c.acct)
+		}
+	}
+	cfg, err := config.Parse([]byte("accounts:\n  - {aor: \"sips:1@example.com\", transport: udp, password: x}\n"))
+	if err == nil {
+		_, err = config.Resolve(cfg)
+	}
+	if err == nil || !strings.Contains(err.Error(), `accounts[0].transport: a sips: AOR needs tls, not "udp"`) {
+		t.Errorf("sips over udp: %v", err)
 	}
 }
 

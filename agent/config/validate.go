@@ -208,6 +208,7 @@ func (c *Config) Validate() error {
 			v.add("tls.key_file", "", "missing: tls.cert_file needs it")
 		}
 	}
+	v.duration("dns.failback", c.DNS.Failback, time.Second)
 	for i, s := range c.DNS.Servers {
 		if _, _, err := splitHostPort(s, false); err != nil {
 			v.add(fmt.Sprintf("dns.servers[%d]", i), s, err.Error()+" in")
@@ -276,7 +277,7 @@ func (c *Config) Validate() error {
 		a := &c.Accounts[i]
 		p := fmt.Sprintf("accounts[%d]", i)
 		validateAccount(&v, p, a)
-		if a.Transport == "udp" {
+		if a.Transport == "udp" || a.Transport == "auto" {
 			needUDP = true
 		}
 		if a.Name != "" {
@@ -299,7 +300,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	if needUDP && c.Listen.UDP == "" {
-		v.add("listen.udp", "", "must be set when an account uses udp (\"0.0.0.0:0\" picks a free port)")
+		v.add("listen.udp", "", "must be set when an account uses udp or auto (\"0.0.0.0:0\" picks a free port)")
 	}
 	return errors.Join(v.errs...)
 }
@@ -344,9 +345,9 @@ func validateAccount(v *validator, p string, a *Account) {
 		v.add(p+".server", a.Server, err.Error()+" in")
 	}
 	if a.Transport != "" || aorOK {
-		v.oneOf(p+".transport", a.Transport, "udp", "tcp", "tls")
+		v.oneOf(p+".transport", a.Transport, "udp", "tcp", "tls", "auto")
 	}
-	if aorOK && aor.Secure && a.Transport != "tls" && a.Transport != "" {
+	if aorOK && aor.Secure && a.Transport != "tls" && a.Transport != "" && a.Transport != "auto" {
 		v.add(p+".transport", a.Transport, "a sips: AOR needs tls, not")
 	}
 	if a.OutboundProxy != "" {

@@ -119,6 +119,17 @@ func (c *capture) snapshot() ([]int16, time.Time, int) {
 	return append([]int16(nil), c.buf...), c.t0, c.overruns
 }
 
+// restart starts the capture timeline again from the next read. Each
+// attempt measures on its own timeline: after a long stall the loopback
+// card delivers fewer samples than wall time passed, and a timeline kept
+// from before it would place later sounds too early (a burst measured
+// outside its transmission: "0 audio bursts captured").
+func (c *capture) restart() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.buf, c.t0 = nil, time.Time{}
+}
+
 func (c *capture) finish(t *testing.T) ([]int16, time.Time) {
 	t.Helper()
 	close(c.stop)
@@ -467,6 +478,8 @@ func TestVMAudioSkewAloop(t *testing.T) {
 			seq := fxs.Sequence(cfg, true, 0, rate, now)
 			msg := tone.MWIMessage(c.fmt, true, tone.MsgOptions{Time: now})
 			x0, _ := sink.Xruns()
+			capt.restart()
+			time.Sleep(100 * time.Millisecond) // a few reads to anchor the new timeline
 			_, _, o0 := capt.snapshot()
 			hb.reset()
 			start := time.Now()
@@ -531,6 +544,8 @@ func TestVMAudioSkewAloop(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	long := fxs.Sequence(fxs.Config{Format: tone.MDMF, Standard: tone.Bell202}, true, 0, rate, time.Now())
 	abortDone := make(chan time.Time, 1)
+	capt.restart()
+	time.Sleep(100 * time.Millisecond)
 	go func() {
 		_ = fxs.Transmit(ctx, dev, long, rate)
 		_ = sink.Flush() // what the port's abortSend does

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mwi-agent/mwi-agent/agent/internal/jsonv"
 	"github.com/mwi-agent/mwi-agent/agent/state"
 )
 
@@ -133,7 +134,7 @@ func Decode(data []byte) (saved time.Time, accts []Account, err error) {
 		return time.Time{}, nil, fmt.Errorf("%w: checksum %s, header says %s", ErrCorrupt, sum, f[3])
 	}
 	var bd body
-	dec := json.NewDecoder(bytes.NewReader(b))
+	dec := jsonv.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&bd); err != nil {
 		return time.Time{}, nil, fmt.Errorf("%w: %v", ErrCorrupt, err)

@@ -18,7 +18,6 @@ type gateView struct {
 	unsolBudget tokenBucket
 	unsolSeq    uint64    // worker only: arrival number of the last applied unsolicited NOTIFY
 	unsolAt     time.Time // worker only: when an unsolicited NOTIFY last confirmed the state
-	unsolT      timerSlot // worker only: UnsolicitedHorizon after unsolAt
 	unsolOld    bool      // worker only: unsolT fired
 }
 
@@ -47,7 +46,7 @@ func (a *account) destAddrs() ([]netip.AddrPort, bool) {
 // and TLS only on the registration's connection; and not while a
 // subscription for the mailbox is active unless the account opted in.
 func (a *account) acceptsUnsolicited(network, src string) bool {
-	if !a.cfg.Unsolicited || network != a.network {
+	if !a.cfg.Unsolicited || network != a.sharedNetwork() {
 		return false
 	}
 	if a.gv.subActive.Load() && !a.cfg.UnsolicitedAlways {
@@ -103,6 +102,13 @@ func hostOf(hostport string) string {
 // a connection the prober closed is replaced by registering (or
 // subscribing) anew over a new one.
 func (a *account) onLive(ev liveEvent) {
+	if ev.key != (serverKey{a.network, a.dest}) {
+		// From the prober of a target the account moved away from: a
+		// second "down" would otherwise move it on again, back to the
+		// dead target (failover.go).
+		a.log.Debug("sipua: liveness news about a server target left behind, ignored", "server", ev.key.dest, "transport", ev.key.network, "up", ev.up)
+		return
+	}
 	a.flowLost = a.flowLost || ev.flowLost
 	a.unreachable = !ev.up
 	if !ev.up {
@@ -180,7 +186,7 @@ func (a *account) onUnsolicited(n *notifyIn) {
 	a.gv.unsolAt = a.clock.Now()
 	a.gv.unsolOld = false
 	if a.cfg.UnsolicitedHorizon > 0 {
-		a.gv.unsolT.arm(a.clock, a.cfg.UnsolicitedHorizon)
+		a.slot(tmUnsol).arm(a.clock, a.cfg.UnsolicitedHorizon)
 	}
 	a.log.Debug("sipua: unsolicited NOTIFY")
 	a.report(n.mailbox)

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
+
 	"github.com/mwi-agent/mwi-agent/agent/sipua/locate"
 )
 
@@ -57,8 +59,10 @@ func (l located) applyTo(a *account) { a.onLocated(l) }
 
 // initLocate decides whether the account locates its server: only for a
 // host name. portGiven: the configuration named a port (then A/AAAA only,
-// no NAPTR/SRV, RFC 3263 section 4.2).
-func (a *account) initLocate(portGiven bool) {
+// no NAPTR/SRV, RFC 3263 section 4.2). auto: the configuration named no
+// transport, so NAPTR (else SRV) chooses it, and the account uses each
+// target's own (RFC 3263 section 4.1).
+func (a *account) initLocate(portGiven, auto bool) {
 	host, port, err := net.SplitHostPort(a.dest)
 	if err != nil || a.u.locator == nil {
 		return
@@ -66,7 +70,10 @@ func (a *account) initLocate(portGiven bool) {
 	if _, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
 		return // an IP literal: nothing to locate
 	}
-	q := locate.Query{Host: host, Transport: a.network, Secure: a.aor.Scheme == "sips" && a.network == "tls"}
+	q := locate.Query{Host: host, Transport: a.network, Secure: a.cfg.AOR.Secure && (a.network == "tls" || auto)}
+	if auto {
+		q.Transport = ""
+	}
 	if portGiven {
 		q.Port, _ = strconv.Atoi(port)
 	}
@@ -85,11 +92,7 @@ func (a *account) startLocate() {
 		ctx, cancel := context.WithTimeout(a.txCtx, resolveWait)
 		res, err := r.Locate(ctx, q)
 		cancel()
-		select {
-		case a.in <- located{res, err}:
-		case <-a.killc:
-		case <-a.txCtx.Done():
-		}
+		a.enqueue(located{res, err})
 	}()
 }
 
@@ -113,7 +116,16 @@ func (a *account) onLocated(l located) {
 	if loc.idx < len(loc.targets) {
 		cur = loc.targets[loc.idx].String()
 	}
-	loc.targets, loc.idx = l.res.Targets, 0
+	loc.targets, loc.idx = a.usable(l.res.Targets), 0
+	if len(loc.targets) == 0 {
+		a.log.Warn("sipua: the server's targets all use a transport without a listener; using its name's addresses", "server", loc.query.Host, "targets", targetList(l.res.Targets))
+		loc.expires = a.clock.Now().Add(time.Minute)
+		if first {
+			a.rewatch()
+			a.begin()
+		}
+		return
+	}
 	for i, t := range loc.targets {
 		if t.String() == cur {
 			loc.idx = i
@@ -129,7 +141,7 @@ func (a *account) onLocated(l located) {
 	if first {
 		a.dest = "" // so that setDest watches the located target's prober
 	}
-	a.setDest(destOf(loc.targets[loc.idx]))
+	a.setDest(loc.targets[loc.idx])
 	if first {
 		a.begin()
 	}
@@ -152,13 +164,37 @@ func destOf(t locate.Target) string {
 	return t.Addr.String()
 }
 
-// setDest changes where requests go, and which prober watches for us.
-func (a *account) setDest(d string) {
-	if d == a.dest {
+// usable are the targets over a transport the user agent has: a target
+// over UDP without a UDP listener is left out, with a log line.
+func (a *account) usable(ts []locate.Target) []locate.Target {
+	out := make([]locate.Target, 0, len(ts))
+	for _, t := range ts {
+		if _, ok := a.u.client[t.Transport]; ok {
+			out = append(out, t)
+		} else {
+			a.log.Warn("sipua: server target skipped: no listener for its transport", "target", t.String())
+		}
+	}
+	return out
+}
+
+// setDest makes t where requests go, over its transport, and changes
+// which prober watches for us. A new transport (an account with
+// transport auto whose targets differ, RFC 3263) starts with no Contact:
+// UDP picks it toward the new target, TCP/TLS take the new connection's.
+// The caller registers (or subscribes) again, so Contact and Via follow;
+// the subscription is then made anew (followRegistration).
+func (a *account) setDest(t locate.Target) {
+	d, network := destOf(t), t.Transport
+	if d == a.dest && network == a.network {
 		return
 	}
+	if network != a.network {
+		a.log.Info("sipua: the server target uses another transport", "from", a.network, "to", network)
+		a.contact = sip.Uri{}
+	}
 	a.u.mu.Lock()
-	a.dest = d
+	a.dest, a.network = d, network
 	a.u.mu.Unlock()
 	a.gv.dest.Store(&d)
 	a.rewatch()
@@ -174,15 +210,7 @@ func (a *account) rewatch() {
 		a.unwatch = func() {} // no prober for a name not located yet
 		return
 	}
-	a.unwatch = a.u.watchServer(a, func(ev liveEvent) {
-		t := time.NewTimer(time.Second)
-		defer t.Stop()
-		select {
-		case a.in <- ev:
-		case <-a.killc:
-		case <-t.C:
-		}
-	})
+	a.unwatch = a.u.watchServer(a, func(ev liveEvent) { a.enqueue(ev) })
 }
 
 // failoverWorthy: the target did not answer, or said it cannot serve.
@@ -234,7 +262,7 @@ func (a *account) moveTo(i int, why string, kick bool) {
 		a.startLocate()
 	}
 	a.log.Warn("sipua: failing over to the next server target", "from", from.String(), "to", loc.targets[i].String(), "why", why)
-	a.setDest(destOf(loc.targets[i]))
+	a.setDest(loc.targets[i])
 	a.unreachable = false
 	// A nonce belongs to the server that issued it: no pre-emptive
 	// answers with the old target's challenges (even in the same realm).
@@ -269,10 +297,10 @@ func (a *account) kick(k legKind) {
 // followRegistration: registered at a target the subscription's dialog
 // was not made at: subscribe there anew.
 func (a *account) followRegistration() bool {
-	if a.loc == nil || !a.dlg.confirmed || a.dlg.dest == "" || a.dlg.dest == a.dest {
+	if a.loc == nil || !a.dlg.confirmed || a.dlg.dest == "" || a.dlg.dest == a.destKey() {
 		return false
 	}
-	a.log.Info("sipua: registered at another server target, subscribing there", "old", a.dlg.dest, "new", a.dest)
+	a.log.Info("sipua: registered at another server target, subscribing there", "old", a.dlg.dest, "new", a.destKey())
 	a.subEvent(EvContactChanged, Outcome{})
 	return true
 }
@@ -292,6 +320,17 @@ func (a *account) maybeFailback() {
 	}
 	a.log.Info("sipua: failing back to the preferred server target", "to", loc.targets[0].String())
 	a.moveTo(0, "failback", false)
+}
+
+// destKey names the current target with its transport: "tcp host:port".
+func (a *account) destKey() string { return a.network + " " + a.dest }
+
+// sharedNetwork is the current transport, for other goroutines (the
+// worker changes it under u.mu).
+func (a *account) sharedNetwork() string {
+	a.u.mu.Lock()
+	defer a.u.mu.Unlock()
+	return a.network
 }
 
 // sharedDest is the current destination, for other goroutines.

@@ -19,12 +19,17 @@ import (
 func srvDNS(t *testing.T, p1, p2 *pbx) string {
 	t.Helper()
 	port := func(p *pbx) int { _, ps, _ := net.SplitHostPort(p.addr["udp"]); var n int; fmt.Sscan(ps, &n); return n }
-	zone := []string{
+	return zoneDNS(t,
 		fmt.Sprintf("_sip._udp.pbx.test. 60 IN SRV 10 0 %d one.pbx.test.", port(p1)),
 		fmt.Sprintf("_sip._udp.pbx.test. 60 IN SRV 20 0 %d two.pbx.test.", port(p2)),
 		"one.pbx.test. 60 IN A 127.0.0.1",
 		"two.pbx.test. 60 IN A 127.0.0.1",
-	}
+	)
+}
+
+// zoneDNS answers from the zone (text RRs) on a loopback UDP port.
+func zoneDNS(t *testing.T, zone ...string) string {
+	t.Helper()
 	var rrs []dns.RR
 	for _, z := range zone {
 		rr, err := dns.NewRR(z)
@@ -127,20 +132,7 @@ func TestFailoverOnLiveness(t *testing.T) {
 	p1, p2 := newPBX(t, nil), newPBX(t, nil)
 	p1.setBody(bodyYes)
 	p2.setBody(bodyYes)
-	resolver := srvDNS(t, p1, p2)
-	h := newHarness(t, p1, func(o *Options) {
-		o.DNSServers = []string{resolver}
-		o.Liveness = 300 * time.Millisecond
-		o.ProbeTimeout = 300 * time.Millisecond
-	})
-	cfg := h.account("4102", "udp")
-	p2.mu.Lock()
-	p2.users["4102"] = "pw-4102"
-	p2.mu.Unlock()
-	cfg.Server = "pbx.test"
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	h.start(ctx, cfg)
+	h := startLocated(t, p1, p2, srvDNS(t, p1, p2), "4102", "udp")
 	p1.next(sip.SUBSCRIBE, 3*time.Second)
 	h.waitWaiting("4102", state.WaitingYes, 2, 2*time.Second)
 	// let the prober see OPTIONS answered once
@@ -159,4 +151,97 @@ func TestFailoverOnLiveness(t *testing.T) {
 	if mb := h.mailbox("4102"); mb.Waiting != state.WaitingYes {
 		t.Errorf("mailbox %v after the move, want yes throughout", mb.Waiting)
 	}
+}
+
+// startLocated starts account name, known to both servers, on server
+// pbx.test located through resolver, with 300 ms liveness timers.
+func startLocated(t *testing.T, p1, p2 *pbx, resolver, name, transport string) *harness {
+	t.Helper()
+	h := newHarness(t, p1, func(o *Options) {
+		o.DNSServers = []string{resolver}
+		o.Liveness = 300 * time.Millisecond
+		o.ProbeTimeout = 300 * time.Millisecond
+		o.PongTimeout = 300 * time.Millisecond
+	})
+	cfg := h.account(name, transport)
+	p2.mu.Lock()
+	p2.users[name] = "pw-" + name
+	p2.mu.Unlock()
+	cfg.Server = "pbx.test"
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	h.start(ctx, cfg)
+	return h
+}
+
+// transport auto (RFC 3263 section 4.1): NAPTR prefers TCP at the first
+// server, then UDP at the second. The account registers and subscribes
+// over TCP (Via, Contact ;transport=tcp); when the first server goes
+// silent its liveness prober says so and the account moves to the second
+// target over UDP: REGISTER and a new subscription there with a UDP Via
+// and Contact, the mailbox state kept throughout.
+func TestAutoTransportAndCrossTransportFailover(t *testing.T) {
+	p1, p2 := newPBX(t, nil), newPBX(t, nil)
+	p1.setBody(bodyYes)
+	p2.setBody(bodyYes)
+	port := func(addr string) string { _, p, _ := net.SplitHostPort(addr); return p }
+	resolver := zoneDNS(t,
+		`pbx.test. 60 IN NAPTR 10 50 "s" "SIP+D2T" "" _sip._tcp.pbx.test.`,
+		`pbx.test. 60 IN NAPTR 20 50 "s" "SIP+D2U" "" _sip._udp.pbx.test.`,
+		"_sip._tcp.pbx.test. 60 IN SRV 10 0 "+port(p1.addr["tcp"])+" one.pbx.test.",
+		"_sip._udp.pbx.test. 60 IN SRV 10 0 "+port(p2.addr["udp"])+" two.pbx.test.",
+		"one.pbx.test. 60 IN A 127.0.0.1",
+		"two.pbx.test. 60 IN A 127.0.0.1",
+	)
+	h := startLocated(t, p1, p2, resolver, "4103", "auto")
+	for _, m := range []sip.RequestMethod{sip.REGISTER, sip.SUBSCRIBE} {
+		r := p1.next(m, 3*time.Second)
+		if r == nil {
+			t.Fatalf("no %s at the NAPTR-preferred TCP target", m)
+		}
+		if r.Transport() != "TCP" || r.Via().Transport != "TCP" {
+			t.Errorf("%s over %s, Via %s: want TCP (NAPTR order)", m, r.Transport(), r.Via().Transport)
+		}
+		if tp, _ := r.Contact().Address.UriParams.Get("transport"); tp != "tcp" {
+			t.Errorf("%s Contact %s: want ;transport=tcp", m, r.Contact().Address.String())
+		}
+	}
+	h.waitHealth("4103", state.HealthSubscribed, 2*time.Second)
+	h.waitWaiting("4103", state.WaitingYes, 2, 2*time.Second)
+	p1.mute.Store(true)
+	t0 := time.Now()
+	for _, m := range []sip.RequestMethod{sip.REGISTER, sip.SUBSCRIBE} {
+		r := p2.next(m, 5*time.Second)
+		if r == nil {
+			t.Fatalf("no %s at the UDP target after the TCP one went silent", m)
+		}
+		if r.Transport() != "UDP" || r.Via().Transport != "UDP" {
+			t.Errorf("%s at the second target over %s, Via %s: want UDP", m, r.Transport(), r.Via().Transport)
+		}
+		if _, ok := r.Contact().Address.UriParams.Get("transport"); ok {
+			t.Errorf("%s Contact %s over UDP has a transport parameter", m, r.Contact().Address.String())
+		}
+		if m == sip.SUBSCRIBE {
+			if tag, _ := r.To().Params.Get("tag"); tag != "" {
+				t.Errorf("SUBSCRIBE at the second target has a To-tag %q: want a new dialog", tag)
+			}
+		}
+	}
+	h.waitHealth("4103", state.HealthSubscribed, 3*time.Second)
+	t.Logf("moved from tcp to udp %v after the first target went silent", time.Since(t0).Round(time.Millisecond))
+	if mb := h.mailbox("4103"); mb.Waiting != state.WaitingYes {
+		t.Errorf("mailbox %v after the move, want yes throughout", mb.Waiting)
+	}
+
+	// The old target's prober says "down" again (its news was queued
+	// before the move): the account stays where it is.
+	h.ua.mu.Lock()
+	a := h.ua.accounts["4103"]
+	h.ua.mu.Unlock()
+	a.enqueue(liveEvent{key: serverKey{"tcp", p1.addr["tcp"]}, up: false, flowLost: true})
+	p2.none(sip.REGISTER, 500*time.Millisecond)
+	if d := a.sharedDest(); d != p2.addr["udp"] {
+		t.Errorf("after a stale liveness event from the old target the account sends to %s, want %s", d, p2.addr["udp"])
+	}
+	h.waitHealth("4103", state.HealthSubscribed, time.Second)
 }

@@ -58,8 +58,11 @@ type prober struct {
 
 // liveEvent tells an account's worker that its server became reachable
 // or unreachable. flowLost: the prober closed a dead TCP/TLS connection,
-// so the account must register (or subscribe) again over a new one.
+// so the account must register (or subscribe) again over a new one. key
+// names the prober: an event from a server the account has left (it was
+// queued before the move) is ignored.
 type liveEvent struct {
+	key      serverKey
 	up       bool
 	flowLost bool
 }
@@ -180,7 +183,7 @@ func (p *prober) set(up, flowLost bool) {
 		}
 	}
 	for _, f := range fns {
-		f(liveEvent{up: up, flowLost: flowLost})
+		f(liveEvent{key: p.key, up: up, flowLost: flowLost})
 	}
 }
 

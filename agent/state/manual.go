@@ -1,10 +1,11 @@
 package state
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/mwi-agent/mwi-agent/agent/internal/jsonv"
 )
 
 // ManualRequest is one set or clear by hand: from `mwi-agent mwi`, the
@@ -52,7 +53,7 @@ func ParseManualRequest(b []byte) (ManualRequest, error) {
 	if len(b) > 4096 {
 		return r, fmt.Errorf("state: manual: request of %d bytes is too long", len(b))
 	}
-	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec := jsonv.NewDecoder(strings.NewReader(string(b)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&r); err != nil {
 		return r, fmt.Errorf("state: manual: %w", err)

@@ -14,12 +14,12 @@ import (
 	"hash/fnv"
 	"image"
 	"io"
-	"io/fs"
 	"log/slog"
 	"mime"
 	"net"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/mwi-agent/mwi-agent/agent/indicate"
+	"github.com/mwi-agent/mwi-agent/agent/internal/jsonv"
 	"github.com/mwi-agent/mwi-agent/agent/state"
 	"github.com/mwi-agent/mwi-agent/display"
 	"github.com/mwi-agent/mwi-agent/hal"
@@ -152,9 +153,7 @@ func New(opt Options) (*Server, error) {
 		m.Write([]byte("mwi-agent status page session"))
 		s.session = hex.EncodeToString(m.Sum(nil))
 	}
-	sub, _ := fs.Sub(static, "static")
-	files := http.FileServerFS(sub)
-	s.mux.Handle("GET /static/", http.StripPrefix("/static/", files))
+	s.mux.HandleFunc("GET /static/{name}", s.staticFile)
 	s.mux.HandleFunc("GET /{$}", s.page)
 	s.mux.HandleFunc("POST /login", s.login)
 	s.mux.HandleFunc("GET /api/state", s.getState)
@@ -771,7 +770,88 @@ func (s *Server) tone(w http.ResponseWriter, r *http.Request) {
 		s.tones.Store(name, b)
 	}
 	w.Header().Set("Content-Type", "audio/wav")
-	http.ServeContent(w, r, name+".wav", time.Time{}, bytes.NewReader(b))
+	serveBytes(w, r, b)
+}
+
+// staticTypes are the Content-Types of the embedded files, by extension.
+var staticTypes = map[string]string{
+	".css":  "text/css; charset=utf-8",
+	".js":   "text/javascript; charset=utf-8",
+	".html": "text/html; charset=utf-8",
+}
+
+// staticFile serves one embedded file (the page's style sheet and
+// script). Not http.FileServerFS: with http.ServeContent it linked
+// directory listings, conditional requests, multipart byte ranges and
+// the MIME type tables, about 70 KB of the armv6 binary (docs/memory.md
+// "The binary"), for three small files.
+func (s *Server) staticFile(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	ct, ok := staticTypes[path.Ext(name)]
+	b, err := static.ReadFile("static/" + name)
+	if !ok || err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", ct)
+	serveBytes(w, r, b)
+}
+
+// serveBytes writes b, or the one byte range a Range header asks for
+// (RFC 9110 section 14: "bytes=first-last", "bytes=first-",
+// "bytes=-suffix"); several ranges get the whole body, as the RFC
+// allows. Browsers ask for ranges of media (Safari plays audio only from
+// a server that answers them).
+func serveBytes(w http.ResponseWriter, r *http.Request, b []byte) {
+	h := w.Header()
+	h.Set("Accept-Ranges", "bytes")
+	first, last, ranged, ok := byteRange(r.Header.Get("Range"), len(b))
+	switch {
+	case !ok:
+		h.Set("Content-Range", "bytes */"+strconv.Itoa(len(b)))
+		http.Error(w, "requested range not satisfiable", http.StatusRequestedRangeNotSatisfiable)
+		return
+	case !ranged:
+		h.Set("Content-Length", strconv.Itoa(len(b)))
+		w.WriteHeader(http.StatusOK)
+		w.Write(b)
+	default:
+		h.Set("Content-Range", "bytes "+strconv.Itoa(first)+"-"+strconv.Itoa(last)+"/"+strconv.Itoa(len(b)))
+		h.Set("Content-Length", strconv.Itoa(last-first+1))
+		w.WriteHeader(http.StatusPartialContent)
+		w.Write(b[first : last+1])
+	}
+}
+
+// byteRange reads a Range header for a body of n bytes: the first and last
+// byte to send; ranged false for the whole body (no header, one that is
+// malformed or asks for several ranges, which the RFC lets a server
+// ignore); ok false when the one range asked for lies outside the body.
+func byteRange(hdr string, n int) (first, last int, ranged, ok bool) {
+	spec, found := strings.CutPrefix(hdr, "bytes=")
+	a, z, dash := strings.Cut(strings.TrimSpace(spec), "-")
+	if !found || !dash || strings.Contains(spec, ",") {
+		return 0, n - 1, false, true
+	}
+	if a == "" { // the last z bytes
+		k, err := strconv.Atoi(z)
+		if err != nil || k < 0 {
+			return 0, n - 1, false, true
+		}
+		return max(n-k, 0), n - 1, true, k > 0 && n > 0
+	}
+	f, err := strconv.Atoi(a)
+	if err != nil || f < 0 {
+		return 0, n - 1, false, true
+	}
+	l := n - 1
+	if z != "" {
+		if l, err = strconv.Atoi(z); err != nil || l < f {
+			return 0, n - 1, false, true
+		}
+		l = min(l, n-1)
+	}
+	return f, l, true, f < n
 }
 
 // ---- controls -----------------------------------------------------------------
@@ -784,7 +864,7 @@ func jsonBody(r *http.Request, v any) error {
 	if v == nil {
 		return nil
 	}
-	return json.NewDecoder(http.MaxBytesReader(nil, r.Body, 4096)).Decode(v)
+	return jsonv.NewDecoder(http.MaxBytesReader(nil, r.Body, 4096)).Decode(v)
 }
 
 func (s *Server) postHook(w http.ResponseWriter, r *http.Request) {

@@ -181,7 +181,7 @@ func (s *Server) PublishTo(uri, body, etag string) (string, error) {
 		hdrs = append(hdrs, "SIP-If-Match: "+etag)
 	}
 	var got string
-	code, err := send(s.Addr, "PUBLISH", uri, hdrs, body, 2*time.Second, func(h string) {
+	code, err := send(s.Addr, "PUBLISH", uri, hdrs, body, 5*time.Second, func(h string) {
 		if k, v, ok := strings.Cut(h, ":"); ok && strings.EqualFold(strings.TrimSpace(k), "SIP-ETag") {
 			got = strings.TrimSpace(v)
 		}
@@ -228,13 +228,29 @@ func send(addr, method, ruri string, hdrs []string, body string, timeout time.Du
 		b.WriteString(h + "\r\n")
 	}
 	fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n%s", len(body), body)
-	if _, err := c.WriteTo([]byte(b.String()), ra); err != nil {
+	msg := []byte(b.String())
+	if _, err := c.WriteTo(msg, ra); err != nil {
 		return 0, err
 	}
+	// Retransmit like a SIP client over UDP (RFC 3261 Timer E: 0.5 s
+	// doubling) until the timeout: a datagram dropped or not read in time
+	// by a loaded Kamailio must not fail the test. Kamailio's tm answers
+	// a retransmission from its transaction (the PUBLISH route starts one).
 	buf := make([]byte, 8192)
-	_ = c.SetReadDeadline(time.Now().Add(timeout))
+	deadline := time.Now().Add(timeout)
+	interval := 500 * time.Millisecond
+	resend := time.Now().Add(interval)
 	for {
+		_ = c.SetReadDeadline(minTime(resend, deadline))
 		n, _, err := c.ReadFrom(buf)
+		if ne, ok := err.(net.Error); ok && ne.Timeout() && time.Now().Before(deadline) {
+			if _, err := c.WriteTo(msg, ra); err != nil {
+				return 0, err
+			}
+			interval = min(2*interval, 4*time.Second)
+			resend = time.Now().Add(interval)
+			continue
+		}
 		if err != nil {
 			return 0, err
 		}
@@ -256,4 +272,11 @@ func send(addr, method, ruri string, hdrs []string, body string, timeout time.Du
 		}
 		return code, nil
 	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }

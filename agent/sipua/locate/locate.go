@@ -12,8 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"golang.org/x/net/dns/dnsmessage"
 )
 
 // Target is one place to send requests to.
@@ -250,7 +248,7 @@ func (r *Resolver) naptr(ctx context.Context, host, tp string, ttl *minTTL) ([]s
 // srv returns the records of name in RFC 2782 order: by priority, and
 // within a priority a weighted random order.
 func (r *Resolver) srv(ctx context.Context, name string, ttl *minTTL) ([]SRV, error) {
-	a, err := r.query(ctx, name, dnsmessage.TypeSRV)
+	a, err := r.query(ctx, name, typeSRV)
 	if err != nil {
 		return nil, err
 	}
@@ -312,7 +310,7 @@ func (r *Resolver) addresses(ctx context.Context, name, tp string, port, prio, w
 		ttl.add(uint32(time.Minute / time.Second)) // the system resolver does not tell
 	} else {
 		var firstErr error
-		for _, qt := range []dnsmessage.Type{dnsmessage.TypeA, dnsmessage.TypeAAAA} {
+		for _, qt := range []qtype{typeA, typeAAAA} {
 			a, err := r.query(ctx, name, qt)
 			if err != nil {
 				firstErr = cmp.Or(firstErr, err)
@@ -341,13 +339,13 @@ var errNoRecords = errors.New("no records")
 
 // query asks the servers in turn until one answers. NXDOMAIN or an answer
 // without records of the type is errNoRecords.
-func (r *Resolver) query(ctx context.Context, name string, qtype dnsmessage.Type) (answer, error) {
+func (r *Resolver) query(ctx context.Context, name string, qt qtype) (answer, error) {
 	if len(r.servers) == 0 {
 		return answer{}, errors.New("locate: no DNS server (dns.servers empty and none in resolv.conf)")
 	}
 	var errs []error
 	for _, s := range r.servers {
-		h, a, err := r.exchange(ctx, s, name, qtype)
+		h, a, err := r.exchange(ctx, s, name, qt)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", s, err))
 			if ctx.Err() != nil {
@@ -355,19 +353,19 @@ func (r *Resolver) query(ctx context.Context, name string, qtype dnsmessage.Type
 			}
 			continue
 		}
-		switch h.RCode {
-		case dnsmessage.RCodeSuccess:
+		switch h.rcode {
+		case rcodeSuccess:
 			if a.empty() {
 				return answer{}, errNoRecords
 			}
 			return a, nil
-		case dnsmessage.RCodeNameError:
+		case rcodeNameError:
 			return answer{}, errNoRecords
 		default:
-			errs = append(errs, fmt.Errorf("%s: %s", s, rcodeName(h.RCode)))
+			errs = append(errs, fmt.Errorf("%s: %s", s, rcodeName(h.rcode)))
 		}
 	}
-	return answer{}, fmt.Errorf("locate: %s %s: %w", typeName(qtype), strings.TrimSuffix(name, "."), errors.Join(errs...))
+	return answer{}, fmt.Errorf("locate: %s %s: %w", typeName(qt), strings.TrimSuffix(name, "."), errors.Join(errs...))
 }
 
 // minTTL keeps the smallest TTL seen.

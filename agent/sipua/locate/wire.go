@@ -2,6 +2,7 @@ package locate
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -13,17 +14,39 @@ import (
 	"os"
 	"strings"
 	"time"
-
-	"golang.org/x/net/dns/dnsmessage"
 )
 
-// The DNS messages are built and parsed with golang.org/x/net/dns/dnsmessage
-// (the package the standard library's resolver vendors). It knows SRV, A
-// and AAAA; NAPTR (RFC 3403) comes as an unknown type's raw data and is
-// decoded by parseNAPTR.
+// DNS messages (RFC 1035 section 4) are built and parsed here, only as
+// far as locate needs: one question, the answer section's NAPTR
+// (RFC 3403), SRV (RFC 2782), A and AAAA records, names with compression
+// pointers (RFC 1035 section 4.1.4).
 
-// typeNAPTR is the NAPTR record type (RFC 3403).
-const typeNAPTR dnsmessage.Type = 35
+// qtype is a DNS record type.
+type qtype uint16
+
+const (
+	typeA     qtype = 1
+	typeAAAA  qtype = 28
+	typeSRV   qtype = 33
+	typeNAPTR qtype = 35
+	classINET       = 1
+)
+
+// rcode is a DNS answer code.
+type rcode uint8
+
+const (
+	rcodeSuccess   rcode = 0
+	rcodeNameError rcode = 3
+)
+
+// header is the part of a message header locate uses.
+type header struct {
+	id        uint16
+	response  bool
+	truncated bool
+	rcode     rcode
+}
 
 // maxUDP is the largest UDP answer read (no EDNS0 is offered, so a
 // conforming server sends at most 512 bytes and sets TC beyond).
@@ -56,33 +79,24 @@ type answer struct {
 
 func (a *answer) empty() bool { return len(a.naptr)+len(a.srv)+len(a.addrs) == 0 }
 
-func typeName(t dnsmessage.Type) string {
+func typeName(t qtype) string {
 	switch t {
 	case typeNAPTR:
 		return "NAPTR"
-	case dnsmessage.TypeSRV:
+	case typeSRV:
 		return "SRV"
-	case dnsmessage.TypeA:
+	case typeA:
 		return "A"
-	case dnsmessage.TypeAAAA:
+	case typeAAAA:
 		return "AAAA"
 	}
 	return fmt.Sprintf("TYPE%d", t)
 }
 
 // rcodeName names the answer codes RFC 1035 defines.
-func rcodeName(r dnsmessage.RCode) string {
-	switch r {
-	case dnsmessage.RCodeFormatError:
-		return "FORMERR"
-	case dnsmessage.RCodeServerFailure:
-		return "SERVFAIL"
-	case dnsmessage.RCodeNameError:
-		return "NXDOMAIN"
-	case dnsmessage.RCodeNotImplemented:
-		return "NOTIMP"
-	case dnsmessage.RCodeRefused:
-		return "REFUSED"
+func rcodeName(r rcode) string {
+	if names := []string{"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"}; int(r) < len(names) {
+		return names[r]
 	}
 	return fmt.Sprintf("RCODE%d", r)
 }
@@ -95,20 +109,86 @@ func fqdn(name string) string {
 	return name + "."
 }
 
-// buildQuery makes a recursive query for name and qtype with the given id.
-func buildQuery(id uint16, name string, qtype dnsmessage.Type) ([]byte, error) {
-	n, err := dnsmessage.NewName(fqdn(name))
-	if err != nil {
-		return nil, fmt.Errorf("locate: %q: %w", name, err)
+var errMalformed = errors.New("locate: malformed DNS message")
+
+// appendName appends name (presentation form, no escapes) in wire form.
+func appendName(b []byte, name string) ([]byte, error) {
+	name = fqdn(name)
+	if name == "." {
+		return append(b, 0), nil
 	}
-	b := dnsmessage.NewBuilder(make([]byte, 0, 512), dnsmessage.Header{ID: id, RecursionDesired: true})
-	if err := b.StartQuestions(); err != nil {
+	if len(name) > 254 { // 255 in wire form
+		return nil, fmt.Errorf("locate: %q: name longer than 255 bytes", name)
+	}
+	for _, l := range strings.Split(name[:len(name)-1], ".") {
+		if l == "" || len(l) > 63 {
+			return nil, fmt.Errorf("locate: %q: empty label or label longer than 63 bytes", name)
+		}
+		b = append(append(b, byte(len(l))), l...)
+	}
+	return append(b, 0), nil
+}
+
+// buildQuery makes a recursive query for name and t with the given id.
+func buildQuery(id uint16, name string, t qtype) ([]byte, error) {
+	b := binary.BigEndian.AppendUint16(make([]byte, 0, 512), id)
+	b = append(b, 0x01, 0, 0, 1, 0, 0, 0, 0, 0, 0) // RD; one question
+	b, err := appendName(b, name)
+	if err != nil {
 		return nil, err
 	}
-	if err := b.Question(dnsmessage.Question{Name: n, Type: qtype, Class: dnsmessage.ClassINET}); err != nil {
-		return nil, fmt.Errorf("locate: %q: %w", name, err)
+	b = binary.BigEndian.AppendUint16(b, uint16(t))
+	return binary.BigEndian.AppendUint16(b, classINET), nil
+}
+
+// readName reads the name at off in msg, following compression pointers
+// (each must point before the one followed, so there are no loops), and
+// returns it in presentation form (fully qualified) and the offset after
+// it. A label holding a dot is refused: the name would read differently.
+func readName(msg []byte, off int) (string, int, error) {
+	var name []byte
+	end, wire := -1, 0
+	for limit := off; ; {
+		if off >= len(msg) {
+			return "", 0, errMalformed
+		}
+		l := int(msg[off])
+		switch {
+		case l == 0:
+			if end < 0 {
+				end = off + 1
+			}
+			if len(name) == 0 {
+				return ".", end, nil
+			}
+			return string(name), end, nil
+		case l&0xc0 == 0xc0:
+			if off+1 >= len(msg) {
+				return "", 0, errMalformed
+			}
+			p := int(binary.BigEndian.Uint16(msg[off:]) & 0x3fff)
+			if end < 0 {
+				end = off + 2
+			}
+			if p >= limit {
+				return "", 0, errMalformed // forward or looping pointer
+			}
+			off, limit = p, p
+		case l > 63:
+			return "", 0, errMalformed // extended label types (RFC 6891) are not used
+		default:
+			wire += 1 + l
+			if wire > 254 || off+1+l > len(msg) {
+				return "", 0, errMalformed
+			}
+			label := msg[off+1 : off+1+l]
+			if bytes.IndexByte(label, '.') >= 0 {
+				return "", 0, errMalformed
+			}
+			name = append(append(name, label...), '.')
+			off += 1 + l
+		}
 	}
-	return b.Finish()
 }
 
 // errMismatch: a message that is not the answer to our query (another id
@@ -116,90 +196,87 @@ func buildQuery(id uint16, name string, qtype dnsmessage.Type) ([]byte, error) {
 var errMismatch = errors.New("not the answer to the query")
 
 // parseAnswer checks that msg answers the query (id, question) and returns
-// its header and the answer records of type qtype. Records of other types
+// its header and the answer records of type t. Records of other types
 // are skipped; a record of the asked type that does not parse is an error
 // for the whole message (the server is broken or the message was cut).
-func parseAnswer(msg []byte, id uint16, name string, qtype dnsmessage.Type) (dnsmessage.Header, answer, error) {
-	h, a, err := parseRecords(msg, id, name, qtype)
+func parseAnswer(msg []byte, id uint16, name string, t qtype) (header, answer, error) {
+	h, a, err := parseRecords(msg, id, name, t)
 	if err != nil {
 		return h, answer{}, err
 	}
 	return h, a, nil
 }
 
-func parseRecords(msg []byte, id uint16, name string, qtype dnsmessage.Type) (dnsmessage.Header, answer, error) {
-	var p dnsmessage.Parser
+func parseRecords(msg []byte, id uint16, name string, t qtype) (header, answer, error) {
 	var a answer
-	h, err := p.Start(msg)
-	if err != nil {
-		return h, a, err
+	if len(msg) < 12 {
+		return header{}, a, errMalformed
 	}
-	if h.ID != id || !h.Response {
+	flags := binary.BigEndian.Uint16(msg[2:])
+	h := header{id: binary.BigEndian.Uint16(msg), response: flags&0x8000 != 0, truncated: flags&0x0200 != 0, rcode: rcode(flags & 0xf)}
+	qd, an := binary.BigEndian.Uint16(msg[4:]), int(binary.BigEndian.Uint16(msg[6:]))
+	if h.id != id || !h.response || qd != 1 {
 		return h, a, errMismatch
 	}
-	q, err := p.Question()
-	if err != nil {
+	qname, off, err := readName(msg, 12)
+	if err != nil || off+4 > len(msg) {
 		return h, a, errMismatch
 	}
-	if q.Type != qtype || q.Class != dnsmessage.ClassINET || !strings.EqualFold(q.Name.String(), fqdn(name)) {
+	if qtype(binary.BigEndian.Uint16(msg[off:])) != t || binary.BigEndian.Uint16(msg[off+2:]) != classINET || !strings.EqualFold(qname, fqdn(name)) {
 		return h, a, errMismatch
 	}
-	if h.Truncated {
+	off += 4
+	if h.truncated {
 		return h, a, nil
 	}
-	if err := p.SkipAllQuestions(); err != nil {
-		return h, a, err
-	}
-	for {
-		rh, err := p.AnswerHeader()
-		if errors.Is(err, dnsmessage.ErrSectionDone) {
-			return h, a, nil
+	for range an {
+		_, off, err = readName(msg, off)
+		if err != nil || off+10 > len(msg) {
+			return h, a, errMalformed
 		}
-		if err != nil {
-			return h, a, err
+		rt, class := qtype(binary.BigEndian.Uint16(msg[off:])), binary.BigEndian.Uint16(msg[off+2:])
+		ttl, n := binary.BigEndian.Uint32(msg[off+4:]), int(binary.BigEndian.Uint16(msg[off+8:]))
+		off += 10
+		if off+n > len(msg) {
+			return h, a, errMalformed
 		}
-		if rh.Type != qtype || rh.Class != dnsmessage.ClassINET {
-			if err := p.SkipAnswer(); err != nil {
-				return h, a, err
-			}
+		rd := msg[off : off+n]
+		start := off
+		off += n
+		if rt != t || class != classINET {
 			continue
 		}
-		switch qtype {
+		switch t {
 		case typeNAPTR:
-			r, err := p.UnknownResource()
+			r, err := parseNAPTR(rd)
 			if err != nil {
 				return h, a, err
 			}
-			n, err := parseNAPTR(r.Data)
-			if err != nil {
-				return h, a, err
+			r.TTL = ttl
+			a.naptr = append(a.naptr, r)
+		case typeSRV:
+			if n < 7 {
+				return h, a, errMalformed
 			}
-			n.TTL = rh.TTL
-			a.naptr = append(a.naptr, n)
-		case dnsmessage.TypeSRV:
-			r, err := p.SRVResource()
-			if err != nil {
-				return h, a, err
+			target, end, err := readName(msg[:off], start+6) // compressed or not, within the record
+			if err != nil || end != off {
+				return h, a, errMalformed
 			}
-			a.srv = append(a.srv, SRV{Priority: r.Priority, Weight: r.Weight, Port: r.Port, Target: r.Target.String(), TTL: rh.TTL})
-		case dnsmessage.TypeA:
-			r, err := p.AResource()
-			if err != nil {
-				return h, a, err
+			a.srv = append(a.srv, SRV{Priority: binary.BigEndian.Uint16(rd), Weight: binary.BigEndian.Uint16(rd[2:]),
+				Port: binary.BigEndian.Uint16(rd[4:]), Target: target, TTL: ttl})
+		case typeA:
+			if n != 4 {
+				return h, a, errMalformed
 			}
-			a.addrs, a.ttls = append(a.addrs, netip.AddrFrom4(r.A)), append(a.ttls, rh.TTL)
-		case dnsmessage.TypeAAAA:
-			r, err := p.AAAAResource()
-			if err != nil {
-				return h, a, err
+			a.addrs, a.ttls = append(a.addrs, netip.AddrFrom4([4]byte(rd))), append(a.ttls, ttl)
+		case typeAAAA:
+			if n != 16 {
+				return h, a, errMalformed
 			}
-			a.addrs, a.ttls = append(a.addrs, netip.AddrFrom16(r.AAAA).Unmap()), append(a.ttls, rh.TTL)
-		default:
-			if err := p.SkipAnswer(); err != nil {
-				return h, a, err
-			}
+			a.addrs, a.ttls = append(a.addrs, netip.AddrFrom16([16]byte(rd)).Unmap()), append(a.ttls, ttl)
 		}
 	}
+	return h, a, nil
 }
 
 // parseNAPTR decodes a NAPTR record's data (RFC 3403 section 4.1): ORDER
@@ -263,26 +340,26 @@ func parseNAPTR(b []byte) (NAPTR, error) {
 
 // exchange sends one query to server (host:port) and returns the answer:
 // over UDP, and again over TCP when the UDP answer was truncated.
-func (r *Resolver) exchange(ctx context.Context, server, name string, qtype dnsmessage.Type) (dnsmessage.Header, answer, error) {
+func (r *Resolver) exchange(ctx context.Context, server, name string, t qtype) (header, answer, error) {
 	id := uint16(rand.Uint32())
-	q, err := buildQuery(id, name, qtype)
+	q, err := buildQuery(id, name, t)
 	if err != nil {
-		return dnsmessage.Header{}, answer{}, err
+		return header{}, answer{}, err
 	}
-	h, a, err := r.exchangeOn(ctx, "udp", server, q, id, name, qtype)
-	if err == nil && h.Truncated {
-		return r.exchangeOn(ctx, "tcp", server, q, id, name, qtype)
+	h, a, err := r.exchangeOn(ctx, "udp", server, q, id, name, t)
+	if err == nil && h.truncated {
+		return r.exchangeOn(ctx, "tcp", server, q, id, name, t)
 	}
 	return h, a, err
 }
 
-func (r *Resolver) exchangeOn(ctx context.Context, network, server string, q []byte, id uint16, name string, qtype dnsmessage.Type) (dnsmessage.Header, answer, error) {
+func (r *Resolver) exchangeOn(ctx context.Context, network, server string, q []byte, id uint16, name string, t qtype) (header, answer, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	var d net.Dialer
 	c, err := d.DialContext(ctx, network, server)
 	if err != nil {
-		return dnsmessage.Header{}, answer{}, err
+		return header{}, answer{}, err
 	}
 	defer c.Close()
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
@@ -290,11 +367,11 @@ func (r *Resolver) exchangeOn(ctx context.Context, network, server string, q []b
 	if dl, ok := ctx.Deadline(); ok {
 		c.SetDeadline(dl)
 	}
-	fail := func(err error) (dnsmessage.Header, answer, error) {
+	fail := func(err error) (header, answer, error) {
 		if ctx.Err() != nil {
 			err = ctx.Err()
 		}
-		return dnsmessage.Header{}, answer{}, err
+		return header{}, answer{}, err
 	}
 	if network == "tcp" {
 		msg := binary.BigEndian.AppendUint16(make([]byte, 0, 2+len(q)), uint16(len(q)))
@@ -310,7 +387,7 @@ func (r *Resolver) exchangeOn(ctx context.Context, network, server string, q []b
 		if _, err := io.ReadFull(br, msg); err != nil {
 			return fail(err)
 		}
-		return parseAnswer(msg, id, name, qtype)
+		return parseAnswer(msg, id, name, t)
 	}
 	if _, err := c.Write(q); err != nil {
 		return fail(err)
@@ -321,7 +398,7 @@ func (r *Resolver) exchangeOn(ctx context.Context, network, server string, q []b
 		if err != nil {
 			return fail(err)
 		}
-		h, a, err := parseAnswer(buf[:n], id, name, qtype)
+		h, a, err := parseAnswer(buf[:n], id, name, t)
 		if errors.Is(err, errMismatch) {
 			continue // a late answer to an earlier query, or a forgery
 		}

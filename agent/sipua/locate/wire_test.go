@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -14,7 +15,6 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
-	"golang.org/x/net/dns/dnsmessage"
 )
 
 // encodeNAPTR is the inverse of parseNAPTR, for the round-trip property.
@@ -227,28 +227,88 @@ func TestMismatchedAndSilentServers(t *testing.T) {
 	}
 }
 
-// parseAnswer on any bytes: no panic, and records only from a message
-// that answers the query.
+// parseAnswer on any bytes: no panic, no records from a message that is
+// not the answer, and where github.com/miekg/dns also reads the message,
+// the same records.
 func FuzzParseAnswer(f *testing.F) {
-	m := new(dns.Msg)
-	m.SetQuestion("a.test.", dns.TypeSRV)
-	m.Id = 7
-	m.Response = true
-	rr, _ := dns.NewRR("a.test. 60 IN SRV 1 2 3 b.test.")
-	m.Answer = append(m.Answer, rr)
-	b, _ := m.Pack()
-	f.Add(b, uint16(dnsmessage.TypeSRV))
+	for _, c := range []struct {
+		t   uint16
+		rrs []string
+	}{
+		{dns.TypeSRV, []string{"a.test. 60 IN SRV 1 2 3 b.test.", "a.test. 60 IN SRV 4 5 6 a.test."}},
+		{dns.TypeA, []string{"a.test. 60 IN CNAME c.test.", "c.test. 30 IN A 192.0.2.1"}},
+		{dns.TypeAAAA, []string{"a.test. 60 IN AAAA 2001:db8::1", "a.test. 60 IN AAAA ::ffff:192.0.2.1"}},
+		{dns.TypeNAPTR, []string{`a.test. 60 IN NAPTR 10 50 "s" "SIP+D2U" "" _sip._udp.a.test.`}},
+	} {
+		for _, compress := range []bool{false, true} {
+			m := new(dns.Msg)
+			m.SetQuestion("a.test.", c.t)
+			m.Id, m.Response, m.Compress = 7, true, compress
+			for _, z := range c.rrs {
+				rr, err := dns.NewRR(z)
+				if err != nil {
+					f.Fatal(err)
+				}
+				m.Answer = append(m.Answer, rr)
+			}
+			b, err := m.Pack()
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(b, c.t)
+		}
+	}
 	f.Fuzz(func(t *testing.T, b []byte, qt uint16) {
-		for _, qtype := range []dnsmessage.Type{dnsmessage.Type(qt), typeNAPTR, dnsmessage.TypeSRV, dnsmessage.TypeA, dnsmessage.TypeAAAA} {
-			h, a, err := parseAnswer(b, 7, "a.test", qtype)
+		for _, typ := range []qtype{qtype(qt), typeNAPTR, typeSRV, typeA, typeAAAA} {
+			h, a, err := parseAnswer(b, 7, "a.test", typ)
 			if err != nil && !a.empty() {
 				t.Fatalf("error %v with records %+v", err, a)
 			}
-			if !a.empty() && (h.ID != 7 || !h.Response) {
+			if !a.empty() && (h.id != 7 || !h.response || h.truncated) {
 				t.Fatalf("records from %+v", h)
+			}
+			m := new(dns.Msg)
+			if err != nil || m.Unpack(b) != nil {
+				continue
+			}
+			var want answer
+			for _, rr := range m.Answer {
+				if rr.Header().Rrtype != uint16(typ) || rr.Header().Class != dns.ClassINET {
+					continue
+				}
+				switch r := rr.(type) {
+				case *dns.SRV:
+					want.srv = append(want.srv, SRV{r.Priority, r.Weight, r.Port, r.Target, r.Hdr.Ttl})
+				case *dns.A:
+					want.addrs, want.ttls = append(want.addrs, netip.AddrFrom4([4]byte(r.A.To4()))), append(want.ttls, r.Hdr.Ttl)
+				case *dns.AAAA:
+					want.addrs, want.ttls = append(want.addrs, netip.AddrFrom16([16]byte(r.AAAA)).Unmap()), append(want.ttls, r.Hdr.Ttl)
+				case *dns.NAPTR:
+					want.naptr = append(want.naptr, NAPTR{r.Order, r.Preference, r.Flags, r.Service, r.Regexp, r.Replacement, r.Hdr.Ttl})
+				}
+			}
+			if got, wantS := fmt.Sprintf("%+v", a), fmt.Sprintf("%+v", want); got != wantS && comparable(want) {
+				t.Fatalf("type %d: read\n %s\nmiekg/dns\n %s", typ, got, wantS)
 			}
 		}
 	})
+}
+
+// comparable: no text miekg/dns would show escaped.
+func comparable(a answer) bool {
+	for _, s := range a.srv {
+		if !plain(s.Target) || strings.ContainsAny(s.Target, "'`") {
+			return false
+		}
+	}
+	for _, n := range a.naptr {
+		for _, x := range []string{n.Flags, n.Service, n.Regexp, n.Replacement} {
+			if !plain(x) || strings.ContainsAny(x, "'`") {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // resolv.conf: nameserver lines only, IPv4 and IPv6 (with a zone).
