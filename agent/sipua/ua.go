@@ -568,6 +568,10 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	a := v.acct
 	if !a.put(n, notifyQueueMax) {
+		if a.gone() {
+			respond(refusalCode, refusalReason, 0) // removed (reload) or stopping: no subscription here any more
+			return
+		}
 		u.gate.logs.Log(slog.LevelWarn, "notify-busy", "sipua: worker queue full; NOTIFY answered 500 to be sent again", "account", a.cfg.Name)
 		respond(500, "Server Internal Error (busy)", 1)
 		return
@@ -583,6 +587,14 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 	case <-a.txCtx.Done():
 	}
 	if n.claim() {
+		if a.gone() {
+			// The account finished between admit and its worker: it was
+			// removed (reload) or the agent is stopping. Its
+			// subscription is over, which 481 says; 500 would ask
+			// the server to send it again.
+			respond(refusalCode, refusalReason, 0)
+			return
+		}
 		u.gate.logs.Log(slog.LevelWarn, "notify-busy", "sipua: worker did not take the NOTIFY in time; answered 500 to be sent again", "account", a.cfg.Name)
 		respond(500, "Server Internal Error (busy)", 1)
 		return

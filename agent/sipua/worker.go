@@ -143,6 +143,14 @@ func (a *account) put(in input, limit int) bool {
 	return true
 }
 
+// gone says the worker has finished: its mailbox takes nothing more.
+func (a *account) gone() bool {
+	m := &a.box
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.closed
+}
+
 // serve runs up to limit queued inputs (more when a batch is longer) and
 // reports whether some are left; then the account stays scheduled and
 // the caller queues it again. Only one goroutine serves an account at a
