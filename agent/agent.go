@@ -260,13 +260,14 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 }
 
+// startAccount starts an account's worker; its entry in l.cancels stops
+// it (sipua's Stop: a context per account would cost 0.5 KB each).
 func (l *loop) startAccount(sp spec) error {
-	ctx, cancel := context.WithCancel(l.ctx)
-	if err := l.ua.Start(ctx, sp.sip); err != nil {
-		cancel()
+	if err := l.ua.Start(l.ctx, sp.sip); err != nil {
 		return err
 	}
-	l.cancels[sp.sip.Name] = cancel
+	name := sp.sip.Name
+	l.cancels[name] = func() { l.ua.Stop(name) }
 	return nil
 }
 

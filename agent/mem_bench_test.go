@@ -24,6 +24,43 @@ type memSample struct {
 	goroutines                      float64
 }
 
+// peakSampler records the largest heap objects, stacks and goroutine count
+// seen every few milliseconds while the accounts start (no GC forced: what
+// the process really holds at its peak).
+type peakSampler struct {
+	stop              chan struct{}
+	done              chan struct{}
+	heap, stacks, grs uint64
+}
+
+func startPeakSampler() *peakSampler {
+	p := &peakSampler{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		s := []metrics.Sample{
+			{Name: "/memory/classes/heap/objects:bytes"},
+			{Name: "/memory/classes/heap/stacks:bytes"},
+			{Name: "/sched/goroutines:goroutines"},
+		}
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			metrics.Read(s)
+			p.heap = max(p.heap, s[0].Value.Uint64())
+			p.stacks = max(p.stacks, s[1].Value.Uint64())
+			p.grs = max(p.grs, s[2].Value.Uint64())
+			select {
+			case <-p.stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return p
+}
+
+func (p *peakSampler) end() { close(p.stop); <-p.done }
+
 func readMem() memSample {
 	runtime.GC()
 	runtime.GC() // finalizers, cleanups of the first
@@ -45,23 +82,34 @@ func readMem() memSample {
 // per account, measured after a full GC one second after the last
 // subscription (sipgo still holds the transactions of the start-up then:
 // server transactions for Timer J, 32 s, client ones for Timer K, 5 s).
-// The process's own RSS is in scripts/load-kamailio.sh; this names where
-// the per-account part goes.
+// The peak-… figures are the largest heap objects, goroutine stacks and
+// goroutine count seen during the start-up (sampled every 5 ms, no forced
+// GC; the heap then is what the GC let grow, GOGC=100 in a test). The
+// process's own RSS is in scripts/load-kamailio.sh; this names where the
+// per-account part goes.
 //
 // MWI_MEM_QUIET=1 logs only errors (info lines are formatted on the
 // account workers' stacks). MWI_MEM_PROFILE=FILE writes a heap profile to FILE.N (go tool pprof
-// -sample_index=inuse_space) at the last sample. MWI_MEM_SETTLE=40s adds the same figures once the start-up transactions
+// -sample_index=inuse_space) at the last sample, sampling every KiB. MWI_MEM_SETTLE=40s adds the same figures once the start-up transactions
 // have expired (settled-…).
 //
 //	MWI_INTEGRATION=1 go test ./agent -run - -bench AccountsMemory -benchtime=1x
 func BenchmarkKamailioAccountsMemory(b *testing.B) {
 	itest.Require(b, "kamailio", "sqlite3")
 	settle, _ := time.ParseDuration(os.Getenv("MWI_MEM_SETTLE"))
+	if os.Getenv("MWI_MEM_PROFILE") != "" {
+		// Sample every 1 KiB allocated (the default, 512 KiB, leaves a
+		// few hundred samples for 1,000 accounts: too coarse to name
+		// per-account items).
+		defer func(r int) { runtime.MemProfileRate = r }(runtime.MemProfileRate)
+		runtime.MemProfileRate = 1024
+	}
 	for _, n := range []int{8, 256, 1000} {
 		b.Run(fmt.Sprintf("accounts=%d", n), func(b *testing.B) {
 			k := kamailiotest.Start(b)
 			var before, after, settled memSample
 			var startup time.Duration
+			var peak *peakSampler
 			for range b.N {
 				cfg := kamailioConfig(b, k.Addr, n, time.Hour)
 				before = readMem()
@@ -76,10 +124,12 @@ func BenchmarkKamailioAccountsMemory(b *testing.B) {
 				}
 				ctx, cancel := context.WithCancel(context.Background())
 				done := make(chan error, 1)
+				peak = startPeakSampler()
 				go func() { done <- a.Run(ctx) }()
 				waitSnap(b, a, 60*time.Second, "all subscribed", allHealth(state.HealthSubscribed))
 				startup = time.Since(t0)
 				time.Sleep(time.Second)
+				peak.end()
 				after = readMem()
 				if settle > 0 {
 					time.Sleep(settle)
@@ -98,6 +148,9 @@ func BenchmarkKamailioAccountsMemory(b *testing.B) {
 			b.ReportMetric(per(after.allocs, before.allocs), "startup-alloc-B/account")
 			b.ReportMetric((after.heapLive+after.stacks+after.other)/(1<<20), "heap+stacks+other-MB")
 			b.ReportMetric(startup.Seconds(), "subscribed-s")
+			b.ReportMetric(float64(peak.heap)/(1<<20), "peak-heap-MB")
+			b.ReportMetric(float64(peak.stacks)/(1<<20), "peak-stacks-MB")
+			b.ReportMetric(float64(peak.grs), "peak-goroutines")
 			if settle > 0 {
 				b.ReportMetric(per(settled.heapLive, before.heapLive), "settled-heap-B/account")
 				b.ReportMetric(per(settled.stacks, before.stacks), "settled-stack-B/account")

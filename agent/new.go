@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/mwi-agent/mwi-agent/agent/config"
 	"github.com/mwi-agent/mwi-agent/agent/sipua"
@@ -54,10 +55,10 @@ func fromConfig(cfg *config.Resolved) ([]spec, uaSpec, error) {
 		specs = append(specs, spec{
 			label: a.Label, aor: a.AOR.String(),
 			sip: sipua.AccountConfig{
-				Name: a.Name, AOR: a.AOR.String(), Username: a.Username, Password: a.Password,
+				Name: a.Name, AOR: sipURI(a.AOR), Username: a.Username, Password: a.Password,
 				Server: a.Server.Target(), Transport: a.Transport.String(), Proxy: a.Proxy.Target(),
 				Register: a.Register, RegisterExpiry: a.RegisterExpiry,
-				Subscribe: a.Subscribe, Mailbox: a.Mailbox.String(), SubscribeExpiry: a.SubscribeExpiry,
+				Subscribe: a.Subscribe, Mailbox: sipURI(a.Mailbox), SubscribeExpiry: a.SubscribeExpiry,
 				Unsolicited: a.UnsolicitedMode != config.UnsolicitedReject, UnsolicitedAlways: a.UnsolicitedMode == config.UnsolicitedAlways,
 				UnsolicitedFrom: append([]string(nil), a.UnsolicitedFrom...), UnsolicitedHorizon: a.UnsolicitedHorizon,
 			},
@@ -75,6 +76,16 @@ func fromConfig(cfg *config.Resolved) ([]spec, uaSpec, error) {
 		us.tlsKey = cfg.TLS
 	}
 	return specs, us, nil
+}
+
+// sipURI hands a URI to sipua as config typed it (IPv6 hosts bracketed,
+// as in the URI): nothing is parsed again.
+func sipURI(u config.URI) sipua.URI {
+	h := u.Host
+	if strings.Contains(h, ":") {
+		h = "[" + h + "]"
+	}
+	return sipua.URI{Secure: u.Secure, User: u.User, Host: h, Port: u.Port, Transport: u.Transport}
 }
 
 // tlsConfig: the system roots plus ca_file; verification on unless

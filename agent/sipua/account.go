@@ -9,7 +9,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -21,7 +21,8 @@ import (
 
 // account is one account's worker: it owns the registration and the
 // subscription — one leg each — and every piece of SIP state they need.
-// Nothing here is touched by another goroutine except through a.in.
+// Nothing here is touched by another goroutine except through its mailbox
+// (box) and the fields marked otherwise; the pool runs it (worker.go).
 type account struct {
 	u     *UA
 	cfg   AccountConfig
@@ -30,16 +31,25 @@ type account struct {
 	exec  func(t txReq)  // runs a transaction; its result comes back as an input
 	rnd   func() float64 // jitter source (nil: math/rand)
 
-	in       chan input
-	killc    chan struct{}
-	killOnce sync.Once
-	txCtx    context.Context
-	txCancel context.CancelFunc
+	box      mailbox // inputs waiting for the worker (worker.go)
+	tm       timerSet
+	tickFn   func()      // posts a tick (the clock timer's callback)
+	killed   atomic.Bool // Close: finish at the next input, no un-REGISTER
+	over     bool        // the worker finished
+	counted  bool        // started by UA.Start: finishing is one less for UA.Wait
+	stopping bool
+	stale    bool
+	started  bool
+	// unreachable: the server's prober says it does not answer;
+	// flowLost: the prober closed our dead TCP/TLS connection.
+	unreachable, flowLost bool
+	ctxStop               func() bool        // releases the shutdown hook on Start's ctx
+	txCtx                 context.Context    // the account's transactions; cancelled when it finishes (or Close)
+	txCancel              context.CancelFunc // (NOTIFY handlers wait on it too)
 
-	aor, mailbox, registrar sip.Uri
-	dest                    string // host:port for out-of-dialog requests
-	network                 string // udp, tcp, tls
-	allowed                 []netip.Prefix
+	dest    string // host:port for out-of-dialog requests
+	network string // udp, tcp, tls
+	allowed []netip.Prefix
 
 	contact    sip.Uri // what we currently believe our Contact is (UDP)
 	regContact sip.Uri // Contact of the last successful REGISTER
@@ -52,28 +62,17 @@ type account struct {
 	inFlight  int           // transactions started and not yet answered
 	budget    window        // the account's request budget (governor.go)
 
-	timerN   timerSlot
-	lapse    timerSlot
-	lapseAt  time.Time
-	keep     timerSlot
-	stopT    timerSlot
-	stopping bool
-
-	stale    bool
 	health   state.Health
 	status   int
 	reason   string
-	started  bool
 	sentCode int    // status last reported
 	sentWhy  string // reason last reported
 
-	gv          gateView
-	unreachable bool      // the server's prober says it does not answer
-	flowLost    bool      // the prober closed our dead TCP/TLS connection
-	resolveT    timerSlot // start-up: waiting for the server's name to resolve
-	resolveAt   time.Time
-	loc         *serverLoc // the located server and its failover targets (failover.go); nil for an IP address
-	unwatch     func()     // leaves the current server's prober
+	gv        gateView
+	resolveAt time.Time   // start-up: since when it waits for the server's name to resolve
+	loc       *serverLoc  // the located server and its failover targets (failover.go); nil for an IP address
+	unwatch   func()      // leaves the current server's prober
+	srv       *serverGate // the server gate this account joined (governor.go); nil before its first request
 }
 
 // dialog is the remote side of the subscription dialog (RFC 6665 / RFC
@@ -85,18 +84,26 @@ type dialog struct {
 	remoteCSeq     uint32
 	haveRemoteCSeq bool
 	confirmed      bool
-	contact        sip.Uri // our Contact when it was created
-	dest           string  // the server target it was made at: destKey (failover.go)
-	notifyGrant    bool    // a NOTIFY's expires= came after the last SUBSCRIBE went out: newer than its 2xx
+	contact        hostPort // our Contact's address when it was created
+	dest           string   // the server target it was made at: destKey (failover.go)
+	notifyGrant    bool     // a NOTIFY's expires= came after the last SUBSCRIBE went out: newer than its 2xx
+}
+
+// hostPort is a Contact's address, all the dialog keeps of it.
+type hostPort struct {
+	Host string
+	Port int
+}
+
+func contactAddr(u sip.Uri) hostPort { return hostPort{u.Host, u.Port} }
+func (h hostPort) uri() sip.Uri      { return sip.Uri{Host: h.Host, Port: h.Port} }
+func (h hostPort) String() string {
+	return net.JoinHostPort(strings.Trim(h.Host, "[]"), strconv.Itoa(h.Port))
 }
 
 // finalNotifyWait is how long an answered un-SUBSCRIBE waits for the
 // notifier's final NOTIFY, so that it is answered 200 rather than 481.
 const finalNotifyWait = 500 * time.Millisecond
-
-// input is what other goroutines hand a worker over its channel: a
-// transaction's result, a NOTIFY, a retry request.
-type input interface{ applyTo(a *account) }
 
 // txReq is one transaction the worker wants run.
 type txReq struct {
@@ -140,24 +147,16 @@ func (retryNow) applyTo(a *account) { a.retry() }
 func newAccount(u *UA, cfg AccountConfig) (*account, error) {
 	a := &account{
 		u: u, cfg: cfg, clock: u.opts.Clock,
-		log:   u.log.With("account", cfg.Name),
-		in:    make(chan input, 16),
-		killc: make(chan struct{}),
+		log: u.log.With("account", cfg.Name),
 	}
+	a.reg.timer, a.sub.timer = timerSlot{a, tmReg}, timerSlot{a, tmSub}
+	a.txCtx, a.txCancel = context.WithCancel(context.Background())
 	a.exec = a.runTx
-	if err := sip.ParseUri(cfg.AOR, &a.aor); err != nil {
-		return nil, fmt.Errorf("sipua: account %s: aor %q: %w", cfg.Name, cfg.AOR, err)
+	if cfg.AOR.Host == "" {
+		return nil, fmt.Errorf("sipua: account %s: no aor", cfg.Name)
 	}
-	mb := cfg.Mailbox
-	if mb == "" {
-		mb = cfg.AOR
-	}
-	if err := sip.ParseUri(mb, &a.mailbox); err != nil {
-		return nil, fmt.Errorf("sipua: account %s: mailbox %q: %w", cfg.Name, mb, err)
-	}
-	a.registrar = sip.Uri{Scheme: a.aor.Scheme, Host: a.aor.Host, Port: a.aor.Port}
 	if a.cfg.Username == "" {
-		a.cfg.Username = a.aor.User
+		a.cfg.Username = cfg.AOR.User
 	}
 	a.network = strings.ToLower(cfg.Transport)
 	auto := a.network == "auto" // the located target's transport (failover.go)
@@ -175,9 +174,9 @@ func newAccount(u *UA, cfg AccountConfig) (*account, error) {
 		a.dest = cfg.Proxy
 	}
 	if a.dest == "" {
-		a.dest = a.aor.Host
-		if a.aor.Port != 0 {
-			a.dest = net.JoinHostPort(a.aor.Host, strconv.Itoa(a.aor.Port))
+		a.dest = cfg.AOR.Host
+		if cfg.AOR.Port != 0 {
+			a.dest = net.JoinHostPort(strings.Trim(cfg.AOR.Host, "[]"), strconv.Itoa(cfg.AOR.Port))
 		}
 	}
 	_, _, err := net.SplitHostPort(a.dest)
@@ -218,14 +217,19 @@ func orDefault(d, def time.Duration) time.Duration {
 
 // users are the names an unsolicited NOTIFY may be addressed to.
 func (a *account) users() []string {
-	out := []string{a.aor.User}
-	if a.mailbox.User != "" && a.mailbox.User != a.aor.User {
-		out = append(out, a.mailbox.User)
+	out := []string{a.cfg.AOR.User}
+	if mb := a.mailbox(); mb.User != "" && mb.User != a.cfg.AOR.User {
+		out = append(out, mb.User)
 	}
 	return out
 }
 
-func (a *account) kill() { a.killOnce.Do(func() { close(a.killc) }) }
+// kill makes the worker finish at once, without un-REGISTER (Close).
+func (a *account) kill() {
+	a.killed.Store(true)
+	a.txCancel()
+	a.enqueue(inputFunc(func(*account) {})) // wake it to finish
+}
 
 // ---- the worker loop -------------------------------------------------------
 
@@ -244,62 +248,8 @@ const (
 	numTimers
 )
 
-func (a *account) slot(k timerKind) *timerSlot {
-	switch k {
-	case tmReg:
-		return &a.reg.timer
-	case tmSub:
-		return &a.sub.timer
-	case tmTimerN:
-		return &a.timerN
-	case tmLapse:
-		return &a.lapse
-	case tmKeep:
-		return &a.keep
-	case tmUnsol:
-		return &a.gv.unsolT
-	case tmResolve:
-		return &a.resolveT
-	}
-	return &a.stopT
-}
-
-func (a *account) run(ctx context.Context) {
-	a.txCtx, a.txCancel = context.WithCancel(context.Background())
-	defer a.txCancel()
-	defer a.stopTimers()
-	a.rewatch()
-	defer func() { a.unwatch() }()
-	a.begin()
-	done := ctx.Done()
-	for !a.finished() {
-		select {
-		case <-done:
-			done = nil
-			a.stop()
-		case <-a.killc:
-			return
-		case m := <-a.in:
-			m.applyTo(a)
-		case <-a.reg.timer.c():
-			a.fire(tmReg)
-		case <-a.sub.timer.c():
-			a.fire(tmSub)
-		case <-a.timerN.c():
-			a.fire(tmTimerN)
-		case <-a.lapse.c():
-			a.fire(tmLapse)
-		case <-a.keep.c():
-			a.fire(tmKeep)
-		case <-a.stopT.c():
-			a.fire(tmStop)
-		case <-a.gv.unsolT.c():
-			a.fire(tmUnsol)
-		case <-a.resolveT.c():
-			a.fire(tmResolve)
-		}
-	}
-}
+// slot is the worker's timer k.
+func (a *account) slot(k timerKind) timerSlot { return timerSlot{a, k} }
 
 // resolveWait bounds how long an account waits at start for its server's
 // name to resolve (off its goroutine) before it sends anyway.
@@ -318,7 +268,7 @@ func (a *account) begin() {
 		return
 	}
 	if _, ok := a.destAddrs(); !ok && a.clock.Now().Sub(a.resolveAt) < resolveWait {
-		a.resolveT.arm(a.clock, 20*time.Millisecond)
+		a.slot(tmResolve).arm(a.clock, 20*time.Millisecond)
 		return
 	}
 	switch {
@@ -334,15 +284,15 @@ func (a *account) begin() {
 		a.sub.state = SubStopped
 	}
 	if a.u.opts.Keepalive > 0 {
-		a.keep.arm(a.clock, a.u.opts.Keepalive)
+		a.slot(tmKeep).arm(a.clock, a.u.opts.Keepalive)
 	}
 }
 
 // stop begins the shutdown: un-SUBSCRIBE, un-REGISTER, bounded.
 func (a *account) stop() {
 	a.stopping = true
-	a.stopT.arm(a.clock, a.u.opts.StopTimeout)
-	a.keep.stop()
+	a.slot(tmStop).arm(a.clock, a.u.opts.StopTimeout)
+	a.slot(tmKeep).stop()
 	a.subEvent(EvStop, Outcome{})
 	a.regEvent(EvStop, Outcome{})
 }
@@ -353,7 +303,6 @@ func (a *account) finished() bool {
 
 // fire handles a timer that went off.
 func (a *account) fire(k timerKind) {
-	a.slot(k).t = nil
 	switch k {
 	case tmReg:
 		a.maybeFailback()
@@ -367,7 +316,7 @@ func (a *account) fire(k timerKind) {
 		a.subEvent(EvLapse, Outcome{})
 	case tmKeep:
 		a.keepalive()
-		a.keep.arm(a.clock, a.u.opts.Keepalive)
+		a.slot(tmKeep).arm(a.clock, a.u.opts.Keepalive)
 	case tmUnsol:
 		a.gv.unsolOld = true
 		a.log.Warn("sipua: no unsolicited NOTIFY confirmed the mailbox state within unsolicited_horizon; it is stale", "horizon", a.cfg.UnsolicitedHorizon)
@@ -393,12 +342,6 @@ func (a *account) retry() {
 	case SubRejected, SubAuthFailed:
 		a.sub.timer.stop()
 		a.subEvent(EvTimer, Outcome{})
-	}
-}
-
-func (a *account) stopTimers() {
-	for k := range numTimers {
-		a.slot(k).stop()
 	}
 }
 
@@ -440,8 +383,8 @@ func (a *account) onRegistered() {
 	case a.sub.state == SubIdle:
 		a.subEvent(EvStart, Outcome{})
 	case a.followRegistration():
-	case a.dlg.confirmed && a.dlg.contact.Host != "" && !sameHostPort(a.dlg.contact, a.regContact):
-		a.log.Info("sipua: contact changed, subscribing again", "old", a.dlg.contact.HostPort(), "new", a.regContact.HostPort())
+	case a.dlg.confirmed && a.dlg.contact.Host != "" && !sameHostPort(a.dlg.contact.uri(), a.regContact):
+		a.log.Info("sipua: contact changed, subscribing again", "old", a.dlg.contact.String(), "new", a.regContact.HostPort())
 		a.subEvent(EvContactChanged, Outcome{})
 	}
 }
@@ -575,7 +518,7 @@ func (a *account) subEvent(e Event, o Outcome) {
 		case ActDropDialog:
 			a.dropDialog()
 		case ActTimerN:
-			a.timerN.arm(a.clock, a.u.opts.TimerN)
+			a.slot(tmTimerN).arm(a.clock, a.u.opts.TimerN)
 		case ActMailbox:
 			if mb := a.pendingMB; mb != nil {
 				a.pendingMB = nil
@@ -592,8 +535,8 @@ func (a *account) subEvent(e Event, o Outcome) {
 			a.report(&Mailbox{Waiting: state.WaitingUnknown, Source: state.SourceSubscribed})
 		case ActSendStop:
 			l.timer.stop()
-			a.timerN.stop()
-			a.lapse.stop()
+			a.slot(tmTimerN).stop()
+			a.slot(tmLapse).stop()
 			if a.dlg.confirmed {
 				a.sendSubscribe(false, 0)
 			} else {
@@ -603,8 +546,8 @@ func (a *account) subEvent(e Event, o Outcome) {
 			l.timer.arm(a.clock, finalNotifyWait)
 		case ActDone:
 			l.timer.stop()
-			a.timerN.stop()
-			a.lapse.stop()
+			a.slot(tmTimerN).stop()
+			a.slot(tmLapse).stop()
 		}
 	}
 	a.pendingMB = nil
@@ -616,8 +559,7 @@ func (a *account) subEvent(e Event, o Outcome) {
 
 // armLapse arms the lapse timer at the subscription's grant.
 func (a *account) armLapse() {
-	a.lapse.arm(a.clock, a.sub.granted)
-	a.lapseAt = a.clock.Now().Add(a.sub.granted)
+	a.slot(tmLapse).arm(a.clock, a.sub.granted)
 }
 
 // newDialog forgets the subscription dialog: the next SUBSCRIBE starts a
@@ -628,7 +570,7 @@ func (a *account) newDialog() {
 		a.u.removeDialog(l.callID)
 	}
 	l.timer.stop()
-	a.timerN.stop()
+	a.slot(tmTimerN).stop()
 	a.dlg = dialog{dest: a.destKey()}
 	l.gen++ // an answer still on its way belongs to the old dialog: dropped
 	l.callID, l.localTag, l.cseq = uuid.NewString(), sip.GenerateTagN(16), firstCSeq()
@@ -640,11 +582,11 @@ func (a *account) sendSubscribe(fresh bool, expires time.Duration) {
 	a.dlg.notifyGrant = false
 	req := a.subscribeRequest(expires, cseq)
 	t := txReq{leg: legSub, gen: gen, fresh: fresh, req: req, contact: a.contact, stopping: expires == 0}
-	if a.dlg.confirmed && !t.stopping && a.lapse.t != nil {
+	if a.dlg.confirmed && !t.stopping && a.slot(tmLapse).isArmed() {
 		// An in-dialog refresh must fail early enough that a new dialog
 		// still fits before the grant lapses (the remote target may be
 		// dead): its timeout ends refreshMargin before the lapse.
-		left := a.lapseAt.Sub(a.clock.Now()) - refreshMargin
+		left := a.tm.due[tmLapse] - a.sinceEpoch() - refreshMargin
 		t.timeout = min(max(left, minRefreshTimeout), maxTxTimeout)
 	}
 	a.transact(t)
@@ -674,7 +616,7 @@ func (a *account) onSubResult(r txResult) {
 	}
 	if o.Event == EvOK && a.sub.state != SubUnsubscribing {
 		d := &a.dlg
-		d.contact = r.contact
+		d.contact = contactAddr(r.contact)
 		if !d.confirmed {
 			if h := r.res.To(); h != nil {
 				d.remoteTag, _ = h.Params.Get("tag")
@@ -682,7 +624,7 @@ func (a *account) onSubResult(r txResult) {
 			if h := r.res.Contact(); h != nil {
 				d.remoteTarget = h.Address
 			} else {
-				d.remoteTarget = a.mailbox
+				d.remoteTarget = a.mailbox().sip()
 			}
 			rr := r.res.GetHeaders("Record-Route")
 			d.routeSet = nil
@@ -753,16 +695,16 @@ func (a *account) onNotify(n *notifyIn) {
 		if n.contact != nil {
 			d.remoteTarget = *n.contact
 		} else {
-			d.remoteTarget = a.mailbox
+			d.remoteTarget = a.mailbox().sip()
 		}
 		d.routeSet = n.recordRoute
-		d.contact = a.contact
+		d.contact = contactAddr(a.contact)
 		d.confirmed = true
 		a.u.setRemoteTag(a.sub.callID, d.remoteTag)
 	} else if n.contact != nil {
 		d.remoteTarget = *n.contact
 	}
-	a.timerN.stop()
+	a.slot(tmTimerN).stop()
 	e := ss.Event()
 	o := Outcome{}
 	if ss.RetryAfter > 0 {
@@ -823,8 +765,10 @@ func (a *account) transact(t txReq) {
 	a.exec(t)
 }
 
-// runTx runs one transaction on its own goroutine and posts the result to
-// the worker. For TCP/TLS the Contact is the connection's local address,
+// runTx runs one transaction off the pool — on one of its server's
+// MaxInFlight goroutines, once a slot is free and the rate allows (it may
+// wait there, and for the answer up to 32 s) — and posts the result to the
+// worker. For TCP/TLS the Contact is the connection's local address,
 // known only once it is connected.
 func (a *account) runTx(t txReq) {
 	client := a.u.client[a.network]
@@ -836,22 +780,25 @@ func (a *account) runTx(t txReq) {
 	// The worker may move to another target, even over another transport
 	// (failover.go): this transaction keeps the ones it was built for.
 	dest, network := a.dest, a.network
-	go func() {
+	gate := a.joinGate(dest)
+	throttled := false // the request waited for a slot or the rate (counted once)
+	waited := func() {
+		if !throttled {
+			throttled = true
+			a.u.observeThrottled(a.cfg.Name)
+		}
+	}
+	job := func() { // on a slot of the server (governor.go: submit)
 		defer cancel()
 		r := txResult{leg: t.leg, gen: t.gen, fresh: t.fresh, contact: t.contact}
-		if !t.at.IsZero() {
-			if r.err = sleep(ctx, a.clock, t.at.Sub(a.clock.Now())); r.err != nil {
-				a.post(r)
-				return
-			}
+		if r.err = ctx.Err(); r.err == nil {
+			r.err = gate.rateWait(ctx, a.clock, waited)
 		}
-		release, err := a.u.serverGate(network, dest).acquire(ctx, a.clock, func() { a.u.observeThrottled(a.cfg.Name) })
-		if err != nil {
-			r.err = err
+		if r.err != nil {
 			a.post(r)
 			return
 		}
-		defer release()
+		ctx := ctx
 		if t.timeout > 0 {
 			var cancelT context.CancelFunc
 			ctx, cancelT = context.WithTimeout(ctx, t.timeout)
@@ -868,16 +815,40 @@ func (a *account) runTx(t txReq) {
 		r.res, r.err = client.Do(ctx, t.req, sipgo.ClientRequestBuild)
 		a.u.observeAnswer(a.cfg.Name, string(t.req.Method), r.res, r.err, a.clock.Now())
 		a.post(r)
-	}()
+	}
+	if d := t.at.Sub(a.clock.Now()); !t.at.IsZero() && d > 0 {
+		// Over the account's budget: queued for the server when it is due
+		// (a timer, not a waiting goroutine).
+		a.clock.AfterFunc(d, func() { gate.submit(job, waited) })
+		return
+	}
+	gate.submit(job, waited)
 }
 
-func (a *account) post(r txResult) {
-	select {
-	case a.in <- r:
-	case <-a.killc:
-	case <-a.txCtx.Done():
+// joinGate is the server gate for dest; the account joins it at its first
+// request there, bringing its start-up share of the rate the first time
+// it joins any server (governor.go).
+func (a *account) joinGate(dest string) *serverGate {
+	g := a.u.serverGate(a.network, dest)
+	if g != a.srv {
+		if a.srv != nil {
+			a.srv.leave()
+		}
+		g.join(a.srv == nil)
+		a.srv = g
+	}
+	return g
+}
+
+// leaveGate leaves the server gate (the account stops).
+func (a *account) leaveGate() {
+	if a.srv != nil {
+		a.srv.leave()
+		a.srv = nil
 	}
 }
+
+func (a *account) post(r txResult) { a.enqueue(r) }
 
 // streamContact connects (or reuses the connection) and takes its local
 // address as our Contact.
@@ -892,7 +863,7 @@ func (a *account) streamContact(ctx context.Context, req *sip.Request, contact *
 	if err != nil {
 		return err
 	}
-	*contact = sip.Uri{Scheme: "sip", User: a.aor.User, Host: ap.Addr().Unmap().String(), Port: int(ap.Port())}
+	*contact = sip.Uri{Scheme: "sip", User: a.cfg.AOR.User, Host: ap.Addr().Unmap().String(), Port: int(ap.Port())}
 	return nil
 }
 

@@ -18,7 +18,6 @@ type gateView struct {
 	unsolBudget tokenBucket
 	unsolSeq    uint64    // worker only: arrival number of the last applied unsolicited NOTIFY
 	unsolAt     time.Time // worker only: when an unsolicited NOTIFY last confirmed the state
-	unsolT      timerSlot // worker only: UnsolicitedHorizon after unsolAt
 	unsolOld    bool      // worker only: unsolT fired
 }
 
@@ -187,7 +186,7 @@ func (a *account) onUnsolicited(n *notifyIn) {
 	a.gv.unsolAt = a.clock.Now()
 	a.gv.unsolOld = false
 	if a.cfg.UnsolicitedHorizon > 0 {
-		a.gv.unsolT.arm(a.clock, a.cfg.UnsolicitedHorizon)
+		a.slot(tmUnsol).arm(a.clock, a.cfg.UnsolicitedHorizon)
 	}
 	a.log.Debug("sipua: unsolicited NOTIFY")
 	a.report(n.mailbox)

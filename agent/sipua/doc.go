@@ -2,8 +2,9 @@
 // registration and a message-summary subscription (RFC 3265/6665, RFC
 // 3842), each a leg (leg.go) with a state machine written as a total
 // table — NextReg(state, event) and NextSub(state, event) return the next
-// state and the actions to take — driven by one worker goroutine per
-// account. One governor (governor.go) bounds what any server behaviour can
+// state and the actions to take — driven by the account's worker: a
+// mailbox of inputs served by a small shared pool of goroutines, one
+// account on at most one goroutine at a time (worker.go). One governor (governor.go) bounds what any server behaviour can
 // make an account send: a request budget per account, backoff with jitter,
 // clamped Retry-After/Min-Expires/grants, per-server transaction slots and
 // rate. health.go maps the legs' states to a health; request.go builds the

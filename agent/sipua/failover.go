@@ -70,7 +70,7 @@ func (a *account) initLocate(portGiven, auto bool) {
 	if _, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
 		return // an IP literal: nothing to locate
 	}
-	q := locate.Query{Host: host, Transport: a.network, Secure: a.aor.Scheme == "sips" && (a.network == "tls" || auto)}
+	q := locate.Query{Host: host, Transport: a.network, Secure: a.cfg.AOR.Secure && (a.network == "tls" || auto)}
 	if auto {
 		q.Transport = ""
 	}
@@ -92,11 +92,7 @@ func (a *account) startLocate() {
 		ctx, cancel := context.WithTimeout(a.txCtx, resolveWait)
 		res, err := r.Locate(ctx, q)
 		cancel()
-		select {
-		case a.in <- located{res, err}:
-		case <-a.killc:
-		case <-a.txCtx.Done():
-		}
+		a.enqueue(located{res, err})
 	}()
 }
 
@@ -214,15 +210,7 @@ func (a *account) rewatch() {
 		a.unwatch = func() {} // no prober for a name not located yet
 		return
 	}
-	a.unwatch = a.u.watchServer(a, func(ev liveEvent) {
-		t := time.NewTimer(time.Second)
-		defer t.Stop()
-		select {
-		case a.in <- ev:
-		case <-a.killc:
-		case <-t.C:
-		}
-	})
+	a.unwatch = a.u.watchServer(a, func(ev liveEvent) { a.enqueue(ev) })
 }
 
 // failoverWorthy: the target did not answer, or said it cannot serve.

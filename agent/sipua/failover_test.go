@@ -238,7 +238,7 @@ func TestAutoTransportAndCrossTransportFailover(t *testing.T) {
 	h.ua.mu.Lock()
 	a := h.ua.accounts["4103"]
 	h.ua.mu.Unlock()
-	a.in <- liveEvent{key: serverKey{"tcp", p1.addr["tcp"]}, up: false, flowLost: true}
+	a.enqueue(liveEvent{key: serverKey{"tcp", p1.addr["tcp"]}, up: false, flowLost: true})
 	p2.none(sip.REGISTER, 500*time.Millisecond)
 	if d := a.sharedDest(); d != p2.addr["udp"] {
 		t.Errorf("after a stale liveness event from the old target the account sends to %s, want %s", d, p2.addr["udp"])

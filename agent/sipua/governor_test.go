@@ -4,7 +4,9 @@ import (
 	"context"
 	"math"
 	"net"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/icholy/digest"
 
 	"github.com/mwi-agent/mwi-agent/agent/state"
+	"github.com/mwi-agent/mwi-agent/hal/clock"
 )
 
 // The budget: AccountBudget requests go out at once, the next waits until
@@ -162,5 +165,133 @@ func TestProxyAndRegistrarRealms(t *testing.T) {
 	}
 	if u := h.health("5001"); !strings.Contains(u.LastReason, "200") {
 		t.Errorf("reason %q", u.LastReason)
+	}
+}
+
+// A start-up of many accounts on one server is not held to the rate: each
+// account joining brings StartupShare tokens. What comes after (retries,
+// a mass re-registration) is: in any span t the server gets at most
+// burst + rate×t requests without a wait.
+func TestServerGateStartupShare(t *testing.T) {
+	const accounts, rate, base = 1000, 200, 1000
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := &serverGate{slots: make(chan struct{}, 1), rate: rate, burst: base, base: base, tokens: base}
+	for i := range accounts {
+		s.join(true)
+		// Each account's start-up: four requests, all at once.
+		for r := range 4 {
+			if w := s.take(t0); w != 0 {
+				t.Fatalf("account %d request %d waits %v at start-up", i, r, w)
+			}
+		}
+	}
+	if want := float64(StartupShare * accounts); s.burst != want {
+		t.Fatalf("burst %v with %d members, want %v", s.burst, accounts, want)
+	}
+	// The start-up tokens are spent: a storm from here on gets the rate.
+	free := 0
+	for range 10 * accounts {
+		if s.take(t0) == 0 {
+			free++
+		}
+	}
+	if free > base+StartupShare*accounts-4*accounts {
+		t.Fatalf("%d requests unthrottled after the start-up", free)
+	}
+	// Bounded: over 10 s of non-stop asking, no more than the start-up
+	// tokens (base + a share per account) + rate×10 s
+	// go out without waiting.
+	s2 := &serverGate{slots: make(chan struct{}, 1), rate: rate, burst: base, base: base, tokens: base}
+	for range accounts {
+		s2.join(true)
+	}
+	sent := 0
+	for ms := 0; ms < 10000; ms++ {
+		now := t0.Add(time.Duration(ms) * time.Millisecond)
+		for s2.take(now) == 0 {
+			sent++
+		}
+	}
+	if limit := base + StartupShare*accounts + rate*10 + 1; sent > limit {
+		t.Fatalf("%d requests in 10 s, limit %d", sent, limit)
+	}
+	// Accounts leaving shrink the burst back to the base.
+	for range accounts {
+		s2.leave()
+	}
+	if s2.burst != base || s2.tokens > base {
+		t.Fatalf("after all left: burst %v tokens %v", s2.burst, s2.tokens)
+	}
+	// A re-join (a move to another server) brings no new tokens.
+	s3 := &serverGate{slots: make(chan struct{}, 1), rate: rate, burst: base, base: base, tokens: 0, last: t0}
+	s3.join(false)
+	if s3.tokens != 0 {
+		t.Fatalf("a move added %v tokens", s3.tokens)
+	}
+}
+
+// Queued transactions wait as closures: with two slots, a hundred jobs
+// run at most two at a time, on at most two goroutines, and every one
+// runs; a blocking acquire (the liveness probe) gets a slot after them.
+// With one slot they run first come first served.
+func TestServerGateQueue(t *testing.T) {
+	for _, slots := range []int{1, 2} {
+		s := &serverGate{slots: make(chan struct{}, slots), rate: 1e9, burst: 1e9, base: 1e9, tokens: 1e9}
+		base := runtime.NumGoroutine()
+		var mu sync.Mutex
+		var order []int
+		running, most, queued := 0, 0, 0
+		gate := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range 100 {
+			wg.Add(1)
+			s.submit(func() {
+				defer wg.Done()
+				mu.Lock()
+				order = append(order, i)
+				running++
+				most = max(most, running)
+				mu.Unlock()
+				<-gate
+				mu.Lock()
+				running--
+				mu.Unlock()
+			}, func() { queued++ })
+		}
+		if g := runtime.NumGoroutine() - base; g > slots {
+			t.Fatalf("%d slots: %d goroutines for 100 queued jobs", slots, g)
+		}
+		if queued != 100-slots {
+			t.Fatalf("%d slots: %d jobs reported queued, want %d", slots, queued, 100-slots)
+		}
+		probed := make(chan struct{})
+		go func() {
+			release, err := s.acquire(context.Background(), clock.Real{}, nil)
+			if err != nil {
+				t.Error(err)
+			}
+			release()
+			close(probed)
+		}()
+		close(gate)
+		wg.Wait()
+		<-probed
+		if most > slots {
+			t.Fatalf("%d jobs ran at once on %d slots", most, slots)
+		}
+		for i := range order {
+			if slots == 1 && order[i] != i {
+				t.Fatalf("one slot: jobs ran in order %v", order)
+			}
+		}
+		// The last job's goroutine frees its slot just after the job returned.
+		for i := 0; i < 1000 && len(s.slots) != 0; i++ {
+			time.Sleep(time.Millisecond)
+		}
+		s.mu.Lock()
+		if len(s.slots) != 0 || len(s.waiting) != 0 {
+			t.Fatalf("%d slots: after all, %d taken, %d waiting", slots, len(s.slots), len(s.waiting))
+		}
+		s.mu.Unlock()
 	}
 }

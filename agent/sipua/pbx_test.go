@@ -614,7 +614,7 @@ func (h *harness) account(name, transport string) AccountConfig {
 	h.pbx.users[name] = "pw-" + name
 	h.pbx.mu.Unlock()
 	return AccountConfig{
-		Name: name, AOR: "sip:" + name + "@test.local", Password: "pw-" + name,
+		Name: name, AOR: testURI("sip:" + name + "@test.local"), Password: "pw-" + name,
 		Server: h.pbx.addr[transport], Transport: transport,
 		Register: true, RegisterExpiry: 60 * time.Second,
 		Subscribe: true, SubscribeExpiry: 60 * time.Second,
@@ -683,3 +683,14 @@ const (
 	bodyYes = "Messages-Waiting: yes\r\nMessage-Account: sip:*97@test.local\r\nVoice-Message: 2/1 (1/0)\r\n"
 	bodyNo  = "Messages-Waiting: no\r\nVoice-Message: 0/3 (0/0)\r\n"
 )
+
+// testURI types a URI for a test's AccountConfig as config.Resolve would
+// (sipgo's parser here; the agent's come from config).
+func testURI(s string) URI {
+	var u sip.Uri
+	if err := sip.ParseUri(s, &u); err != nil {
+		panic(err)
+	}
+	t, _ := u.UriParams.Get("transport")
+	return URI{Secure: u.Scheme == "sips", User: u.User, Host: u.Host, Port: u.Port, Transport: t}
+}

@@ -120,9 +120,10 @@ func newSim(t testing.TB, data []byte) *sim {
 		users:    map[string][]*account{},
 		dns:      newAddrCache(s.clk.Now),
 		probers:  map[serverKey]*prober{},
+		epoch:    s.clk.Now(),
 	}
 	cfg := AccountConfig{
-		Name: "prop", AOR: "sip:1001@pbx.example", Password: "pw", Server: "192.0.2.1:5060",
+		Name: "prop", AOR: testURI("sip:1001@pbx.example"), Password: "pw", Server: "192.0.2.1:5060",
 		Register: true, Subscribe: true,
 		RegisterExpiry:  pick(s.ch, 0, 60*time.Second, 120*time.Second, 3600*time.Second),
 		SubscribeExpiry: pick(s.ch, 0, 60*time.Second, 300*time.Second, 3600*time.Second),
@@ -140,7 +141,6 @@ func newSim(t testing.TB, data []byte) *sim {
 	a.exec = s.exec
 	a.rnd = s.ch.float
 	a.contact = sip.Uri{Scheme: "sip", User: "1001", Host: "192.0.2.10", Port: 5060}
-	a.txCtx, a.txCancel = nil, func() {}
 	s.a = a
 	return s
 }
@@ -340,7 +340,7 @@ func (s *sim) deliverNotify(sn *simNotify) {
 	}
 	s.sayNo = n.mailbox != nil && n.mailbox.Waiting == state.WaitingNo
 	s.logf("NOTIFY %q body=%q cseq=%d", sn.subState, strings.SplitN(sn.body, "\r", 2)[0], d.cseq)
-	n.applyTo(s.a)
+	s.a.handle(n)
 	s.sayNo = false
 	select {
 	case ans := <-n.answer:
@@ -360,39 +360,30 @@ func (s *sim) deliver(ev simEvent) {
 		} else {
 			s.logf("answer: %v %s gen=%d", r.err, r.leg, r.gen)
 		}
-		r.applyTo(s.a)
+		s.a.handle(*r)
 	case ev.notify != nil:
 		s.deliverNotify(ev.notify)
 	case ev.retry:
 		s.logf("reload")
-		retryNow{}.applyTo(s.a)
+		s.a.handle(retryNow{})
 	}
 }
 
-// fireDue runs the handler of one timer that fired, if any.
+// fireDue runs what the worker's mailbox holds (the ticks of its clock
+// timer, posted by the fake clock's callbacks), if anything.
 func (s *sim) fireDue() bool {
-	for k := range numTimers {
-		if sl := s.a.slot(k); sl.t != nil {
-			select {
-			case <-sl.t.C():
-				s.logf("timer %d fired", k)
-				s.a.fire(k)
-				return true
-			default:
-			}
-		}
+	s.a.box.mu.Lock()
+	n := len(s.a.box.q)
+	s.a.box.mu.Unlock()
+	if n == 0 {
+		return false
 	}
-	return false
+	s.logf("%d inputs queued (timers fired)", n)
+	s.a.serve(1 << 30)
+	return true
 }
 
-func (s *sim) armed() bool {
-	for k := range numTimers {
-		if s.a.slot(k).t != nil {
-			return true
-		}
-	}
-	return false
-}
+func (s *sim) armed() bool { return s.a.tm.armed != 0 }
 
 func (s *sim) check() {
 	if s.a.inFlight != s.pending {
@@ -400,6 +391,10 @@ func (s *sim) check() {
 	}
 	if !s.a.finished() && s.a.inFlight == 0 && !s.armed() {
 		s.fail("dead end: not stopped, no timer, no transaction")
+	}
+	// Every armed timer has the clock timer set to go off by its deadline.
+	if at, k, ok := s.a.tm.earliest(); ok && (s.a.tm.wake == nil || s.a.tm.wakeAt > at) {
+		s.fail("timer %d armed for +%v, but the clock timer is not set by then (set: %v)", k, at, s.a.tm.wake != nil)
 	}
 }
 
@@ -430,14 +425,14 @@ func (s *sim) step(end time.Time) bool {
 func (s *sim) run(horizon time.Duration, maxSteps int) {
 	s.t.Helper()
 	end := simStart.Add(horizon)
-	s.a.begin()
+	s.a.handle(inputFunc((*account).begin))
 	s.check()
 	for i := 0; i < maxSteps && s.step(end); i++ {
 		s.check()
 	}
 	s.checkBudget()
 	// Shutdown: stopped within StopTimeout whatever the server does.
-	s.a.stop()
+	s.a.handle(inputFunc((*account).stop))
 	stopBy := s.clk.Now().Add(s.a.u.opts.StopTimeout)
 	for i := 0; i < 10000 && !s.a.finished() && s.step(stopBy); i++ {
 	}

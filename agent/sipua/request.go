@@ -17,7 +17,7 @@ import (
 // CSeq and credentials for the known challenge, if any.
 func (a *account) registerRequest(expires time.Duration, cseq uint32) *sip.Request {
 	l := &a.reg
-	req := sip.NewRequest(sip.REGISTER, a.registrar)
+	req := sip.NewRequest(sip.REGISTER, a.cfg.AOR.registrar())
 	a.baseHeaders(req, a.aorURI(), l.localTag, "", l.callID, cseq)
 	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(expires/time.Second))))
 	req.SetDestination(a.dest)
@@ -32,7 +32,7 @@ func (a *account) registerRequest(expires time.Duration, cseq uint32) *sip.Reque
 // set, To-tag) once it is confirmed, else out of dialog to the mailbox.
 func (a *account) subscribeRequest(expires time.Duration, cseq uint32) *sip.Request {
 	l, d := &a.sub, &a.dlg
-	to := sip.Uri{Scheme: a.mailbox.Scheme, User: a.mailbox.User, Host: a.mailbox.Host, Port: a.mailbox.Port}
+	to := a.mailbox().bare()
 	var req *sip.Request
 	if d.confirmed {
 		req = sip.NewRequest(sip.SUBSCRIBE, d.remoteTarget)
@@ -42,7 +42,7 @@ func (a *account) subscribeRequest(expires time.Duration, cseq uint32) *sip.Requ
 		}
 		a.addRoutes(req, d.routeSet)
 	} else {
-		req = sip.NewRequest(sip.SUBSCRIBE, a.mailbox)
+		req = sip.NewRequest(sip.SUBSCRIBE, a.mailbox().sip())
 		a.baseHeaders(req, to, l.localTag, "", l.callID, cseq)
 		req.SetDestination(a.dest)
 		a.addRoutes(req, nil)
@@ -57,8 +57,52 @@ func (a *account) subscribeRequest(expires time.Duration, cseq uint32) *sip.Requ
 	return req
 }
 
-func (a *account) aorURI() sip.Uri {
-	return sip.Uri{Scheme: a.aor.Scheme, User: a.aor.User, Host: a.aor.Host, Port: a.aor.Port}
+func (a *account) aorURI() sip.Uri { return a.cfg.AOR.bare() }
+
+// mailbox is what the account subscribes to: the mailbox URI, else the AOR.
+func (a *account) mailbox() URI {
+	if a.cfg.Mailbox.Host == "" {
+		return a.cfg.AOR
+	}
+	return a.cfg.Mailbox
+}
+
+// URI is a SIP URI as the configuration typed it (config.Resolve parsed
+// it once; sipua never parses the configuration's strings again).
+type URI struct {
+	Secure    bool   // sips:
+	User      string // "" for none
+	Host      string // name or address, IPv6 in brackets
+	Port      int    // 0: none
+	Transport string // the transport= parameter, lower case ("" = none)
+}
+
+// bare is the URI in sipgo's form without parameters.
+func (u URI) bare() sip.Uri {
+	s := sip.Uri{Scheme: "sip", User: u.User, Host: u.Host, Port: u.Port}
+	if u.Secure {
+		s.Scheme = "sips"
+	}
+	return s
+}
+
+// sip is the URI in sipgo's form, with its transport= parameter.
+func (u URI) sip() sip.Uri {
+	s := u.bare()
+	if u.Transport != "" {
+		s.UriParams = sip.NewParams()
+		s.UriParams.Add("transport", u.Transport)
+	}
+	return s
+}
+
+// registrar is the REGISTER Request-URI: the AOR's domain.
+func (u URI) registrar() sip.Uri { return sip.Uri{Scheme: u.bare().Scheme, Host: u.Host, Port: u.Port} }
+
+// String is the URI as text (logs, tests).
+func (u URI) String() string {
+	s := u.sip()
+	return s.String()
 }
 
 // baseHeaders adds Via (fresh branch), From, To, Call-ID, CSeq,
@@ -109,7 +153,7 @@ func (a *account) ensureUDPContact() {
 			}
 		}
 	}
-	a.contact = sip.Uri{Scheme: "sip", User: a.aor.User, Host: ip.String(), Port: la.Port}
+	a.contact = sip.Uri{Scheme: "sip", User: a.cfg.AOR.User, Host: ip.String(), Port: la.Port}
 }
 
 // addContact adds our Contact (with ;transport= for TCP and TLS) as the

@@ -283,7 +283,7 @@ func TestUnsolicitedTCPFlow(t *testing.T) {
 	}
 	// Over another server's connection (another account's registration).
 	p2 := newPBX(t, nil)
-	h2cfg := AccountConfig{Name: "2106", AOR: "sip:2106@test.local", Password: "pw-2106", Server: p2.addr["tcp"], Transport: "tcp", Register: true, RegisterExpiry: 60 * time.Second, Unsolicited: true}
+	h2cfg := AccountConfig{Name: "2106", AOR: testURI("sip:2106@test.local"), Password: "pw-2106", Server: p2.addr["tcp"], Transport: "tcp", Register: true, RegisterExpiry: 60 * time.Second, Unsolicited: true}
 	p2.mu.Lock()
 	p2.users["2106"] = "pw-2106"
 	p2.mu.Unlock()

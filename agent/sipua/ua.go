@@ -26,7 +26,7 @@ import (
 // agent fills it from config.Account.
 type AccountConfig struct {
 	Name      string
-	AOR       string // sip:1001@pbx.example.com
+	AOR       URI    // sip:1001@pbx.example.com, as config.Resolve typed it
 	Username  string // auth user; default the AOR user
 	Password  string
 	Server    string // host:port the requests go to
@@ -36,7 +36,7 @@ type AccountConfig struct {
 	Register        bool
 	RegisterExpiry  time.Duration
 	Subscribe       bool
-	Mailbox         string // URI to SUBSCRIBE to; default the AOR
+	Mailbox         URI // what to SUBSCRIBE to; zero: the AOR
 	SubscribeExpiry time.Duration
 
 	Unsolicited       bool     // accept unsolicited NOTIFY (only while no subscription is active, unless UnsolicitedAlways)
@@ -96,7 +96,7 @@ type Options struct {
 	Parse        BodyParser    // [the RFC 3842 parser]
 	MaxInFlight  int           // [32] transactions in flight at once per server (a dead server's timeouts do not hold up the others)
 	ServerRate   float64       // [200] requests per second per server, all accounts together (token bucket; see governor.go)
-	ServerBurst  int           // [1000] requests a server may get at once before ServerRate applies (256 accounts start within it)
+	ServerBurst  int           // [1000] requests a server may get at once before ServerRate applies; each account on the server raises it by StartupShare (governor.go)
 	Observer     Observer      // [none] told about requests, NOTIFYs, backoffs, rate-limit waits (metrics, diagnostics)
 
 	UnsolicitedRate float64 // [2/s, burst 5 s' worth] unsolicited NOTIFYs one account takes; more are answered 500 Retry-After
@@ -112,7 +112,8 @@ type Options struct {
 }
 
 // UA is the SIP user agent shared by every account: one sipgo user agent,
-// its listeners, the NOTIFY router and one worker goroutine per account.
+// its listeners, the NOTIFY router and the accounts' workers, run by a
+// small pool of goroutines (worker.go).
 type UA struct {
 	opts    Options
 	log     *slog.Logger
@@ -124,6 +125,8 @@ type UA struct {
 	dns     *addrCache               // server names, resolved off the workers' goroutines
 	locator *locate.Resolver         // RFC 3263 server location (failover.go)
 	gate    *gate                    // what reaches sipgo (UDP)
+	runq    *runQueue                // the pool that runs the accounts' workers (worker.go)
+	epoch   time.Time                // the workers' timers count from here
 
 	probers map[serverKey]*prober // guarded by mu
 
@@ -212,6 +215,7 @@ func NewUA(opts Options) (*UA, error) {
 		probers:  map[serverKey]*prober{},
 	}
 	u.gate = newGate(u)
+	u.epoch = opts.Clock.Now()
 	u.locator = locator
 	uaOpts := []sipgo.UserAgentOption{sipgo.WithUserAgent(opts.UserAgent)}
 	if r := dnsResolver(opts.DNSServers); r != nil {
@@ -281,6 +285,7 @@ func NewUA(opts Options) (*UA, error) {
 		}
 		u.client[tp] = c
 	}
+	u.runq = newRunQueue(0)
 	return u, nil
 }
 
@@ -301,6 +306,7 @@ func (u *UA) Close() error {
 	}
 	u.mu.Unlock()
 	u.wg.Wait()
+	u.runq.close()
 	if u.udp != nil {
 		u.udp.Close()
 	}
@@ -325,13 +331,21 @@ func (u *UA) Start(ctx context.Context, cfg AccountConfig) error {
 		u.users[user] = append(u.users[user], a)
 	}
 	u.mu.Unlock()
-	u.wg.Add(1)
-	go func() {
-		defer u.wg.Done()
-		a.run(ctx)
-		u.forget(a)
-	}()
+	a.startWorker(ctx)
 	return nil
+}
+
+// Stop begins the named account's shutdown, as the end of its Start
+// context does: un-SUBSCRIBE and un-REGISTER, bounded by StopTimeout;
+// Wait waits for it. Starting with a context that never ends and stopping
+// with Stop saves the context's bookkeeping (about 0.5 KB an account).
+func (u *UA) Stop(name string) {
+	u.mu.Lock()
+	a := u.accounts[name]
+	u.mu.Unlock()
+	if a != nil {
+		a.enqueue(inputFunc(stopOnce))
+	}
 }
 
 // Retry makes the named account retry at once a registration or
@@ -344,11 +358,7 @@ func (u *UA) Retry(name string) {
 	if a == nil {
 		return
 	}
-	select {
-	case a.in <- retryNow{}:
-	case <-a.killc:
-	case <-time.After(time.Second):
-	}
+	a.enqueue(retryNow{})
 }
 
 // Wait blocks until every worker has returned.
@@ -557,9 +567,11 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 		n.mailbox = &mb
 	}
 	a := v.acct
-	select {
-	case a.in <- n:
-	default:
+	if !a.put(n, notifyQueueMax) {
+		if a.gone() {
+			respond(refusalCode, refusalReason, 0) // removed (reload) or stopping: no subscription here any more
+			return
+		}
 		u.gate.logs.Log(slog.LevelWarn, "notify-busy", "sipua: worker queue full; NOTIFY answered 500 to be sent again", "account", a.cfg.Name)
 		respond(500, "Server Internal Error (busy)", 1)
 		return
@@ -572,9 +584,17 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 		respond(ans.code, ans.reason, 0)
 		return
 	case <-t.C:
-	case <-a.killc:
+	case <-a.txCtx.Done():
 	}
 	if n.claim() {
+		if a.gone() {
+			// The account finished between admit and its worker: it was
+			// removed (reload) or the agent is stopping. Its
+			// subscription is over, which 481 says; 500 would ask
+			// the server to send it again.
+			respond(refusalCode, refusalReason, 0)
+			return
+		}
 		u.gate.logs.Log(slog.LevelWarn, "notify-busy", "sipua: worker did not take the NOTIFY in time; answered 500 to be sent again", "account", a.cfg.Name)
 		respond(500, "Server Internal Error (busy)", 1)
 		return
