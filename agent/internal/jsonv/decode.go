@@ -264,15 +264,33 @@ func (d *decoder) object(v reflect.Value) error {
 		}
 		return d.typeError("an object", v.Type())
 	}
-	d.off++ // '{'
-	for first := true; ; first = false {
+	return d.members(func(key string) error {
+		switch {
+		case v.Kind() == reflect.Map:
+			e := reflect.New(v.Type().Elem()).Elem()
+			if err := d.value(e); err != nil {
+				return err
+			}
+			k := reflect.New(v.Type().Key()).Elem()
+			k.SetString(key)
+			v.SetMapIndex(k, e)
+			return nil
+		case matchField(fs, key) != nil:
+			return d.value(v.Field(matchField(fs, key).index))
+		case d.strict:
+			return fmt.Errorf("jsonv: unknown field %q", key)
+		}
+		return d.skip()
+	})
+}
+
+// members calls fn for each key of the object at d.off, with d.off at
+// the key's value, which fn decodes.
+func (d *decoder) members(fn func(key string) error) error {
+	return d.items('}', "an object key:value pair", func() error {
 		c, err := d.peek()
 		if err != nil {
 			return err
-		}
-		if c == '}' && first {
-			d.off++
-			return nil
 		}
 		if c != '"' {
 			return d.errorf("invalid character %q looking for an object key", c)
@@ -288,19 +306,30 @@ func (d *decoder) object(v reflect.Value) error {
 			return d.errorf("invalid character %q after an object key", c)
 		}
 		d.off++
-		if v.Kind() == reflect.Map {
-			e := reflect.New(v.Type().Elem()).Elem()
-			if err := d.value(e); err != nil {
-				return err
-			}
-			v.SetMapIndex(reflect.ValueOf(key).Convert(v.Type().Key()), e)
-		} else if f := matchField(fs, key); f != nil {
-			if err := d.value(v.Field(f.index)); err != nil {
-				return err
-			}
-		} else if d.strict {
-			return fmt.Errorf("jsonv: unknown field %q", key)
-		} else if err := d.skip(); err != nil {
+		return fn(key)
+	})
+}
+
+// elements calls fn for each element of the array at d.off, with d.off
+// at the element, which fn decodes.
+func (d *decoder) elements(fn func() error) error {
+	return d.items(']', "an array element", fn)
+}
+
+// items walks an object or array (d.data[d.off] opens it, end closes
+// it): each reads one item, then a ',' or end must follow.
+func (d *decoder) items(end byte, what string, each func() error) error {
+	d.off++
+	for first := true; ; first = false {
+		c, err := d.peek()
+		if err != nil {
+			return err
+		}
+		if c == end && first {
+			d.off++
+			return nil
+		}
+		if err := each(); err != nil {
 			return err
 		}
 		if c, err = d.peek(); err != nil {
@@ -309,10 +338,10 @@ func (d *decoder) object(v reflect.Value) error {
 		d.off++
 		switch c {
 		case ',':
-		case '}':
+		case end:
 			return nil
 		default:
-			return d.errorf("invalid character %q after an object key:value pair", c)
+			return d.errorf("invalid character %q after %s", c, what)
 		}
 	}
 }
@@ -342,44 +371,27 @@ func (d *decoder) array(v reflect.Value) error {
 		}
 		return d.typeError("an array", v.Type())
 	}
-	d.off++ // '['
 	if v.Kind() == reflect.Slice && !v.IsNil() {
 		v.SetLen(0) // as encoding/json: the slice's elements are replaced
 	}
 	i := 0
-	for first := true; ; first = false {
-		c, err := d.peek()
-		if err != nil {
-			return err
-		}
-		if c == ']' && first {
-			d.off++
-			break
-		}
-		if v.Kind() == reflect.Slice {
+	err := d.elements(func() error {
+		defer func() { i++ }()
+		switch {
+		case v.Kind() == reflect.Slice:
 			e := reflect.New(v.Type().Elem()).Elem()
 			if err := d.value(e); err != nil {
 				return err
 			}
 			v.Set(reflect.Append(v, e))
-		} else if i < v.Len() {
-			if err := d.value(v.Index(i)); err != nil {
-				return err
-			}
-		} else if err := d.skip(); err != nil {
-			return err
+			return nil
+		case i < v.Len():
+			return d.value(v.Index(i))
 		}
-		i++
-		if c, err = d.peek(); err != nil {
-			return err
-		}
-		d.off++
-		if c == ']' {
-			break
-		}
-		if c != ',' {
-			return d.errorf("invalid character %q after an array element", c)
-		}
+		return d.skip()
+	})
+	if err != nil {
+		return err
 	}
 	if v.Kind() == reflect.Slice && v.IsNil() {
 		v.Set(reflect.MakeSlice(v.Type(), 0, 0))
@@ -421,70 +433,18 @@ func (d *decoder) anyValue() (any, error) {
 		return d.str()
 	case '{':
 		m := map[string]any{}
-		d.off++
-		for first := true; ; first = false {
-			if c, err = d.peek(); err != nil {
-				return nil, err
-			}
-			if c == '}' && first {
-				d.off++
-				return m, nil
-			}
-			if c != '"' {
-				return nil, d.errorf("invalid character %q looking for an object key", c)
-			}
-			k, err := d.str()
-			if err != nil {
-				return nil, err
-			}
-			if c, err = d.peek(); err != nil {
-				return nil, err
-			}
-			if c != ':' {
-				return nil, d.errorf("invalid character %q after an object key", c)
-			}
-			d.off++
-			if m[k], err = d.anyValue(); err != nil {
-				return nil, err
-			}
-			if c, err = d.peek(); err != nil {
-				return nil, err
-			}
-			d.off++
-			if c == '}' {
-				return m, nil
-			}
-			if c != ',' {
-				return nil, d.errorf("invalid character %q after an object key:value pair", c)
-			}
-		}
+		return m, d.members(func(key string) (err error) {
+			m[key], err = d.anyValue()
+			return err
+		})
 	case '[':
 		a := []any{}
-		d.off++
-		for first := true; ; first = false {
-			if c, err = d.peek(); err != nil {
-				return nil, err
-			}
-			if c == ']' && first {
-				d.off++
-				return a, nil
-			}
+		err := d.elements(func() error {
 			x, err := d.anyValue()
-			if err != nil {
-				return nil, err
-			}
 			a = append(a, x)
-			if c, err = d.peek(); err != nil {
-				return nil, err
-			}
-			d.off++
-			if c == ']' {
-				return a, nil
-			}
-			if c != ',' {
-				return nil, d.errorf("invalid character %q after an array element", c)
-			}
-		}
+			return err
+		})
+		return a, err
 	}
 	num, err := d.number()
 	if err != nil || d.skipping {
