@@ -115,25 +115,26 @@ func (m *Metrics) get(series string) *counter {
 
 // writeCounters writes every counter series as "series value", by family
 // name and then by series, so a family's series are together.
+//
+// The series names are sorted as strings, not as structs: every sort of a
+// new element type is another copy of the sort code (8 KB on armv6).
 func (m *Metrics) writeCounters(b *bytes.Buffer) {
-	type sample struct {
-		family, series string
-		v              uint64
-	}
 	m.mu.Lock()
-	out := make([]sample, 0, len(m.series))
+	names := make([]string, 0, len(m.series))
+	values := make(map[string]uint64, len(m.series))
 	for s, c := range m.series {
-		f, _, _ := strings.Cut(s, "{")
-		out = append(out, sample{f, s, c.n.Load()})
+		names = append(names, s)
+		values[s] = c.n.Load()
 	}
 	m.mu.Unlock()
-	slices.SortFunc(out, func(a, b sample) int {
-		return cmp.Or(strings.Compare(a.family, b.family), strings.Compare(a.series, b.series))
+	family := func(s string) string { f, _, _ := strings.Cut(s, "{"); return f }
+	slices.SortFunc(names, func(a, b string) int {
+		return cmp.Or(strings.Compare(family(a), family(b)), strings.Compare(a, b))
 	})
-	for _, s := range out {
-		b.WriteString(s.series)
+	for _, s := range names {
+		b.WriteString(s)
 		b.WriteByte(' ')
-		b.WriteString(strconv.FormatUint(s.v, 10))
+		b.WriteString(strconv.FormatUint(values[s], 10))
 		b.WriteByte('\n')
 	}
 }

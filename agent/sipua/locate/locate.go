@@ -231,7 +231,7 @@ func (r *Resolver) naptr(ctx context.Context, host, tp string, ttl *minTTL) ([]s
 			ttl.add(n.TTL)
 		}
 	}
-	slices.SortStableFunc(recs, func(a, b NAPTR) int {
+	sortStable(recs, func(a, b NAPTR) int {
 		return cmp.Or(cmp.Compare(a.Order, b.Order), cmp.Compare(a.Preference, b.Preference))
 	})
 	var out []srvName
@@ -267,7 +267,7 @@ func (r *Resolver) srv(ctx context.Context, name string, ttl *minTTL) ([]SRV, er
 // picked rarely but not never). rnd(n) returns a number in [0, n).
 func OrderSRV(recs []SRV, rnd func(n int) int) []SRV {
 	recs = slices.Clone(recs)
-	slices.SortStableFunc(recs, func(a, b SRV) int {
+	sortStable(recs, func(a, b SRV) int {
 		return cmp.Or(cmp.Compare(a.Priority, b.Priority), cmp.Compare(min(a.Weight, 1), min(b.Weight, 1)))
 	})
 	out := make([]SRV, 0, len(recs))
@@ -380,4 +380,15 @@ func (m *minTTL) get() time.Duration {
 		return 0
 	}
 	return time.Duration(m.s) * time.Second
+}
+
+// sortStable is an insertion sort: an answer holds a handful of records,
+// and slices.SortStableFunc would link another copy of its merge sort for
+// each record type (3-4 KB each on armv6, where the binary is near 8 MB).
+func sortStable[T any](s []T, cmp func(a, b T) int) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && cmp(s[j-1], s[j]) > 0; j-- {
+			s[j-1], s[j] = s[j], s[j-1]
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package locate
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -349,6 +350,25 @@ func TestRandomAnswers(t *testing.T) {
 				t.Fatalf("run %d: priorities not ascending: %v", i, res.Targets)
 			}
 			last[tg.Transport] = tg.Priority
+		}
+	}
+}
+
+// sortStable orders as slices.SortStableFunc does, equal keys in their
+// original order.
+func TestSortStableMatchesSlices(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for range 500 {
+		recs := make([]SRV, rnd.IntN(12))
+		for i := range recs {
+			recs[i] = SRV{Priority: uint16(rnd.IntN(3)), Weight: uint16(rnd.IntN(3)), Port: uint16(i)}
+		}
+		cmpf := func(a, b SRV) int { return cmp.Compare(a.Priority, b.Priority) }
+		want := slices.Clone(recs)
+		slices.SortStableFunc(want, cmpf)
+		sortStable(recs, cmpf)
+		if !slices.Equal(recs, want) {
+			t.Fatalf("sortStable gave %v, want %v", recs, want)
 		}
 	}
 }
