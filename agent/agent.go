@@ -78,6 +78,9 @@ func newAgent(specs []spec, us uaSpec, opts Options) *Agent {
 
 func initialSnapshot(specs []spec, now time.Time) state.Snapshot {
 	s := state.Snapshot{At: now}
+	if len(specs) > 0 {
+		s.Accounts = make([]state.Account, 0, len(specs))
+	}
 	for _, sp := range specs {
 		s.Accounts = append(s.Accounts, newAccountState(sp, now))
 	}
@@ -170,7 +173,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		return errors.New("agent: already running")
 	}
 	a.running = true
-	specs := append([]spec(nil), a.specs...)
+	specs := a.specs // never changed in place: reload replaces the slice
 	us := a.uaspec
 	snap := a.pub.Clone()
 	a.mu.Unlock()
@@ -374,7 +377,7 @@ func (a *Agent) do(f func(*loop)) bool {
 func (a *Agent) reload(specs []spec, us uaSpec) error {
 	a.mu.Lock()
 	uaChanged := !reflect.DeepEqual(stripFuncs(a.uaspec.opts), stripFuncs(us.opts)) || a.uaspec.tlsKey != us.tlsKey
-	a.specs = append([]spec(nil), specs...)
+	a.specs = specs // shared with the loop: neither changes it in place
 	a.uaspec = us
 	running := a.running
 	if !running {

@@ -47,7 +47,7 @@ func fromConfig(cfg *config.Resolved) ([]spec, uaSpec, error) {
 		Failback:     cfg.DNS.Failback,
 	}}
 	needUDP, needTLS := false, false
-	var specs []spec
+	specs := make([]spec, 0, len(cfg.Accounts))
 	for _, a := range cfg.Accounts {
 		// transport auto: DNS may choose any of them.
 		needUDP = needUDP || a.Transport == config.UDP || a.Transport == config.Auto
