@@ -37,19 +37,65 @@ type diagStore struct {
 	next sipua.Observer
 
 	mu        sync.Mutex
-	accts     map[string]*AccountDiag
+	accts     map[string]*diagRecord
 	unmatched *sipua.NotifyInfo
+}
+
+// diagOutcomes are the NOTIFY outcomes counted in place; any other goes to
+// diagRecord.other.
+var diagOutcomes = [...]string{sipua.NotifyApplied, sipua.NotifyOld, sipua.NotifyRefused, sipua.NotifyMalformed}
+
+// diagRecord is what diagStore keeps of one account: compact (answers by
+// value, counters in place of a map, about 0.3 KB less an account than an
+// AccountDiag with its map); Diagnostics builds the AccountDiag.
+type diagRecord struct {
+	notify        *sipua.NotifyInfo
+	reg, sub      Answer
+	hasReg, hasSb bool
+	counts        [len(diagOutcomes)]uint64
+	other         map[string]uint64 // outcomes not in diagOutcomes
+}
+
+func (r *diagRecord) view(name string) AccountDiag {
+	ad := AccountDiag{Name: name}
+	if r.notify != nil {
+		n := *r.notify
+		ad.LastNotify = &n
+	}
+	if r.hasReg {
+		a := r.reg
+		ad.LastRegister = &a
+	}
+	if r.hasSb {
+		a := r.sub
+		ad.LastSubscribe = &a
+	}
+	for i, c := range r.counts {
+		if c > 0 {
+			if ad.Notifies == nil {
+				ad.Notifies = map[string]uint64{}
+			}
+			ad.Notifies[diagOutcomes[i]] = c
+		}
+	}
+	for k, v := range r.other {
+		if ad.Notifies == nil {
+			ad.Notifies = map[string]uint64{}
+		}
+		ad.Notifies[k] = v
+	}
+	return ad
 }
 
 var _ sipua.Observer = (*diagStore)(nil)
 
-func (d *diagStore) acct(name string) *AccountDiag {
+func (d *diagStore) acct(name string) *diagRecord {
 	if d.accts == nil {
-		d.accts = map[string]*AccountDiag{}
+		d.accts = map[string]*diagRecord{}
 	}
 	a := d.accts[name]
 	if a == nil {
-		a = &AccountDiag{Name: name}
+		a = &diagRecord{}
 		d.accts[name] = a
 	}
 	return a
@@ -57,12 +103,14 @@ func (d *diagStore) acct(name string) *AccountDiag {
 
 func (d *diagStore) Answered(account, method string, code int, reason string, at time.Time) {
 	d.mu.Lock()
-	ans := &Answer{At: at, Code: code, Reason: reason}
+	ans := Answer{At: at, Code: code, Reason: reason}
 	switch method {
 	case "REGISTER":
-		d.acct(account).LastRegister = ans
+		r := d.acct(account)
+		r.reg, r.hasReg = ans, true
 	case "SUBSCRIBE":
-		d.acct(account).LastSubscribe = ans
+		r := d.acct(account)
+		r.sub, r.hasSb = ans, true
 	}
 	d.mu.Unlock()
 	if d.next != nil {
@@ -76,11 +124,21 @@ func (d *diagStore) Notified(n sipua.NotifyInfo) {
 		d.unmatched = &n
 	} else if len(d.accts) < 100000 || d.accts[n.Account] != nil {
 		a := d.acct(n.Account)
-		a.LastNotify = &n
-		if a.Notifies == nil {
-			a.Notifies = map[string]uint64{}
+		a.notify = &n
+		counted := false
+		for i, o := range diagOutcomes {
+			if o == n.Outcome {
+				a.counts[i]++
+				counted = true
+				break
+			}
 		}
-		a.Notifies[n.Outcome]++
+		if !counted {
+			if a.other == nil {
+				a.other = map[string]uint64{}
+			}
+			a.other[n.Outcome]++
+		}
 	}
 	d.mu.Unlock()
 	if d.next != nil {
@@ -116,14 +174,8 @@ func (a *Agent) Diagnostics() Diagnostics {
 	out := Diagnostics{Accounts: make([]AccountDiag, 0, len(names))}
 	for _, n := range names {
 		ad := AccountDiag{Name: n}
-		if p := d.accts[n]; p != nil {
-			ad = *p
-			if p.Notifies != nil {
-				ad.Notifies = make(map[string]uint64, len(p.Notifies))
-				for k, v := range p.Notifies {
-					ad.Notifies[k] = v
-				}
-			}
+		if r := d.accts[n]; r != nil {
+			ad = r.view(n)
 		}
 		out.Accounts = append(out.Accounts, ad)
 	}
