@@ -105,24 +105,25 @@ func (a *Agent) Snapshot() state.Snapshot {
 	return a.pub.Clone()
 }
 
-// watchReplaceGap bounds how often a watcher replaces a snapshot its
-// reader has not taken yet: each replacement copies every account, and a
-// reader that is busy (or coalescing a burst, like the indicators) would
-// otherwise cost one copy per update — O(accounts²) while hundreds of
-// accounts register at once. A reader that waits for the next snapshot
-// still gets each change at once.
-const watchReplaceGap = 10 * time.Millisecond
+// watchGap bounds how often a watcher copies the state: each copy holds
+// every account, and one copy per update — for every watcher, whether it
+// waits (persistence, MQTT) or is busy (the indicators coalescing a
+// burst) — is O(accounts²) while hundreds of accounts register at once
+// (708 copies of 1,000 accounts, 0.1 MB garbage an account, in a
+// 1,000-account start-up). A change after 10 quiet milliseconds (a NOTIFY
+// for the lamp) is still delivered at once.
+const watchGap = 10 * time.Millisecond
 
 // Watch returns a channel of snapshots: the current one first, then the
-// latest after each change (a slow reader skips intermediate ones: the
-// buffer holds one, replaced while unread — at most every 10 ms, so an
-// unread snapshot can lag the state by that much until the next one
-// replaces it). It is closed when ctx ends.
+// latest after each change, at most one every 10 ms (changes closer than
+// that are folded into one snapshot at most 10 ms after the first of
+// them; a slow reader skips intermediate ones: the buffer holds one,
+// replaced while unread). It is closed when ctx ends.
 //
 // Each watcher has a goroutine (latest.Watch) that copies the state when
 // it changed; the loop itself never copies the whole state per update.
 func (a *Agent) Watch(ctx context.Context) <-chan state.Snapshot {
-	return latest.Watch(ctx, &a.changed, a.Snapshot, watchReplaceGap, a.clock)
+	return latest.Watch(ctx, &a.changed, a.Snapshot, watchGap, a.clock)
 }
 
 // Started is closed once every account's worker has started.

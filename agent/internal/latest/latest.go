@@ -46,10 +46,12 @@ func (s *Signal) Subscribe() (<-chan struct{}, func()) {
 }
 
 // Watch returns a channel holding the latest value of get: get() at once,
-// then get() after each notice of sig. A value the reader has not taken
-// is replaced by a newer one, but at most once per gap (0: at once), so
-// get — which may copy a lot — runs at most once per gap while the reader
-// is busy; a reader that waits gets each change at once. The channel is
+// then get() after each notice of sig, at most once per gap (0: after
+// every notice). A change after a quiet gap is delivered at once; changes
+// that follow each other closer than gap are folded into one value at the
+// end of the gap, so get — which may copy a lot — runs at most once per
+// gap during a burst, whether the reader waits or is busy. A value the
+// reader has not taken is replaced by the newer one. The channel is
 // closed when ctx ends. clk may be nil (wall clock).
 func Watch[T any](ctx context.Context, sig *Signal, get func() T, gap time.Duration, clk clock.Clock) <-chan T {
 	clk = clock.Or(clk)
@@ -60,10 +62,10 @@ func Watch[T any](ctx context.Context, sig *Signal, get func() T, gap time.Durat
 		defer close(out)
 		defer cancel()
 		var (
-			dirty    bool      // a change not yet copied
-			replaced time.Time // last replacement of an unread value
-			hold     clock.Timer
-			holdC    <-chan time.Time
+			dirty   bool        // a change not yet copied
+			lastGet = clk.Now() // the first get ran just above
+			hold    clock.Timer
+			holdC   <-chan time.Time
 		)
 		defer func() {
 			if hold != nil {
@@ -82,14 +84,15 @@ func Watch[T any](ctx context.Context, sig *Signal, get func() T, gap time.Durat
 			if !dirty || holdC != nil {
 				continue
 			}
-			if len(out) > 0 && gap > 0 { // unread: replace it, but not too often
-				if wait := gap - clk.Now().Sub(replaced); wait > 0 {
+			if gap > 0 { // not more often than once per gap
+				if wait := gap - clk.Now().Sub(lastGet); wait > 0 {
 					hold = clk.NewTimer(wait)
 					holdC = hold.C()
 					continue
 				}
 			}
 			dirty = false
+			lastGet = clk.Now()
 			v := get()
 			select {
 			case out <- v:
@@ -100,7 +103,6 @@ func Watch[T any](ctx context.Context, sig *Signal, get func() T, gap time.Durat
 			case <-out:
 			default:
 			}
-			replaced = clk.Now()
 			select {
 			case out <- v:
 			case <-ctx.Done():
