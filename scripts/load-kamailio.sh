@@ -164,6 +164,8 @@ for _ in $(seq "$runs"); do
 					{
 						echo "log_level: info"
 						echo "state_dir: $work/state-$runid"
+						# The UDP NAT keepalive off, as baresip here sends none:
+						# a memory and start-up measurement, not a recovery test.
 						echo "keepalive: 0s"
 						echo "http:"
 						echo "  listen: \"\""

@@ -6,6 +6,7 @@ package sipua
 
 import (
 	"context"
+	"github.com/mwi-agent/mwi-agent/agent/internal/syncbuf"
 	"log/slog"
 	"strings"
 	"sync/atomic"
@@ -249,7 +250,7 @@ func TestLivenessServerIgnoresOptions(t *testing.T) {
 	p := newPBX(t, nil)
 	p.setBody(bodyYes)
 	p.dropOptions.Store(true)
-	var logBuf lockedBuffer
+	var logBuf syncbuf.Buffer
 	h := newHarness(t, p, func(o *Options) {
 		o.Logger = slog.New(slog.NewTextHandler(&logBuf, nil))
 		o.Liveness, o.ProbeTimeout, o.RestartCheck = 400*time.Millisecond, 300*time.Millisecond, 200*time.Millisecond

@@ -1,12 +1,11 @@
 package sipua
 
 import (
-	"bytes"
 	"context"
+	"github.com/mwi-agent/mwi-agent/agent/internal/syncbuf"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -304,7 +303,7 @@ func TestRefresh481(t *testing.T) {
 func TestMalformedAndOldNotify(t *testing.T) {
 	p := newPBX(t, nil)
 	p.setBody(bodyYes)
-	var logBuf lockedBuffer
+	var logBuf syncbuf.Buffer
 	h := newHarness(t, p, func(o *Options) { o.Logger = slog.New(slog.NewTextHandler(&logBuf, nil)) })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -354,16 +353,3 @@ func TestMalformedAndOldNotify(t *testing.T) {
 		t.Errorf("NOTIFY for an unknown dialog answered %v %v, want 481", res, err)
 	}
 }
-
-// lockedBuffer is a bytes.Buffer safe for the logger's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }

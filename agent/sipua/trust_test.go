@@ -8,6 +8,7 @@ package sipua
 import (
 	"context"
 	"fmt"
+	"github.com/mwi-agent/mwi-agent/agent/internal/syncbuf"
 	"log/slog"
 	"net"
 	"strings"
@@ -426,7 +427,7 @@ func TestNotifyNotLostWhenWorkerBusy(t *testing.T) {
 func TestFloodLeavesNoState(t *testing.T) {
 	p := newPBX(t, nil)
 	p.setBody(bodyYes)
-	var logBuf lockedBuffer
+	var logBuf syncbuf.Buffer
 	h := newHarness(t, p, func(o *Options) { o.Logger = slog.New(slog.NewTextHandler(&logBuf, nil)) })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -4,31 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/mwi-agent/mwi-agent/agent/internal/syncbuf"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // `mwi-agent run` serves the status socket that `mwi-agent status` reads,
 // and stops cleanly when its context (SIGINT/SIGTERM) ends. The account
@@ -45,7 +28,7 @@ func TestRunAndStatus(t *testing.T) {
 	os.WriteFile(cfgPath, []byte(fmt.Sprintf("state_dir: %s\nlisten:\n  udp: \"127.0.0.1:0\"\naccounts:\n  - name: desk-1001\n    label: Desk\n    aor: sip:1001@127.0.0.1\n    password: hunter22\n    server: %s\n", dir, deadAddr)), 0o600)
 
 	ctx, cancel := context.WithCancel(context.Background())
-	var stderr lockedBuffer
+	var stderr syncbuf.Buffer
 	done := make(chan int, 1)
 	go func() { done <- runMain(ctx, []string{"run", "--config", cfgPath}, &bytes.Buffer{}, &stderr) }()
 
