@@ -1,6 +1,7 @@
 package agent_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -31,6 +32,8 @@ type peakSampler struct {
 	stop              chan struct{}
 	done              chan struct{}
 	heap, stacks, grs uint64
+	live              uint64       // the largest live heap a GC cycle ended with
+	liveProfile       bytes.Buffer // with MWI_MEM_PROFILE: the heap profile at that cycle
 }
 
 func startPeakSampler() *peakSampler {
@@ -41,7 +44,9 @@ func startPeakSampler() *peakSampler {
 			{Name: "/memory/classes/heap/objects:bytes"},
 			{Name: "/memory/classes/heap/stacks:bytes"},
 			{Name: "/sched/goroutines:goroutines"},
+			{Name: "/gc/heap/live:bytes"},
 		}
+		profile := os.Getenv("MWI_MEM_PROFILE") != ""
 		t := time.NewTicker(5 * time.Millisecond)
 		defer t.Stop()
 		for {
@@ -49,6 +54,13 @@ func startPeakSampler() *peakSampler {
 			p.heap = max(p.heap, s[0].Value.Uint64())
 			p.stacks = max(p.stacks, s[1].Value.Uint64())
 			p.grs = max(p.grs, s[2].Value.Uint64())
+			if l := s[3].Value.Uint64(); l > p.live {
+				p.live = l
+				if profile { // what was live then (the profile is as of the last GC)
+					p.liveProfile.Reset()
+					_ = pprof.Lookup("heap").WriteTo(&p.liveProfile, 0)
+				}
+			}
 			select {
 			case <-p.stop:
 				return
@@ -87,6 +99,9 @@ func readMem() memSample {
 // GC; the heap then is what the GC let grow, GOGC=100 in a test). The
 // process's own RSS is in scripts/load-kamailio.sh; this names where the
 // per-account part goes.
+//
+// peak-live-heap-MB is the largest heap a GC cycle found live during the
+// start-up (with MWI_MEM_PROFILE, FILE.N.peak is the heap profile then).
 //
 // MWI_MEM_QUIET=1 logs only errors (info lines are formatted on the
 // account workers' stacks). MWI_MEM_PROFILE=FILE writes a heap profile to FILE.N (go tool pprof
@@ -151,6 +166,12 @@ func BenchmarkKamailioAccountsMemory(b *testing.B) {
 			b.ReportMetric(float64(peak.heap)/(1<<20), "peak-heap-MB")
 			b.ReportMetric(float64(peak.stacks)/(1<<20), "peak-stacks-MB")
 			b.ReportMetric(float64(peak.grs), "peak-goroutines")
+			b.ReportMetric(float64(peak.live)/(1<<20), "peak-live-heap-MB")
+			if p := os.Getenv("MWI_MEM_PROFILE"); p != "" && peak.liveProfile.Len() > 0 {
+				if err := os.WriteFile(fmt.Sprintf("%s.%d.peak", p, n), peak.liveProfile.Bytes(), 0o644); err != nil {
+					b.Fatal(err)
+				}
+			}
 			if settle > 0 {
 				b.ReportMetric(per(settled.heapLive, before.heapLive), "settled-heap-B/account")
 				b.ReportMetric(per(settled.stacks, before.stacks), "settled-stack-B/account")
