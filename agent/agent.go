@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"reflect"
+	"slices"
 	"sync"
 	"time"
 
@@ -53,8 +54,13 @@ type Agent struct {
 	uaspec  uaSpec
 	pub     state.Snapshot // the latest published snapshot (a private copy)
 	changed latest.Signal  // tells the watchers
-	running bool
-	cmds    chan func(*loop)
+	// shared is the watchers' read-only copy of pub, made by the first
+	// watcher that asks after a change (valid while sharedOK) and handed
+	// to every watcher: one copy per change, not one per watcher.
+	shared   state.Snapshot
+	sharedOK bool
+	running  bool
+	cmds     chan func(*loop)
 
 	started     chan struct{}
 	startedOnce sync.Once
@@ -120,10 +126,27 @@ const watchGap = 10 * time.Millisecond
 // them; a slow reader skips intermediate ones: the buffer holds one,
 // replaced while unread). It is closed when ctx ends.
 //
-// Each watcher has a goroutine (latest.Watch) that copies the state when
-// it changed; the loop itself never copies the whole state per update.
+// The snapshots are shared with the other watchers: read them, never
+// change them (Clone one to change it). Each watcher has a goroutine
+// (latest.Watch) that takes the state when it changed; the first of them
+// copies it, the others get the same copy, and the loop itself never
+// copies the whole state per update.
 func (a *Agent) Watch(ctx context.Context) <-chan state.Snapshot {
-	return latest.Watch(ctx, &a.changed, a.Snapshot, watchGap, a.clock)
+	return latest.Watch(ctx, &a.changed, a.watched, watchGap, a.clock)
+}
+
+// watched returns the watchers' shared copy of the published state,
+// copying it if it changed since the last one (the Classes maps are
+// shared: nobody changes one in place).
+func (a *Agent) watched() state.Snapshot {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.sharedOK {
+		a.shared = a.pub
+		a.shared.Accounts = slices.Clone(a.pub.Accounts)
+		a.sharedOK = true
+	}
+	return a.shared
 }
 
 // Started is closed once every account's worker has started.
@@ -144,6 +167,7 @@ func (a *Agent) publish(s state.Snapshot, dirty map[int]bool) {
 		}
 		a.pub.Seq, a.pub.At = s.Seq, s.At
 	}
+	a.sharedOK = false
 	a.mu.Unlock()
 	a.changed.Notify()
 }
@@ -383,6 +407,7 @@ func (a *Agent) reload(specs []spec, us uaSpec) error {
 	running := a.running
 	if !running {
 		a.pub = initialSnapshot(specs, a.clock.Now())
+		a.sharedOK = false
 		a.mu.Unlock()
 		return nil
 	}
