@@ -221,7 +221,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.mu.Unlock()
 	}()
 
-	updates := make(chan sipua.Update, 1024)
+	// Room for a start-up burst's updates (a few per account), at most
+	// 1,024 (80 bytes each: 80 KB, most of the heap floor's worth with a
+	// handful of accounts).
+	updates := make(chan sipua.Update, min(1024, max(64, 4*len(specs))))
 	loopDone := make(chan struct{})
 	opts := us.opts
 	opts.Logger = a.log
