@@ -27,6 +27,7 @@ type gate struct {
 	parser *sip.Parser
 	logs   *logLimiter
 	seq    atomic.Uint64
+	absorb *absorber // answers to recent UDP NOTIFYs, for their retransmissions (absorb.go)
 
 	mu    sync.Mutex
 	order map[string]uint64 // NOTIFY key → arrival number
@@ -45,7 +46,7 @@ const orderKeep = 1024
 
 func newGate(u *UA) *gate {
 	return &gate{
-		u: u, parser: sip.NewParser(),
+		u: u, parser: sip.NewParser(), absorb: newAbsorber(),
 		logs:  newLogLimiter(u.log, u.opts.Clock.Now),
 		order: map[string]uint64{}, ring: make([]string, orderKeep),
 	}
@@ -182,13 +183,20 @@ func (g *gate) filter(p sip.TransportReadProps, data []byte) ([]byte, error) {
 			g.answer(m, src, 405, "Method Not Allowed", 0)
 			return nil, nil
 		}
+		key := notifyKey(m)
+		if ans, ok := g.absorb.lookup(key, g.u.opts.Clock.Now()); ok {
+			// A retransmission of a NOTIFY answered already: the same
+			// answer again, nothing else (absorb.go).
+			g.send(g.notifyResponse(m, key, int(ans.code), ans.reason, int(ans.retryAfter)), src)
+			return nil, nil
+		}
 		v := g.u.admit(m)
 		if v.code != 0 {
 			g.logs.Log(slog.LevelWarn, "notify-refused", "sipua: NOTIFY refused", "source", src.String(), "code", v.code, "call_id", truncated([]byte(headerValue(m, "Call-ID"))))
 			g.answer(m, src, v.code, v.reason, v.retryAfter)
 			return nil, nil
 		}
-		g.stamp(notifyKey(m))
+		g.stamp(key)
 		return data, nil
 	}
 	return nil, nil
@@ -205,9 +213,30 @@ func (g *gate) answer(req *sip.Request, to netip.AddrPort, code int, reason stri
 	if retryAfter > 0 {
 		res.AppendHeader(sip.NewHeader("Retry-After", strconv.Itoa(retryAfter)))
 	}
+	g.send(res, to)
+}
+
+// send writes a response from the listening socket.
+func (g *gate) send(res *sip.Response, to netip.AddrPort) {
 	if g.u.udp != nil {
 		_, _ = g.u.udp.WriteTo([]byte(res.String()), net.UDPAddrFromAddrPort(to))
 	}
+}
+
+// notifyResponse is our answer to an admitted NOTIFY (key: its notifyKey).
+// Without a To-tag in the NOTIFY the answer's is derived from key, so
+// that the answer given again to a retransmission carries the same one.
+func (g *gate) notifyResponse(req *sip.Request, key string, code int, reason string, retryAfter int) *sip.Response {
+	res := sip.NewResponseFromRequest(req, code, reason, nil)
+	if h := req.To(); h != nil && !h.Params.Has("tag") {
+		if rt := res.To(); rt != nil {
+			rt.Params.Add("tag", g.absorb.toTag(key))
+		}
+	}
+	if retryAfter > 0 {
+		res.AppendHeader(sip.NewHeader("Retry-After", strconv.Itoa(retryAfter)))
+	}
+	return res
 }
 
 // stamp records the next arrival number for an admitted NOTIFY; a
@@ -240,9 +269,9 @@ func (g *gate) onMessage(msg sip.Message) {
 // onMessage to number it (it runs a moment after the handler starts).
 const streamStampWait = 20 * time.Millisecond
 
-// arrival is the NOTIFY's arrival number (0 when unknown).
-func (g *gate) arrival(req *sip.Request) uint64 {
-	key := notifyKey(req)
+// arrival is the NOTIFY's arrival number (0 when unknown); key is its
+// notifyKey.
+func (g *gate) arrival(req *sip.Request, key string) uint64 {
 	deadline := time.Now().Add(streamStampWait)
 	for {
 		g.mu.Lock()
