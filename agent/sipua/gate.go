@@ -130,7 +130,7 @@ func (u *UA) admit(req *sip.Request) verdict {
 	u.mu.Unlock()
 	for _, a := range cands {
 		if a.acceptsUnsolicited(network, req.Source()) {
-			if !a.gv.unsolBudget.take(u.opts.Clock.Now()) {
+			if !a.gv.unsol.budget.take(u.opts.Clock.Now()) {
 				return verdict{code: 500, reason: "Server Internal Error (too many unsolicited NOTIFYs)", retryAfter: 1}
 			}
 			return verdict{acct: a}

@@ -127,6 +127,11 @@ type UA struct {
 	runq    *runQueue                // the pool that runs the accounts' workers (worker.go)
 	epoch   time.Time                // the workers' timers count from here
 
+	// The property tests' hooks: exec runs a transaction (nil: runTx),
+	// rnd is the jitter source (nil: math/rand).
+	exec func(a *account, t txReq)
+	rnd  func() float64
+
 	probers map[serverKey]*prober // guarded by mu
 
 	heardMu sync.Mutex

@@ -258,7 +258,7 @@ func (s timerSlot) stop()                        { s.a.tm.armed &^= 1 << s.k }
 func (s timerSlot) isArmed() bool                { return s.a.tm.armed&(1<<s.k) != 0 }
 
 // sinceEpoch is the worker's clock as a duration since the UA started.
-func (a *account) sinceEpoch() time.Duration { return a.clock.Now().Sub(a.u.epoch) }
+func (a *account) sinceEpoch() time.Duration { return a.u.opts.Clock.Now().Sub(a.u.epoch) }
 
 func (a *account) armTimer(k timerKind, d time.Duration) {
 	a.tm.due[k] = a.sinceEpoch() + max(d, 0)
@@ -300,7 +300,7 @@ func (a *account) rearm() {
 		a.tickFn = func() { a.enqueue(tick{}) }
 	}
 	t.wakeAt = at
-	t.wake = a.clock.AfterFunc(at-a.sinceEpoch(), a.tickFn)
+	t.wake = a.u.opts.Clock.AfterFunc(at-a.sinceEpoch(), a.tickFn)
 }
 
 // fireDue fires every timer that is due, earliest first.
