@@ -16,11 +16,20 @@
 #   MWI_ALSO="nol=abc123 x=def456" scripts/load-kamailio.sh  # more commits, by label
 #   MWI_RUNS=3 scripts/load-kamailio.sh          # repeat, programs alternate
 #   MWI_BARESIP=0 scripts/load-kamailio.sh       # without baresip
+#   MWI_FLOOR=0 scripts/load-kamailio.sh         # without sipgo-floor (below)
+#   MWI_LOAD_INSPECT=CMD scripts/load-kamailio.sh  # run "CMD PID BINARY" for each
+#                                                # agent one second after all are
+#                                                # subscribed (e.g. a pagemap reader)
 #   GOGC=50 scripts/load-kamailio.sh             # runtime settings pass through
 #   MWI_LOAD_BIN=/tmp/mwi-agent scripts/load-kamailio.sh  # that binary as "mwi-agent"
 #   MWI_LOAD_LOG=1 scripts/load-kamailio.sh      # each agent's log on stderr
 #   MWI_LOAD_MQTT=1 scripts/load-kamailio.sh     # the agents also publish to a
 #                                                # mosquitto started on loopback
+#
+# The "sipgo-floor" rows are scripts/loadfloor: a Go program that only
+# registers and subscribes N accounts with sipgo (the project's SIP stack)
+# and answers NOTIFYs, built with the release flags: what any Go agent on
+# sipgo costs before it does anything of its own.
 #
 # Needs kamailio, kamailio-presence-modules, kamailio-sqlite-modules,
 # sqlite3 (scripts/deps/sip.apt), Go, and for the comparison baresip
@@ -89,6 +98,10 @@ done
 if [ -n "${MWI_BEFORE:-}" ]; then
 	build_rev mwi-before "$MWI_BEFORE"
 fi
+if [ "${MWI_FLOOR:-1}" != 0 ]; then
+	CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$work/sipgo-floor" ./scripts/loadfloor
+	progs=(sipgo-floor "${progs[@]}")
+fi
 if [ "${MWI_BARESIP:-1}" != 0 ] && command -v baresip >/dev/null && [ -f /usr/lib/baresip/modules/mwi.so ]; then
 	progs=(baresip "${progs[@]}")
 fi
@@ -122,7 +135,7 @@ row() { printf '%-11s %-9s %-13s %-10s %-7s %-9s %-9s %-8s %-8s %s\n' "$@"; }
 row program accounts subscribed_s in_prog_s cpu_s VmHWM_MB VmRSS_MB file_MB anon_MB shutdown_s
 if command -v /usr/bin/time >/dev/null; then
 	for p in "${progs[@]}"; do
-		[ "$p" = baresip ] && continue
+		case $p in baresip | sipgo-floor) continue ;; esac
 		kb=$(/usr/bin/time -f %M "$work/$p" version 2>&1 >/dev/null | tail -1)
 		row "$p" start - - - "$(mb "$kb")"
 	done
@@ -157,6 +170,11 @@ for _ in $(seq "$runs"); do
 					done >"$d/accounts"
 					t0=$(date +%s.%N)
 					baresip -f "$d" </dev/null >"$log" 2>&1 &
+					apid=$!
+					;;
+				sipgo-floor)
+					t0=$(date +%s.%N)
+					"$work/$p" -server "127.0.0.1:$port" -n "$n" -base "$base" 2>"$log" &
 					apid=$!
 					;;
 				*)
@@ -214,6 +232,7 @@ for _ in $(seq "$runs"); do
 				fi
 				[ "${MWI_LOAD_LOG:-0}" = 1 ] && [ "$p" != baresip ] && cat "$log" >&2
 				sleep 1
+				[ -n "${MWI_LOAD_INSPECT:-}" ] && [ "$p" != baresip ] && $MWI_LOAD_INSPECT "$apid" "$work/$p" >&2
 				hwm=$(status_mb "$apid" VmHWM) rss=$(status_mb "$apid" VmRSS)
 				rssfile=$(status_mb "$apid" RssFile) rssanon=$(status_mb "$apid" RssAnon)
 				# utime+stime in clock ticks (fields 14, 15 after the command name)
