@@ -447,8 +447,8 @@ func (a *account) learnVia(res *sip.Response) bool {
 		return false
 	}
 	host, port := a.contact.Host, a.contact.Port
-	if r, ok := v.Params.Get("received"); ok && r != "" {
-		host = r
+	if r, ok := v.Params.Get("received"); ok && r != "" && r != host {
+		host = strings.Clone(r) // not the parsed response it is cut from
 	}
 	if r, ok := v.Params.Get("rport"); ok && r != "" {
 		if p, err := strconv.Atoi(r); err == nil {
@@ -619,7 +619,8 @@ func (a *account) onSubResult(r txResult) {
 		d.contact = contactAddr(r.contact)
 		if !d.confirmed {
 			if h := r.res.To(); h != nil {
-				d.remoteTag, _ = h.Params.Get("tag")
+				tag, _ := h.Params.Get("tag")
+				d.remoteTag = strings.Clone(tag) // not the parsed header it is cut from
 			}
 			d.remoteTarget = ""
 			if h := r.res.Contact(); h != nil {
@@ -690,7 +691,7 @@ func (a *account) onNotify(n *notifyIn) {
 	ss := n.subState
 	if !d.confirmed { // NOTIFY before the 2xx (or after a lost one): it creates the dialog
 		a.sub.granted = clampGrant(a.sub.expiry)
-		d.remoteTag = n.fromTag
+		d.remoteTag = strings.Clone(n.fromTag) // not the parsed header it is cut from
 		d.remoteTarget = ""
 		if n.contact != nil {
 			d.remoteTarget = n.contact.String()

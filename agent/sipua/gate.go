@@ -30,8 +30,8 @@ type gate struct {
 	absorb *absorber // answers to recent UDP NOTIFYs, for their retransmissions (absorb.go)
 
 	mu    sync.Mutex
-	order map[string]uint64 // NOTIFY key → arrival number
-	ring  []string          // keys in insertion order, to bound order
+	order map[uint64]uint64 // NOTIFY key (its absorber hash) → arrival number
+	ring  []uint64          // keys in insertion order, to bound order
 	next  int
 
 	knownMu sync.Mutex
@@ -48,7 +48,7 @@ func newGate(u *UA) *gate {
 	return &gate{
 		u: u, parser: sip.NewParser(), absorb: newAbsorber(),
 		logs:  newLogLimiter(u.log, u.opts.Clock.Now),
-		order: map[string]uint64{}, ring: make([]string, orderKeep),
+		order: map[uint64]uint64{}, ring: make([]uint64, orderKeep),
 	}
 }
 
@@ -241,13 +241,14 @@ func (g *gate) notifyResponse(req *sip.Request, key string, code int, reason str
 
 // stamp records the next arrival number for an admitted NOTIFY; a
 // retransmission keeps its first number.
-func (g *gate) stamp(key string) {
+func (g *gate) stamp(notifyKey string) {
+	key := g.absorb.hash(notifyKey) // not the text: 1,024 of them are kept
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if _, ok := g.order[key]; ok {
 		return
 	}
-	if old := g.ring[g.next]; old != "" {
+	if old := g.ring[g.next]; old != 0 {
 		delete(g.order, old)
 	}
 	g.ring[g.next] = key
@@ -271,7 +272,8 @@ const streamStampWait = 20 * time.Millisecond
 
 // arrival is the NOTIFY's arrival number (0 when unknown); key is its
 // notifyKey.
-func (g *gate) arrival(req *sip.Request, key string) uint64 {
+func (g *gate) arrival(req *sip.Request, notifyKey string) uint64 {
+	key := g.absorb.hash(notifyKey)
 	deadline := time.Now().Add(streamStampWait)
 	for {
 		g.mu.Lock()
