@@ -39,10 +39,8 @@ type account struct {
 	// unreachable: the server's prober says it does not answer;
 	// flowLost: the prober closed our dead TCP/TLS connection.
 	unreachable, flowLost bool
-	dirty                 bool               // status or reason changed since the last report
-	ctxStop               func() bool        // releases the shutdown hook on Start's ctx
-	txCtx                 context.Context    // the account's transactions; cancelled when it finishes (or Close)
-	txCancel              context.CancelFunc // (NOTIFY handlers wait on it too)
+	dirty                 bool        // status or reason changed since the last report
+	ctxStop               func() bool // releases the shutdown hook on Start's ctx
 
 	dest    string // host:port for out-of-dialog requests
 	network string // udp, tcp, tls
@@ -150,7 +148,6 @@ func newAccount(u *UA, cfg AccountConfig) (*account, error) {
 		u: u, cfg: cfg,
 	}
 	a.reg.timer, a.sub.timer = timerSlot{a, tmReg}, timerSlot{a, tmSub}
-	a.txCtx, a.txCancel = context.WithCancel(context.Background())
 	if cfg.AOR.Host == "" {
 		return nil, fmt.Errorf("sipua: account %s: no aor", cfg.Name)
 	}
@@ -224,11 +221,53 @@ func (a *account) users() []string {
 	return out
 }
 
-// kill makes the worker finish at once, without un-REGISTER (Close).
+// kill makes the worker finish at once, without un-REGISTER (Close), and
+// cancels its transactions.
 func (a *account) kill() {
 	a.killed.Store(true)
-	a.txCancel()
+	m := &a.box
+	m.mu.Lock()
+	m.txKilled = true
+	txs := m.txs
+	m.txs = nil
+	m.mu.Unlock()
+	for _, cancel := range txs {
+		(*cancel)()
+	}
 	a.enqueue(inputFunc(func(*account) {})) // wake it to finish
+}
+
+// txContext is a context for one transaction (or DNS query) of the
+// account, from parent: done ends it; kill cancels it while it runs. The
+// account keeps no context of its own (a cancelCtx and its channel, about
+// 200 bytes an account): only the running transactions' cancel functions.
+func (a *account) txContext(parent context.Context) (ctx context.Context, done func()) {
+	ctx, cancel := context.WithCancel(parent)
+	m := &a.box
+	m.mu.Lock()
+	if m.txKilled {
+		m.mu.Unlock()
+		cancel()
+		return ctx, func() {}
+	}
+	m.txs = append(m.txs, &cancel)
+	m.mu.Unlock()
+	return ctx, func() {
+		cancel()
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		for i, c := range m.txs {
+			if c == &cancel {
+				last := len(m.txs) - 1
+				m.txs[i], m.txs[last] = m.txs[last], nil
+				m.txs = m.txs[:last]
+				break
+			}
+		}
+		if len(m.txs) == 0 {
+			m.txs = nil
+		}
+	}
 }
 
 // ---- the worker loop -------------------------------------------------------
@@ -778,10 +817,10 @@ func (a *account) runTx(t txReq) {
 	req := t.req
 	t.req = nil // the closures below get the request as an argument
 	client := a.u.client[a.network]
-	ctx := a.txCtx
+	parent := context.Background()
 	var cancel context.CancelFunc = func() {}
-	if t.stopping {
-		ctx, cancel = context.WithTimeout(ctx, a.u.opts.StopTimeout)
+	if t.stopping { // the bound counts from now, waiting for a slot included
+		parent, cancel = context.WithTimeout(parent, a.u.opts.StopTimeout)
 	}
 	// The worker may move to another target, even over another transport
 	// (failover.go): this transaction keeps the ones it was built for.
@@ -796,6 +835,8 @@ func (a *account) runTx(t txReq) {
 	}
 	job := func(req *sip.Request, perr error) { // on a slot of the server (governor.go: submit)
 		defer cancel()
+		ctx, done := a.txContext(parent)
+		defer done()
 		r := txResult{leg: t.leg, gen: t.gen, fresh: t.fresh, contact: t.contact, err: perr}
 		if r.err == nil {
 			r.err = ctx.Err()
@@ -807,7 +848,6 @@ func (a *account) runTx(t txReq) {
 			a.post(r)
 			return
 		}
-		ctx := ctx
 		if t.timeout > 0 {
 			var cancelT context.CancelFunc
 			ctx, cancelT = context.WithTimeout(ctx, t.timeout)

@@ -87,9 +87,11 @@ func (a *account) startLocate() {
 	a.loc.inFlight = true
 	q, r := a.loc.query, a.u.locator
 	go func() {
-		ctx, cancel := context.WithTimeout(a.txCtx, resolveWait)
+		tctx, done := a.txContext(context.Background())
+		ctx, cancel := context.WithTimeout(tctx, resolveWait)
 		res, err := r.Locate(ctx, q)
 		cancel()
+		done()
 		a.enqueue(located{res, err})
 	}()
 }

@@ -601,7 +601,6 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 		respond(ans.code, ans.reason, 0)
 		return
 	case <-t.C:
-	case <-a.txCtx.Done():
 	}
 	if n.claim() {
 		if a.gone() {
