@@ -25,7 +25,7 @@ import (
 // (box) and the fields marked otherwise; the pool runs it (worker.go).
 type account struct {
 	u   *UA
-	cfg AccountConfig
+	cfg accountCfg
 
 	box      mailbox // inputs waiting for the worker (worker.go)
 	tm       timerSet
@@ -143,9 +143,29 @@ type retryNow struct{}
 
 func (retryNow) applyTo(a *account) { a.retry() }
 
+// accountCfg is what an account keeps of its AccountConfig after its
+// start (152 bytes of the 296).
+type accountCfg struct {
+	Name, Username, Password string
+	AOR                      URI
+	Mailbox                  *URI   // nil: the AOR
+	Proxy                    string // outbound proxy host:port ("" = none)
+
+	UnsolicitedHorizon                                  time.Duration
+	Register, Subscribe, Unsolicited, UnsolicitedAlways bool
+}
+
 func newAccount(u *UA, cfg AccountConfig) (*account, error) {
 	a := &account{
-		u: u, cfg: cfg,
+		u: u, cfg: accountCfg{
+			Name: cfg.Name, Username: cfg.Username, Password: cfg.Password, AOR: cfg.AOR, Proxy: cfg.Proxy,
+			UnsolicitedHorizon: cfg.UnsolicitedHorizon,
+			Register:           cfg.Register, Subscribe: cfg.Subscribe, Unsolicited: cfg.Unsolicited, UnsolicitedAlways: cfg.UnsolicitedAlways,
+		},
+	}
+	if cfg.Mailbox.Host != "" {
+		mb := cfg.Mailbox
+		a.cfg.Mailbox = &mb
 	}
 	a.reg.timer, a.sub.timer = timerSlot{a, tmReg}, timerSlot{a, tmSub}
 	if cfg.AOR.Host == "" {

@@ -68,7 +68,7 @@ func (a *account) acceptsUnsolicited(network, src string) bool {
 		f := a.gv.flow.Load()
 		return f != nil && *f == ap
 	}
-	if len(a.cfg.UnsolicitedFrom) > 0 {
+	if len(a.gv.unsol.allowed) > 0 { // unsolicited_from
 		for _, p := range a.gv.unsol.allowed {
 			if p.Contains(ap.Addr()) {
 				return true

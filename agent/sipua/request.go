@@ -74,10 +74,10 @@ func (a *account) aorURI() sip.Uri { return a.cfg.AOR.bare() }
 
 // mailbox is what the account subscribes to: the mailbox URI, else the AOR.
 func (a *account) mailbox() URI {
-	if a.cfg.Mailbox.Host == "" {
+	if a.cfg.Mailbox == nil {
 		return a.cfg.AOR
 	}
-	return a.cfg.Mailbox
+	return *a.cfg.Mailbox
 }
 
 // URI is a SIP URI as the configuration typed it (config.Resolve parsed
