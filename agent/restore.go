@@ -33,6 +33,7 @@ func (a *Agent) Restore(last []state.Account) int {
 	}
 	if n > 0 {
 		a.pub.Seq++
+		a.sharedOK = false
 	}
 	return n
 }

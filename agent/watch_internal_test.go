@@ -45,3 +45,52 @@ func testWatchSlowReaderGetsLatest(t *testing.T) {
 		}
 	}
 }
+
+// Every watcher gets the same copy of a change (one copy per change, not
+// one per watcher), apart from the published state itself; Snapshot still
+// returns a private copy.
+func TestWatchersShareOneCopy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newAgent(nil, uaSpec{}, Options{})
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		accts := []state.Account{{Name: "a"}, {Name: "b"}}
+		a.publish(state.Snapshot{Seq: 1, Accounts: accts}, nil)
+		var ws []<-chan state.Snapshot
+		for range 3 {
+			w := a.Watch(ctx)
+			<-w
+			ws = append(ws, w)
+		}
+		time.Sleep(time.Second) // past the watchers' gap: the next change goes out at once
+		changed := []state.Account{{Name: "a", Waiting: state.WaitingYes}, {Name: "b"}}
+		a.publish(state.Snapshot{Seq: 2, Accounts: changed}, map[int]bool{0: true})
+		synctest.Wait()
+		var first *state.Account
+		for i, w := range ws {
+			var s state.Snapshot
+			select {
+			case s = <-w:
+			default:
+				t.Fatalf("watcher %d: no snapshot after the change", i)
+			}
+			if s.Seq != 2 || s.Accounts[0].Waiting != state.WaitingYes {
+				t.Fatalf("watcher %d got %+v, want the change", i, s)
+			}
+			if first == nil {
+				first = &s.Accounts[0]
+			} else if &s.Accounts[0] != first {
+				t.Errorf("watcher %d got a copy of its own", i)
+			}
+		}
+		a.mu.Lock()
+		pub := &a.pub.Accounts[0]
+		a.mu.Unlock()
+		if first == pub || first == &changed[0] {
+			t.Error("the watchers' copy is the published state itself")
+		}
+		if s := a.Snapshot(); &s.Accounts[0] == first || &s.Accounts[0] == pub {
+			t.Error("Snapshot returned a shared copy")
+		}
+	})
+}

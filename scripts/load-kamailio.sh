@@ -23,6 +23,9 @@
 #   GOGC=50 scripts/load-kamailio.sh             # runtime settings pass through
 #   MWI_LOAD_BIN=/tmp/mwi-agent scripts/load-kamailio.sh  # that binary as "mwi-agent"
 #   MWI_LOAD_LOG=1 scripts/load-kamailio.sh      # each agent's log on stderr
+#   MWI_LOAD_INSPECT="cmd" scripts/load-kamailio.sh  # runs cmd PID BINARY one second
+#                                                # after all subscribed (e.g. a look at
+#                                                # /proc/PID/smaps), output on stderr
 #   MWI_LOAD_MQTT=1 scripts/load-kamailio.sh     # the agents also publish to a
 #                                                # mosquitto started on loopback
 #

@@ -44,16 +44,17 @@ func runRun(ctx context.Context, args []string, _, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "usage: mwi-agent run --config FILE")
 		return exitError{2}
 	}
+	setGC := os.Getenv("GOGC") == "" // GOGC set: the runtime's, as asked
+	if setGC {
+		debug.SetGCPercent(gcPercent(0)) // already while the file is read
+	}
 	cfg, err := config.LoadResolved(*path)
 	if err != nil {
 		return configError{err}
 	}
 	log := newLogger(stderr, cfg.LogLevel)
-	// Small boards: collect garbage at 50 % heap growth instead of 100 %
-	// unless GOGC says otherwise (256 accounts: 23 → 19.5 MB VmHWM, no
-	// measurable cost; see docs/sip.md).
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(50)
+	if setGC {
+		debug.SetGCPercent(gcPercent(len(cfg.Accounts)))
 	}
 	board, err := rig.Open(cfg, log)
 	if err != nil {
@@ -66,7 +67,7 @@ func runRun(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	r.Add(rig.Part{Name: "reload", Optional: true, Run: func(ctx context.Context) error {
-		return reloadOnHUP(ctx, *path, r.Agent, log)
+		return reloadOnHUP(ctx, *path, r.Agent, log, setGC)
 	}})
 	err = r.Run(ctx)
 	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
@@ -78,7 +79,7 @@ func runRun(ctx context.Context, args []string, _, stderr io.Writer) error {
 // reloadOnHUP reloads the file on SIGHUP until ctx ends: unchanged
 // accounts keep their registrations. Under systemd it sends RELOADING=1
 // ... READY=1 (agent/service; a no-op outside it).
-func reloadOnHUP(ctx context.Context, path string, a *agent.Agent, log *slog.Logger) error {
+func reloadOnHUP(ctx context.Context, path string, a *agent.Agent, log *slog.Logger, setGC bool) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -93,6 +94,9 @@ func reloadOnHUP(ctx context.Context, path string, a *agent.Agent, log *slog.Log
 					log.Error("reload: configuration not applied", "err", err)
 					return err
 				}
+				if setGC {
+					debug.SetGCPercent(gcPercent(len(nc.Accounts)))
+				}
 				if err := a.Reload(nc); err != nil {
 					log.Warn("reload", "err", err)
 					return err
@@ -102,4 +106,21 @@ func reloadOnHUP(ctx context.Context, path string, a *agent.Agent, log *slog.Log
 			})
 		}
 	}
+}
+
+// gcPercent is the garbage collector's target (GOGC) for a number of
+// accounts, unless GOGC says otherwise. The heap may grow by half of what
+// is live before a collection, not by all of it (Go's default): 256
+// accounts 23 → 19.5 MB VmHWM at no measurable cost (docs/sip.md). From
+// 128 accounts on, by a quarter: the live heap is then large enough that
+// the headroom is most of what the process adds (1,000 accounts: 29-30 →
+// 27 MB VmHWM for about 10 % more CPU during the start-up; docs/memory.md,
+// "Fourth round"). Below that, 25 collects more often without using less:
+// the heap's floor is 4 MB × GOGC/100 and each collection's own
+// bookkeeping stays resident (8 accounts: 10.3 MB at 50, 11.1 MB at 25).
+func gcPercent(accounts int) int {
+	if accounts >= 128 {
+		return 25
+	}
+	return 50
 }
