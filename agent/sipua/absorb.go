@@ -1,7 +1,6 @@
 package sipua
 
 import (
-	"hash/maphash"
 	"strconv"
 	"sync"
 	"time"
@@ -35,13 +34,15 @@ type answered struct {
 	reason     string
 	code       uint16
 	retryAfter uint16
+	_          [0]func() // never compared: no equality function in the binary
 }
 
 // absorber remembers the answers to recent UDP NOTIFYs by a keyed hash of
 // their Call-ID, CSeq and branch (notifyKey); the seed is random per
-// process, so a sender cannot aim at another NOTIFY's entry.
+// process, and a key's next NOTIFY (a fresh branch) is unknown to anyone
+// else, so a sender cannot aim at another NOTIFY's entry.
 type absorber struct {
-	seed, tagSeed maphash.Seed
+	seed, tagSeed uint64
 
 	mu    sync.Mutex
 	byKey map[uint64]answered
@@ -53,17 +54,24 @@ type absorbEntry struct {
 	at  int64
 }
 
-func newAbsorber() *absorber {
-	return &absorber{seed: maphash.MakeSeed(), tagSeed: maphash.MakeSeed()}
+// hash is FNV-1a of key from the seed (not a package: the armv6 binary
+// has 8 KB to spare; hash/maphash took 1.5 KB of it).
+func hash(seed uint64, key string) uint64 {
+	h := seed
+	for i := 0; i < len(key); i++ {
+		h ^= uint64(key[i])
+		h *= 1099511628211
+	}
+	return h
 }
 
-func (b *absorber) hash(key string) uint64 { return maphash.String(b.seed, key) }
+func (b *absorber) hash(key string) uint64 { return hash(b.seed, key) }
 
 // toTag is the To-tag our answers to a NOTIFY without one carry: derived
 // from its notifyKey, so that an answer given again from the record has
 // the same tag (RFC 3261 8.2.6.2), with nothing stored for it.
 func (b *absorber) toTag(key string) string {
-	return strconv.FormatUint(maphash.String(b.tagSeed, key), 36)
+	return strconv.FormatUint(hash(b.tagSeed, key), 36)
 }
 
 // remember records the answer to the NOTIFY with this notifyKey.
@@ -71,12 +79,9 @@ func (b *absorber) remember(key string, now time.Time, code int, reason string, 
 	h, t := b.hash(key), now.UnixNano()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.expire(t)
+	b.expire(t, absorbMax-1)
 	if b.byKey == nil {
 		b.byKey = map[uint64]answered{}
-	}
-	if len(b.fifo) >= absorbMax {
-		b.drop()
 	}
 	b.byKey[h] = answered{at: t, reason: reason, code: uint16(code), retryAfter: uint16(min(max(retryAfter, 0), 1<<16-1))}
 	b.fifo = append(b.fifo, absorbEntry{h, t})
@@ -88,26 +93,22 @@ func (b *absorber) lookup(key string, now time.Time) (answered, bool) {
 	h, t := b.hash(key), now.UnixNano()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.expire(t)
+	b.expire(t, absorbMax)
 	a, ok := b.byKey[h]
 	return a, ok
 }
 
-// expire forgets answers older than absorbFor (called with mu held).
-func (b *absorber) expire(now int64) {
-	for len(b.fifo) > 0 && now-b.fifo[0].at >= int64(absorbFor) {
-		b.drop()
+// expire forgets answers older than absorbFor, and the oldest ones beyond
+// keep (called with mu held).
+func (b *absorber) expire(now int64, keep int) {
+	for len(b.fifo) > 0 && (now-b.fifo[0].at >= int64(absorbFor) || len(b.fifo) > keep) {
+		e := b.fifo[0]
+		b.fifo = b.fifo[1:]
+		if a, ok := b.byKey[e.key]; ok && a.at == e.at {
+			delete(b.byKey, e.key)
+		}
 	}
 	if len(b.fifo) == 0 {
 		b.fifo, b.byKey = nil, nil // let a start-up's burst go
-	}
-}
-
-// drop forgets the oldest answer (called with mu held).
-func (b *absorber) drop() {
-	e := b.fifo[0]
-	b.fifo = b.fifo[1:]
-	if a, ok := b.byKey[e.key]; ok && a.at == e.at {
-		delete(b.byKey, e.key)
 	}
 }

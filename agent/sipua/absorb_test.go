@@ -133,7 +133,7 @@ func TestNotifyRetransmissionAbsorbed(t *testing.T) {
 // The record forgets an answer after Timer J (32 s) and keeps at most
 // absorbMax, oldest first.
 func TestAbsorberExpiry(t *testing.T) {
-	b := newAbsorber()
+	b := &absorber{seed: 1, tagSeed: 2}
 	t0 := time.Unix(1000, 0)
 	b.remember("a", t0, 200, "OK", 0)
 	b.remember("b", t0.Add(10*time.Second), 500, "Server Internal Error (busy)", 1)

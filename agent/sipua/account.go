@@ -153,6 +153,8 @@ type accountCfg struct {
 
 	UnsolicitedHorizon                                  time.Duration
 	Register, Subscribe, Unsolicited, UnsolicitedAlways bool
+
+	_ [0]func() // never compared: no equality function in the binary
 }
 
 func newAccount(u *UA, cfg AccountConfig) (*account, error) {

@@ -2,6 +2,7 @@ package sipua
 
 import (
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"strconv"
@@ -46,7 +47,7 @@ const orderKeep = 1024
 
 func newGate(u *UA) *gate {
 	return &gate{
-		u: u, parser: sip.NewParser(), absorb: newAbsorber(),
+		u: u, parser: sip.NewParser(), absorb: &absorber{seed: rand.Uint64(), tagSeed: rand.Uint64()},
 		logs:  newLogLimiter(u.log, u.opts.Clock.Now),
 		order: map[uint64]uint64{}, ring: make([]uint64, orderKeep),
 	}
