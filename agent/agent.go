@@ -49,11 +49,14 @@ type Agent struct {
 	log   *slog.Logger
 	clock clock.Clock
 
-	mu      sync.Mutex // guards specs/uaspec before Run, pub, watchers, running
-	specs   []spec
-	uaspec  uaSpec
-	pub     state.Snapshot // the latest published snapshot (a private copy)
-	changed latest.Signal  // tells the watchers
+	mu     sync.Mutex // guards specs/uaspec before Run, pub, watchers, running
+	specs  []spec
+	uaspec uaSpec
+	// pub is the state: the loop's own while Run runs (it changes it in
+	// place, under mu; readers copy it under mu), else what Restore and
+	// reload set.
+	pub     state.Snapshot
+	changed latest.Signal // tells the watchers
 	// shared is the watchers' read-only copy of pub, made by the first
 	// watcher that asks after a change (valid while sharedOK) and handed
 	// to every watcher: one copy per change, not one per watcher.
@@ -165,37 +168,42 @@ func (a *Agent) watched() state.Snapshot {
 // Started is closed once every account's worker has started.
 func (a *Agent) Started() <-chan struct{} { return a.started }
 
-// publish copies the loop's changed accounts (all when dirty is nil) into
-// the published state and kicks every watcher. The loop never mutates a
-// Classes map in place (an update replaces it), so the published state
-// shares them; readers get deep copies.
-func (a *Agent) publish(s state.Snapshot, dirty map[int]bool) {
+// publish tells the watchers that the state changed (the loop changed
+// a.pub in place, under mu). The loop never mutates a Classes map in
+// place (an update replaces it), so copies share them.
+func (a *Agent) publish() {
 	a.mu.Lock()
-	if dirty == nil || len(a.pub.Accounts) != len(s.Accounts) {
-		a.pub = s
-		a.pub.Accounts = append([]state.Account(nil), s.Accounts...)
-	} else {
-		for i := range dirty {
-			a.pub.Accounts[i] = s.Accounts[i]
-		}
-		a.pub.Seq, a.pub.At = s.Seq, s.At
-	}
 	a.sharedOK = false
 	a.mu.Unlock()
 	a.changed.Notify()
+}
+
+// set replaces account i of the state (the loop's writes go through here,
+// bump and reload: readers copy a.pub under mu).
+func (l *loop) set(i int, acc state.Account) {
+	l.a.mu.Lock()
+	l.snap.Accounts[i] = acc
+	l.a.mu.Unlock()
+}
+
+// bump counts a change of the state, made at.
+func (l *loop) bump(at time.Time) {
+	l.a.mu.Lock()
+	l.snap.Seq++
+	l.snap.At = at
+	l.a.mu.Unlock()
 }
 
 // loop is the state owned by Run's goroutine.
 type loop struct {
 	a       *Agent
 	ua      *sipua.UA
-	snap    state.Snapshot
+	snap    *state.Snapshot // = &a.pub: written only under a.mu, read freely (the loop is its only writer)
 	specs   []spec
 	cancels map[string]context.CancelFunc
 	ctx     context.Context
 	t0      time.Time // Run started
 	allSub  bool      // "all subscribed" logged
-	dirty   map[int]bool
 
 	reports  map[string]serverReport  // last mailbox each server reported (manual.go)
 	baseline map[string]*serverReport // the report a manual state holds against
@@ -213,7 +221,6 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.running = true
 	specs := a.specs // never changed in place: reload replaces the slice
 	us := a.uaspec
-	snap := a.pub.Clone()
 	a.mu.Unlock()
 	defer func() {
 		a.mu.Lock()
@@ -221,7 +228,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.mu.Unlock()
 	}()
 
-	updates := make(chan sipua.Update, 1024)
+	// Room for a start-up burst's updates (a few per account), at most
+	// 1,024 (80 bytes each: 80 KB, most of the heap floor's worth with a
+	// handful of accounts).
+	updates := make(chan sipua.Update, min(1024, max(64, 4*len(specs))))
 	loopDone := make(chan struct{})
 	opts := us.opts
 	opts.Logger = a.log
@@ -237,7 +247,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("agent: %w", err)
 	}
-	l := &loop{a: a, ua: ua, snap: snap, specs: specs, cancels: map[string]context.CancelFunc{}, ctx: context.Background(), t0: a.clock.Now()}
+	l := &loop{a: a, ua: ua, snap: &a.pub, specs: specs, cancels: map[string]context.CancelFunc{}, ctx: context.Background(), t0: a.clock.Now()}
 	for _, sp := range specs {
 		if err := l.startAccount(sp); err != nil {
 			a.log.Error("agent: account not started", "account", sp.sip.Name, "err", err)
@@ -325,14 +335,9 @@ func (l *loop) apply(u sipua.Update) bool {
 	if i < 0 {
 		return false // an account removed by Reload, still shutting down
 	}
-	acc := &l.snap.Accounts[i]
-	before := *acc
-	defer func() {
-		if l.dirty == nil {
-			l.dirty = map[int]bool{}
-		}
-		l.dirty[i] = true
-	}()
+	before := l.snap.Accounts[i]
+	next := before
+	acc := &next
 	if u.Health != acc.Health {
 		acc.Since = u.At
 	}
@@ -349,6 +354,8 @@ func (l *loop) apply(u sipua.Update) bool {
 	if !mailboxChanged && before.Health == acc.Health && before.LastStatus == acc.LastStatus && before.LastReason == acc.LastReason && u.Mailbox == nil {
 		return false
 	}
+	l.set(i, next)
+	l.bump(u.At)
 	if mailboxChanged || before.Health != acc.Health {
 		t := acc.Total()
 		l.a.log.Info("account state",
@@ -359,15 +366,12 @@ func (l *loop) apply(u sipua.Update) bool {
 			"health", acc.Health.String(),
 			"status", acc.LastStatus, "reason", acc.LastReason)
 	}
-	l.snap.Seq++
-	l.snap.At = u.At
 	return true
 }
 
 // publish hands the current state to Snapshot and the watchers.
 func (l *loop) publish() {
-	l.a.publish(l.snap, l.dirty)
-	l.dirty = nil
+	l.a.publish()
 	if !l.allSub && l.allSubscribed() {
 		l.allSub = true
 		l.a.log.Info("agent: all accounts subscribed", "accounts", len(l.snap.Accounts), "after", l.a.clock.Now().Sub(l.t0).String())
@@ -448,19 +452,22 @@ func (a *Agent) reload(specs []spec, us uaSpec) error {
 			prev[acc.Name] = acc
 		}
 		now := l.a.clock.Now()
-		l.snap.Accounts = nil
+		var accts []state.Account
 		for _, sp := range specs {
 			if keep[sp.sip.Name] {
 				acc := prev[sp.sip.Name]
 				acc.Label = sp.label
-				l.snap.Accounts = append(l.snap.Accounts, acc)
+				accts = append(accts, acc)
 				// A reload is the moment to try again what the server
 				// refused for good (rejected, noresource, 403, auth).
 				go l.ua.Retry(sp.sip.Name)
 				continue
 			}
-			l.snap.Accounts = append(l.snap.Accounts, newAccountState(sp, now))
+			accts = append(accts, newAccountState(sp, now))
 		}
+		l.a.mu.Lock()
+		l.snap.Accounts = accts
+		l.a.mu.Unlock()
 		l.specs = specs
 		// Stopped accounts' workers deregister from the UA when they
 		// finish; start the new ones once the name is free.
@@ -480,10 +487,8 @@ func (a *Agent) reload(specs []spec, us uaSpec) error {
 				err = errors.Join(err, fmt.Errorf("agent: account %s: %w", sp.sip.Name, e))
 			}
 		}
-		l.snap.Seq++
-		l.snap.At = now
-		l.a.publish(l.snap, nil)
-		l.dirty = nil
+		l.bump(now)
+		l.a.publish()
 	})
 	if !ok {
 		return errors.New("agent: reload: loop not answering")

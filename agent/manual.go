@@ -78,7 +78,8 @@ func (a *Agent) Manual(r state.ManualRequest) ([]string, error) {
 		now := a.clock.Now()
 		found := false
 		for i := range l.snap.Accounts {
-			acc := &l.snap.Accounts[i]
+			next := l.snap.Accounts[i]
+			acc := &next
 			if !r.All && acc.Name != r.Account {
 				continue
 			}
@@ -94,10 +95,7 @@ func (a *Agent) Manual(r state.ManualRequest) ([]string, error) {
 			}
 			acc.Waiting, acc.Classes, acc.Source, acc.RestoredFrom, acc.Updated = waiting, maps.Clone(classes), state.SourceManual, state.SourceNone, now
 			acc.MessageAccount = ""
-			if l.dirty == nil {
-				l.dirty = map[int]bool{}
-			}
-			l.dirty[i] = true
+			l.set(i, next)
 			names = append(names, acc.Name)
 			t := acc.Total()
 			a.log.Info("account state", "account", acc.Name, "waiting", acc.Waiting.String(),
@@ -107,8 +105,7 @@ func (a *Agent) Manual(r state.ManualRequest) ([]string, error) {
 			err = fmt.Errorf("agent: manual: account %q is not configured", r.Account)
 			return
 		}
-		l.snap.Seq++
-		l.snap.At = now
+		l.bump(now)
 		l.publish()
 	})
 	if !ok {
