@@ -23,9 +23,8 @@
 #   GOGC=50 scripts/load-kamailio.sh             # runtime settings pass through
 #   MWI_LOAD_BIN=/tmp/mwi-agent scripts/load-kamailio.sh  # that binary as "mwi-agent"
 #   MWI_LOAD_LOG=1 scripts/load-kamailio.sh      # each agent's log on stderr
-#   MWI_LOAD_INSPECT="cmd" scripts/load-kamailio.sh  # runs cmd PID BINARY one second
-#                                                # after all subscribed (e.g. a look at
-#                                                # /proc/PID/smaps), output on stderr
+#   MWI_LOAD_SETTLE=60 scripts/load-kamailio.sh  # measure 60 s after all are
+#                                                # subscribed instead of one second
 #   MWI_LOAD_MQTT=1 scripts/load-kamailio.sh     # the agents also publish to a
 #                                                # mosquitto started on loopback
 #
@@ -234,7 +233,7 @@ for _ in $(seq "$runs"); do
 					inprog=$(sed -n 's/.*all accounts subscribed.*after=\([0-9.]*\)\(m\?s\).*/\1 \2/p' "$log" | awk '{ if ($2=="ms") printf "%.4f", $1/1000; else printf "%.4f", $1 }')
 				fi
 				[ "${MWI_LOAD_LOG:-0}" = 1 ] && [ "$p" != baresip ] && cat "$log" >&2
-				sleep 1
+				sleep "${MWI_LOAD_SETTLE:-1}"
 				[ -n "${MWI_LOAD_INSPECT:-}" ] && [ "$p" != baresip ] && $MWI_LOAD_INSPECT "$apid" "$work/$p" >&2
 				hwm=$(status_mb "$apid" VmHWM) rss=$(status_mb "$apid" VmRSS)
 				rssfile=$(status_mb "$apid" RssFile) rssanon=$(status_mb "$apid" RssAnon)

@@ -78,6 +78,9 @@ func runRun(ctx context.Context, args []string, _, stderr io.Writer) error {
 	r.Add(rig.Part{Name: "reload", Optional: true, Run: func(ctx context.Context) error {
 		return reloadOnHUP(ctx, *path, r.Agent, log, setGC)
 	}})
+	// Start-up code is not needed again: unmap the executable's pages
+	// (pages_linux.go) before the accounts start.
+	dropExecPages()
 	err = r.Run(ctx)
 	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		return nil

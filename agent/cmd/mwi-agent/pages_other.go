@@ -1,0 +1,6 @@
+//go:build !linux
+
+package main
+
+// dropExecPages: only Linux (pages_linux.go).
+func dropExecPages() {}
