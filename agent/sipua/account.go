@@ -2,9 +2,9 @@ package sipua
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/netip"
 	"strconv"
@@ -24,12 +24,8 @@ import (
 // Nothing here is touched by another goroutine except through its mailbox
 // (box) and the fields marked otherwise; the pool runs it (worker.go).
 type account struct {
-	u     *UA
-	cfg   AccountConfig
-	log   *slog.Logger
-	clock Clock
-	exec  func(t txReq)  // runs a transaction; its result comes back as an input
-	rnd   func() float64 // jitter source (nil: math/rand)
+	u   *UA
+	cfg accountCfg
 
 	box      mailbox // inputs waiting for the worker (worker.go)
 	tm       timerSet
@@ -43,16 +39,14 @@ type account struct {
 	// unreachable: the server's prober says it does not answer;
 	// flowLost: the prober closed our dead TCP/TLS connection.
 	unreachable, flowLost bool
-	ctxStop               func() bool        // releases the shutdown hook on Start's ctx
-	txCtx                 context.Context    // the account's transactions; cancelled when it finishes (or Close)
-	txCancel              context.CancelFunc // (NOTIFY handlers wait on it too)
+	dirty                 bool        // status or reason changed since the last report
+	ctxStop               func() bool // releases the shutdown hook on Start's ctx
 
 	dest    string // host:port for out-of-dialog requests
 	network string // udp, tcp, tls
-	allowed []netip.Prefix
 
-	contact    sip.Uri // what we currently believe our Contact is (UDP)
-	regContact sip.Uri // Contact of the last successful REGISTER
+	contact    hostPort // what we currently believe our Contact's address is (UDP)
+	regContact hostPort // the Contact of the last successful REGISTER
 
 	reg       leg[RegState]
 	sub       leg[SubState]
@@ -62,24 +56,22 @@ type account struct {
 	inFlight  int           // transactions started and not yet answered
 	budget    window        // the account's request budget (governor.go)
 
-	health   state.Health
-	status   int
-	reason   string
-	sentCode int    // status last reported
-	sentWhy  string // reason last reported
+	health state.Health
+	status int
+	reason string
 
 	gv        gateView
-	resolveAt time.Time   // start-up: since when it waits for the server's name to resolve
-	loc       *serverLoc  // the located server and its failover targets (failover.go); nil for an IP address
-	unwatch   func()      // leaves the current server's prober
-	srv       *serverGate // the server gate this account joined (governor.go); nil before its first request
+	resolveAt time.Duration // start-up: since when (since the UA's epoch, +1) it waits for the server's name to resolve
+	loc       *serverLoc    // the located server and its failover targets (failover.go); nil for an IP address
+	unwatch   func()        // leaves the current server's prober
+	srv       *serverGate   // the server gate this account joined (governor.go); nil before its first request
 }
 
 // dialog is the remote side of the subscription dialog (RFC 6665 / RFC
 // 3261 section 12); the local side (Call-ID, tag, CSeq) is the sub leg's.
 type dialog struct {
 	remoteTag      string
-	remoteTarget   sip.Uri
+	remoteTarget   string // the notifier's Contact URI as text, "" for none (the mailbox): remoteTargetURI
 	routeSet       []sip.Uri
 	remoteCSeq     uint32
 	haveRemoteCSeq bool
@@ -96,7 +88,14 @@ type hostPort struct {
 }
 
 func contactAddr(u sip.Uri) hostPort { return hostPort{u.Host, u.Port} }
-func (h hostPort) uri() sip.Uri      { return sip.Uri{Host: h.Host, Port: h.Port} }
+
+// contactURI is our Contact at h (zero when h is: not known yet).
+func (a *account) contactURI(h hostPort) sip.Uri {
+	if h.Host == "" && h.Port == 0 {
+		return sip.Uri{}
+	}
+	return sip.Uri{Scheme: "sip", User: a.cfg.AOR.User, Host: h.Host, Port: h.Port}
+}
 func (h hostPort) String() string {
 	return net.JoinHostPort(strings.Trim(h.Host, "[]"), strconv.Itoa(h.Port))
 }
@@ -144,14 +143,33 @@ type retryNow struct{}
 
 func (retryNow) applyTo(a *account) { a.retry() }
 
+// accountCfg is what an account keeps of its AccountConfig after its
+// start (152 bytes of the 296).
+type accountCfg struct {
+	Name, Username, Password string
+	AOR                      URI
+	Mailbox                  *URI   // nil: the AOR
+	Proxy                    string // outbound proxy host:port ("" = none)
+
+	UnsolicitedHorizon                                  time.Duration
+	Register, Subscribe, Unsolicited, UnsolicitedAlways bool
+
+	_ [0]func() // never compared: no equality function in the binary
+}
+
 func newAccount(u *UA, cfg AccountConfig) (*account, error) {
 	a := &account{
-		u: u, cfg: cfg, clock: u.opts.Clock,
-		log: u.log.With("account", cfg.Name),
+		u: u, cfg: accountCfg{
+			Name: cfg.Name, Username: cfg.Username, Password: cfg.Password, AOR: cfg.AOR, Proxy: cfg.Proxy,
+			UnsolicitedHorizon: cfg.UnsolicitedHorizon,
+			Register:           cfg.Register, Subscribe: cfg.Subscribe, Unsolicited: cfg.Unsolicited, UnsolicitedAlways: cfg.UnsolicitedAlways,
+		},
+	}
+	if cfg.Mailbox.Host != "" {
+		mb := cfg.Mailbox
+		a.cfg.Mailbox = &mb
 	}
 	a.reg.timer, a.sub.timer = timerSlot{a, tmReg}, timerSlot{a, tmSub}
-	a.txCtx, a.txCancel = context.WithCancel(context.Background())
-	a.exec = a.runTx
 	if cfg.AOR.Host == "" {
 		return nil, fmt.Errorf("sipua: account %s: no aor", cfg.Name)
 	}
@@ -191,7 +209,9 @@ func newAccount(u *UA, cfg AccountConfig) (*account, error) {
 	if perr != nil {
 		return nil, perr
 	}
-	a.allowed = allowed
+	if cfg.Unsolicited {
+		a.gv.unsol = &unsolState{allowed: allowed, budget: tokenBucket{rate: u.opts.UnsolicitedRate, burst: max(unsolicitedBurst, 5*u.opts.UnsolicitedRate)}}
+	}
 	a.reg.kind, a.sub.kind = legReg, legSub
 	a.reg.expiry = orDefault(cfg.RegisterExpiry, 3600*time.Second)
 	a.sub.expiry = orDefault(cfg.SubscribeExpiry, 3600*time.Second)
@@ -199,7 +219,6 @@ func newAccount(u *UA, cfg AccountConfig) (*account, error) {
 	a.reg.localTag = sip.GenerateTagN(16)
 	a.reg.cseq = firstCSeq()
 	a.health = state.HealthDisabled
-	a.gv.unsolBudget = tokenBucket{rate: u.opts.UnsolicitedRate, burst: max(unsolicitedBurst, 5*u.opts.UnsolicitedRate)}
 	a.u.dns.get(hostOf(a.dest)) // start resolving now, off the worker's goroutine
 	return a, nil
 }
@@ -224,11 +243,53 @@ func (a *account) users() []string {
 	return out
 }
 
-// kill makes the worker finish at once, without un-REGISTER (Close).
+// kill makes the worker finish at once, without un-REGISTER (Close), and
+// cancels its transactions.
 func (a *account) kill() {
 	a.killed.Store(true)
-	a.txCancel()
+	m := &a.box
+	m.mu.Lock()
+	m.txKilled = true
+	txs := m.txs
+	m.txs = nil
+	m.mu.Unlock()
+	for _, cancel := range txs {
+		(*cancel)()
+	}
 	a.enqueue(inputFunc(func(*account) {})) // wake it to finish
+}
+
+// txContext is a context for one transaction (or DNS query) of the
+// account, from parent: done ends it; kill cancels it while it runs. The
+// account keeps no context of its own (a cancelCtx and its channel, about
+// 200 bytes an account): only the running transactions' cancel functions.
+func (a *account) txContext(parent context.Context) (ctx context.Context, done func()) {
+	ctx, cancel := context.WithCancel(parent)
+	m := &a.box
+	m.mu.Lock()
+	if m.txKilled {
+		m.mu.Unlock()
+		cancel()
+		return ctx, func() {}
+	}
+	m.txs = append(m.txs, &cancel)
+	m.mu.Unlock()
+	return ctx, func() {
+		cancel()
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		for i, c := range m.txs {
+			if c == &cancel {
+				last := len(m.txs) - 1
+				m.txs[i], m.txs[last] = m.txs[last], nil
+				m.txs = m.txs[:last]
+				break
+			}
+		}
+		if len(m.txs) == 0 {
+			m.txs = nil
+		}
+	}
 }
 
 // ---- the worker loop -------------------------------------------------------
@@ -260,15 +321,15 @@ const resolveWait = 5 * time.Second
 // finding it must not block the worker on DNS.
 func (a *account) begin() {
 	a.report(nil)
-	if a.resolveAt.IsZero() {
-		a.resolveAt = a.clock.Now()
+	if a.resolveAt == 0 {
+		a.resolveAt = a.sinceEpoch() + 1
 	}
 	if a.loc != nil && !a.loc.done {
 		a.startLocate() // begin runs again when it answers
 		return
 	}
-	if _, ok := a.destAddrs(); !ok && a.clock.Now().Sub(a.resolveAt) < resolveWait {
-		a.slot(tmResolve).arm(a.clock, 20*time.Millisecond)
+	if _, ok := a.destAddrs(); !ok && a.sinceEpoch()+1-a.resolveAt < resolveWait {
+		a.slot(tmResolve).arm(a.u.opts.Clock, 20*time.Millisecond)
 		return
 	}
 	switch {
@@ -284,14 +345,14 @@ func (a *account) begin() {
 		a.sub.state = SubStopped
 	}
 	if a.u.opts.Keepalive > 0 {
-		a.slot(tmKeep).arm(a.clock, a.u.opts.Keepalive)
+		a.slot(tmKeep).arm(a.u.opts.Clock, a.u.opts.Keepalive)
 	}
 }
 
 // stop begins the shutdown: un-SUBSCRIBE, un-REGISTER, bounded.
 func (a *account) stop() {
 	a.stopping = true
-	a.slot(tmStop).arm(a.clock, a.u.opts.StopTimeout)
+	a.slot(tmStop).arm(a.u.opts.Clock, a.u.opts.StopTimeout)
 	a.slot(tmKeep).stop()
 	a.subEvent(EvStop, Outcome{})
 	a.regEvent(EvStop, Outcome{})
@@ -316,10 +377,10 @@ func (a *account) fire(k timerKind) {
 		a.subEvent(EvLapse, Outcome{})
 	case tmKeep:
 		a.keepalive()
-		a.slot(tmKeep).arm(a.clock, a.u.opts.Keepalive)
+		a.slot(tmKeep).arm(a.u.opts.Clock, a.u.opts.Keepalive)
 	case tmUnsol:
-		a.gv.unsolOld = true
-		a.log.Warn("sipua: no unsolicited NOTIFY confirmed the mailbox state within unsolicited_horizon; it is stale", "horizon", a.cfg.UnsolicitedHorizon)
+		a.gv.unsol.old = true
+		a.log().Warn("sipua: no unsolicited NOTIFY confirmed the mailbox state within unsolicited_horizon; it is stale", "horizon", a.cfg.UnsolicitedHorizon)
 		a.report(nil)
 	case tmResolve:
 		if !a.stopping {
@@ -349,11 +410,11 @@ func (a *account) retry() {
 
 func (a *account) regEvent(e Event, o Outcome) {
 	l := &a.reg
-	for _, act := range l.step(NextReg, e, a.log) {
+	for _, act := range l.step(NextReg, e, a.log()) {
 		if act == ActBackoffTimer {
 			a.u.observeBackoff(a.cfg.Name, "register")
 		}
-		if l.common(act, o, a.clock, &a.u.opts, a.rnd) {
+		if l.common(act, o, a.u.opts.Clock, &a.u.opts, a.u.rnd) {
 			continue
 		}
 		switch act {
@@ -383,8 +444,8 @@ func (a *account) onRegistered() {
 	case a.sub.state == SubIdle:
 		a.subEvent(EvStart, Outcome{})
 	case a.followRegistration():
-	case a.dlg.confirmed && a.dlg.contact.Host != "" && !sameHostPort(a.dlg.contact.uri(), a.regContact):
-		a.log.Info("sipua: contact changed, subscribing again", "old", a.dlg.contact.String(), "new", a.regContact.HostPort())
+	case a.dlg.confirmed && a.dlg.contact.Host != "" && !sameHostPort(a.dlg.contact, a.regContact):
+		a.log().Info("sipua: contact changed, subscribing again", "old", a.dlg.contact.String(), "new", a.regContact.String())
 		a.subEvent(EvContactChanged, Outcome{})
 	}
 }
@@ -396,11 +457,11 @@ func (a *account) onRegResult(r txResult) {
 	}
 	changed := false
 	if o.Event == EvOK {
-		a.regContact = r.contact
+		a.regContact = contactAddr(r.contact)
 		a.reg.granted = a.grantedRegistration(r.res, o, r.contact)
 		changed = a.learnVia(r.res)
 		if a.reg.state == RegUnregistering {
-			a.log.Info("sipua: unregistered")
+			a.log().Info("sipua: unregistered")
 		} else if a.reg.granted == 0 {
 			// The server dropped our binding; register again shortly.
 			o.Event = EvTransient
@@ -420,7 +481,7 @@ func (a *account) onRegResult(r txResult) {
 func (a *account) grantedRegistration(res *sip.Response, o Outcome, ours sip.Uri) time.Duration {
 	for _, h := range res.GetHeaders("Contact") {
 		c, ok := h.(*sip.ContactHeader)
-		if !ok || !sameHostPort(c.Address, ours) {
+		if !ok || !sameHostPort(contactAddr(c.Address), contactAddr(ours)) {
 			continue
 		}
 		if v, ok := c.Params.Get("expires"); ok {
@@ -447,8 +508,8 @@ func (a *account) learnVia(res *sip.Response) bool {
 		return false
 	}
 	host, port := a.contact.Host, a.contact.Port
-	if r, ok := v.Params.Get("received"); ok && r != "" {
-		host = r
+	if r, ok := v.Params.Get("received"); ok && r != "" && r != host {
+		host = strings.Clone(r) // not the parsed response it is cut from
 	}
 	if r, ok := v.Params.Get("rport"); ok && r != "" {
 		if p, err := strconv.Atoi(r); err == nil {
@@ -458,21 +519,21 @@ func (a *account) learnVia(res *sip.Response) bool {
 	if host == a.contact.Host && port == a.contact.Port {
 		return false
 	}
-	a.log.Info("sipua: server sees us at another address", "contact", a.contact.HostPort(), "seen", net.JoinHostPort(host, strconv.Itoa(port)))
+	a.log().Info("sipua: server sees us at another address", "contact", a.contact.String(), "seen", net.JoinHostPort(host, strconv.Itoa(port)))
 	a.contact.Host, a.contact.Port = host, port
 	return true
 }
 
-func sameHostPort(x, y sip.Uri) bool {
+func sameHostPort(x, y hostPort) bool {
 	return strings.EqualFold(strings.Trim(x.Host, "[]"), strings.Trim(y.Host, "[]")) && x.Port == y.Port
 }
 
 func (a *account) sendRegister(fresh bool, expires time.Duration) {
 	cseq, gen := a.reg.next()
 	req := a.registerRequest(expires, cseq)
-	contact := a.contact // after registerRequest: it picks the UDP Contact
+	contact := a.contactURI(a.contact) // after registerRequest: it picks the UDP Contact
 	if a.reg.state == RegUnregistering && a.regContact.Host != "" {
-		contact = a.regContact
+		contact = a.contactURI(a.regContact)
 	}
 	a.transact(txReq{leg: legReg, gen: gen, fresh: fresh, req: req, contact: contact, stopping: expires == 0})
 }
@@ -482,15 +543,15 @@ func (a *account) sendRegister(fresh bool, expires time.Duration) {
 func (a *account) subEvent(e Event, o Outcome) {
 	var follow []Event
 	l := &a.sub
-	for _, act := range l.step(NextSub, e, a.log) {
+	for _, act := range l.step(NextSub, e, a.log()) {
 		if act == ActBackoffTimer {
 			a.u.observeBackoff(a.cfg.Name, "subscribe")
 		}
 		if act == ActRefreshTimer { // sooner than the grant asks: the restart check
-			l.timer.arm(a.clock, a.subRefreshDelay())
+			l.timer.arm(a.u.opts.Clock, a.subRefreshDelay())
 			continue
 		}
-		if l.common(act, o, a.clock, &a.u.opts, a.rnd) {
+		if l.common(act, o, a.u.opts.Clock, &a.u.opts, a.u.rnd) {
 			continue
 		}
 		switch act {
@@ -508,7 +569,7 @@ func (a *account) subEvent(e Event, o Outcome) {
 			a.armLapse()
 		case ActNotifyRefresh:
 			if a.notifyExp >= 0 {
-				l.timer.arm(a.clock, a.subRefreshDelay())
+				l.timer.arm(a.u.opts.Clock, a.subRefreshDelay())
 				a.armLapse()
 			}
 		case ActNotifyLapse:
@@ -518,7 +579,7 @@ func (a *account) subEvent(e Event, o Outcome) {
 		case ActDropDialog:
 			a.dropDialog()
 		case ActTimerN:
-			a.slot(tmTimerN).arm(a.clock, a.u.opts.TimerN)
+			a.slot(tmTimerN).arm(a.u.opts.Clock, a.u.opts.TimerN)
 		case ActMailbox:
 			if mb := a.pendingMB; mb != nil {
 				a.pendingMB = nil
@@ -528,7 +589,7 @@ func (a *account) subEvent(e Event, o Outcome) {
 		case ActStale:
 			if !a.stale {
 				a.stale = true
-				a.log.Warn("sipua: subscription lapsed; mailbox state is stale")
+				a.log().Warn("sipua: subscription lapsed; mailbox state is stale")
 			}
 		case ActForget:
 			a.stale = false
@@ -543,7 +604,7 @@ func (a *account) subEvent(e Event, o Outcome) {
 				follow = append(follow, EvStopDone)
 			}
 		case ActFinalWait:
-			l.timer.arm(a.clock, finalNotifyWait)
+			l.timer.arm(a.u.opts.Clock, finalNotifyWait)
 		case ActDone:
 			l.timer.stop()
 			a.slot(tmTimerN).stop()
@@ -559,7 +620,7 @@ func (a *account) subEvent(e Event, o Outcome) {
 
 // armLapse arms the lapse timer at the subscription's grant.
 func (a *account) armLapse() {
-	a.slot(tmLapse).arm(a.clock, a.sub.granted)
+	a.slot(tmLapse).arm(a.u.opts.Clock, a.sub.granted)
 }
 
 // newDialog forgets the subscription dialog: the next SUBSCRIBE starts a
@@ -581,7 +642,7 @@ func (a *account) sendSubscribe(fresh bool, expires time.Duration) {
 	cseq, gen := a.sub.next()
 	a.dlg.notifyGrant = false
 	req := a.subscribeRequest(expires, cseq)
-	t := txReq{leg: legSub, gen: gen, fresh: fresh, req: req, contact: a.contact, stopping: expires == 0}
+	t := txReq{leg: legSub, gen: gen, fresh: fresh, req: req, contact: a.contactURI(a.contact), stopping: expires == 0}
 	if a.dlg.confirmed && !t.stopping && a.slot(tmLapse).isArmed() {
 		// An in-dialog refresh must fail early enough that a new dialog
 		// still fits before the grant lapses (the remote target may be
@@ -595,10 +656,10 @@ func (a *account) sendSubscribe(fresh bool, expires time.Duration) {
 // dropDialog un-SUBSCRIBEs the dialog best effort — only when the budget
 // allows it now, answer ignored — and forgets it.
 func (a *account) dropDialog() {
-	if a.dlg.confirmed && !a.budget.earliest(a.clock.Now()).After(a.clock.Now()) {
+	if a.dlg.confirmed && !a.budget.earliest(a.u.opts.Clock.Now()).After(a.u.opts.Clock.Now()) {
 		a.sub.cseq++
 		req := a.subscribeRequest(0, a.sub.cseq)
-		a.transact(txReq{leg: legSub, gen: -1, req: req, contact: a.contact, timeout: minRefreshTimeout})
+		a.transact(txReq{leg: legSub, gen: -1, req: req, contact: a.contactURI(a.contact), timeout: minRefreshTimeout})
 	}
 	a.newDialog()
 }
@@ -619,12 +680,12 @@ func (a *account) onSubResult(r txResult) {
 		d.contact = contactAddr(r.contact)
 		if !d.confirmed {
 			if h := r.res.To(); h != nil {
-				d.remoteTag, _ = h.Params.Get("tag")
+				tag, _ := h.Params.Get("tag")
+				d.remoteTag = strings.Clone(tag) // not the parsed header it is cut from
 			}
+			d.remoteTarget = ""
 			if h := r.res.Contact(); h != nil {
-				d.remoteTarget = h.Address
-			} else {
-				d.remoteTarget = a.mailbox().sip()
+				d.remoteTarget = h.Address.String()
 			}
 			rr := r.res.GetHeaders("Record-Route")
 			d.routeSet = nil
@@ -667,7 +728,7 @@ func (a *account) onNotify(n *notifyIn) {
 		return
 	}
 	d := &a.dlg
-	a.log.Debug("sipua: NOTIFY", "state", n.subState.State, "reason", n.subState.Reason, "cseq", n.cseq, "usable", n.mailbox != nil, "current", n.callID == a.sub.callID)
+	a.log().Debug("sipua: NOTIFY", "state", n.subState.State, "reason", n.subState.Reason, "cseq", n.cseq, "usable", n.mailbox != nil, "current", n.callID == a.sub.callID)
 	if n.callID != a.sub.callID || (d.confirmed && n.fromTag != d.remoteTag) {
 		n.outcome = NotifyRefused
 		n.reply(refusalCode, refusalReason) // a dialog we left, or not the notifier
@@ -681,7 +742,7 @@ func (a *account) onNotify(n *notifyIn) {
 		defer n.reply(200, "OK")
 	}
 	if d.haveRemoteCSeq && n.cseq <= d.remoteCSeq {
-		a.log.Debug("sipua: old NOTIFY ignored", "cseq", n.cseq, "last", d.remoteCSeq)
+		a.log().Debug("sipua: old NOTIFY ignored", "cseq", n.cseq, "last", d.remoteCSeq)
 		if n.mailbox != nil {
 			n.outcome = NotifyOld
 		}
@@ -691,18 +752,17 @@ func (a *account) onNotify(n *notifyIn) {
 	ss := n.subState
 	if !d.confirmed { // NOTIFY before the 2xx (or after a lost one): it creates the dialog
 		a.sub.granted = clampGrant(a.sub.expiry)
-		d.remoteTag = n.fromTag
+		d.remoteTag = strings.Clone(n.fromTag) // not the parsed header it is cut from
+		d.remoteTarget = ""
 		if n.contact != nil {
-			d.remoteTarget = *n.contact
-		} else {
-			d.remoteTarget = a.mailbox().sip()
+			d.remoteTarget = n.contact.String()
 		}
 		d.routeSet = n.recordRoute
-		d.contact = contactAddr(a.contact)
+		d.contact = a.contact
 		d.confirmed = true
 		a.u.setRemoteTag(a.sub.callID, d.remoteTag)
 	} else if n.contact != nil {
-		d.remoteTarget = *n.contact
+		d.remoteTarget = n.contact.String()
 	}
 	a.slot(tmTimerN).stop()
 	e := ss.Event()
@@ -749,33 +809,40 @@ func orText(s, def string) string {
 
 // ---- sending ---------------------------------------------------------------
 
-// transact hands a transaction to a.exec (its own goroutine in
-// production, the fake server in the property tests).
+// transact hands a transaction to runTx (the fake server's exec in the
+// property tests: UA.exec).
 func (a *account) transact(t txReq) {
 	a.inFlight++
-	t.at = a.clock.Now()
+	t.at = a.u.opts.Clock.Now()
 	if !t.stopping {
 		t.at = a.budget.reserve(t.at)
 	}
-	if !t.at.After(a.clock.Now()) {
+	if !t.at.After(a.u.opts.Clock.Now()) {
 		t.at = time.Time{}
 	} else {
-		a.log.Info("sipua: request budget spent, request delayed", "method", t.req.Method, "until", t.at)
+		a.log().Info("sipua: request budget spent, request delayed", "method", t.req.Method, "until", t.at)
 	}
-	a.exec(t)
+	if a.u.exec != nil {
+		a.u.exec(a, t)
+		return
+	}
+	a.runTx(t)
 }
 
 // runTx runs one transaction off the pool — on one of its server's
 // MaxInFlight goroutines, once a slot is free and the rate allows (it may
 // wait there, and for the answer up to 32 s) — and posts the result to the
 // worker. For TCP/TLS the Contact is the connection's local address,
-// known only once it is connected.
+// known only once it is connected. A request that has to wait for a slot
+// (or for the account's budget) waits parked as its wire text (park).
 func (a *account) runTx(t txReq) {
+	req := t.req
+	t.req = nil // the closures below get the request as an argument
 	client := a.u.client[a.network]
-	ctx := a.txCtx
+	parent := context.Background()
 	var cancel context.CancelFunc = func() {}
-	if t.stopping {
-		ctx, cancel = context.WithTimeout(ctx, a.u.opts.StopTimeout)
+	if t.stopping { // the bound counts from now, waiting for a slot included
+		parent, cancel = context.WithTimeout(parent, a.u.opts.StopTimeout)
 	}
 	// The worker may move to another target, even over another transport
 	// (failover.go): this transaction keeps the ones it was built for.
@@ -788,41 +855,86 @@ func (a *account) runTx(t txReq) {
 			a.u.observeThrottled(a.cfg.Name)
 		}
 	}
-	job := func() { // on a slot of the server (governor.go: submit)
+	job := func(req *sip.Request, perr error) { // on a slot of the server (governor.go: submit)
 		defer cancel()
-		r := txResult{leg: t.leg, gen: t.gen, fresh: t.fresh, contact: t.contact}
-		if r.err = ctx.Err(); r.err == nil {
-			r.err = gate.rateWait(ctx, a.clock, waited)
+		ctx, done := a.txContext(parent)
+		defer done()
+		r := txResult{leg: t.leg, gen: t.gen, fresh: t.fresh, contact: t.contact, err: perr}
+		if r.err == nil {
+			r.err = ctx.Err()
+		}
+		if r.err == nil {
+			r.err = gate.rateWait(ctx, a.u.opts.Clock, waited)
 		}
 		if r.err != nil {
 			a.post(r)
 			return
 		}
-		ctx := ctx
 		if t.timeout > 0 {
 			var cancelT context.CancelFunc
 			ctx, cancelT = context.WithTimeout(ctx, t.timeout)
 			defer cancelT()
 		}
 		if network != "udp" {
-			if err := a.streamContact(ctx, t.req, &r.contact); err != nil {
+			if err := a.streamContact(ctx, req, &r.contact); err != nil {
 				r.err = err
 				a.post(r)
 				return
 			}
 		}
-		addContact(t.req, network, r.contact)
-		r.res, r.err = client.Do(ctx, t.req, sipgo.ClientRequestBuild)
-		a.u.observeAnswer(a.cfg.Name, string(t.req.Method), r.res, r.err, a.clock.Now())
+		addContact(req, network, r.contact)
+		r.res, r.err = client.Do(ctx, req, sipgo.ClientRequestBuild)
+		a.u.observeAnswer(a.cfg.Name, string(req.Method), r.res, r.err, a.u.opts.Clock.Now())
 		a.post(r)
 	}
-	if d := t.at.Sub(a.clock.Now()); !t.at.IsZero() && d > 0 {
+	if d := t.at.Sub(a.u.opts.Clock.Now()); !t.at.IsZero() && d > 0 {
 		// Over the account's budget: queued for the server when it is due
 		// (a timer, not a waiting goroutine).
-		a.clock.AfterFunc(d, func() { gate.submit(job, waited) })
+		p := park(req)
+		a.u.opts.Clock.AfterFunc(d, func() { gate.submit(p.job(job), waited) })
 		return
 	}
-	gate.submit(job, waited)
+	if gate.start(func() { job(req, nil) }) {
+		return
+	}
+	p := park(req)
+	gate.submit(p.job(job), waited)
+}
+
+// parked is a request waiting for its server: its wire text, about a
+// quarter of sipgo's parsed form (a 1,000-account start-up queues a
+// request per account behind its server's MaxInFlight slots), and what
+// the text does not carry.
+type parked struct {
+	text      []byte
+	transport string
+	dest      string
+}
+
+func park(req *sip.Request) parked {
+	return parked{text: []byte(req.String()), transport: req.Transport(), dest: req.Destination()}
+}
+
+// request is the parked request as sipgo's object again.
+func (p parked) request() (*sip.Request, error) {
+	m, err := sip.ParseMessage(p.text)
+	if err != nil {
+		return nil, fmt.Errorf("sipua: parked request: %w", err)
+	}
+	req, ok := m.(*sip.Request)
+	if !ok {
+		return nil, errors.New("sipua: parked request parses as a response")
+	}
+	req.SetTransport(p.transport)
+	if p.dest != "" {
+		req.SetDestination(p.dest)
+	}
+	return req, nil
+}
+
+// job is a queued job that runs run with the request unparked.
+func (p parked) job(run func(*sip.Request, error)) func() {
+	return func() { run(p.request()) }
 }
 
 // joinGate is the server gate for dest; the account joins it at its first
@@ -876,7 +988,7 @@ func (a *account) keepalive() {
 	}
 	if a.network == "udp" {
 		if _, err := a.u.udp.WriteTo([]byte("\r\n\r\n"), net.UDPAddrFromAddrPort(aps[0])); err != nil {
-			a.log.Debug("sipua: keepalive", "err", err)
+			a.log().Debug("sipua: keepalive", "err", err)
 		}
 		return
 	}
@@ -892,7 +1004,7 @@ func (a *account) keepalive() {
 		// buffer is full blocks (the liveness ping finds such a flow).
 		go func() {
 			if _, err := w.Write([]byte("\r\n\r\n")); err != nil {
-				a.log.Debug("sipua: keepalive", "err", err)
+				a.log().Debug("sipua: keepalive", "err", err)
 			}
 		}()
 	}
@@ -909,8 +1021,10 @@ func (a *account) setOutcome(what string, o Outcome) {
 }
 
 func (a *account) setStatus(what string, status int, reason string) {
-	a.status = status
-	a.reason = what + ": " + reason
+	r := what + ": " + reason
+	if status != a.status || r != a.reason {
+		a.status, a.reason, a.dirty = status, r, true
+	}
 }
 
 // report sends an update when health, status or reason changed, or when
@@ -918,11 +1032,11 @@ func (a *account) setStatus(what string, status int, reason string) {
 func (a *account) report(mb *Mailbox) {
 	a.gv.subActive.Store(a.sub.state == SubActive || a.sub.state == SubRefreshing)
 	h := health(a.cfg.Register, a.cfg.Subscribe, a.reg.state, a.sub.state, a.stale || a.unsolicitedStale(), a.unreachable, a.health)
-	if a.started && mb == nil && h == a.health && a.sentCode == a.status && a.sentWhy == a.reason {
+	if a.started && mb == nil && h == a.health && !a.dirty {
 		return
 	}
 	a.started = true
 	a.health = h
-	a.sentCode, a.sentWhy = a.status, a.reason
-	a.u.opts.OnUpdate(Update{Account: a.cfg.Name, Health: h, LastStatus: a.status, LastReason: a.reason, Mailbox: mb, At: a.clock.Now()})
+	a.dirty = false
+	a.u.opts.OnUpdate(Update{Account: a.cfg.Name, Health: h, LastStatus: a.status, LastReason: a.reason, Mailbox: mb, At: a.u.opts.Clock.Now()})
 }

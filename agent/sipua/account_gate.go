@@ -11,14 +11,21 @@ import (
 // gateView is the part of an account that sipgo's goroutines and the
 // gate read without asking the worker: set by the worker, read anywhere.
 type gateView struct {
-	subActive   atomic.Bool                      // a subscription for the mailbox is active
-	dest        atomic.Pointer[string]           // the worker's dest, for other goroutines (failover changes it)
-	targets     atomic.Pointer[[]netip.AddrPort] // every located server target (failover.go)
-	flow        atomic.Pointer[netip.AddrPort]   // TCP/TLS: the server end of the registration's connection
-	unsolBudget tokenBucket
-	unsolSeq    uint64    // worker only: arrival number of the last applied unsolicited NOTIFY
-	unsolAt     time.Time // worker only: when an unsolicited NOTIFY last confirmed the state
-	unsolOld    bool      // worker only: unsolT fired
+	subActive atomic.Bool                      // a subscription for the mailbox is active
+	dest      atomic.Pointer[string]           // the worker's dest, for other goroutines (failover changes it)
+	targets   atomic.Pointer[[]netip.AddrPort] // every located server target (failover.go)
+	flow      atomic.Pointer[netip.AddrPort]   // TCP/TLS: the server end of the registration's connection
+	unsol     *unsolState                      // an account that takes unsolicited NOTIFYs (set at its start, nil otherwise)
+}
+
+// unsolState is what an account that takes unsolicited NOTIFYs keeps
+// about them.
+type unsolState struct {
+	budget  tokenBucket    // read by the gate's goroutines (locked)
+	allowed []netip.Prefix // unsolicited_from
+	seq     uint64         // worker only: arrival number of the last applied unsolicited NOTIFY
+	at      time.Time      // worker only: when an unsolicited NOTIFY last confirmed the state
+	old     bool           // worker only: tmUnsol fired
 }
 
 // unsolicitedRate and unsolicitedBurst bound the unsolicited NOTIFYs one
@@ -61,8 +68,8 @@ func (a *account) acceptsUnsolicited(network, src string) bool {
 		f := a.gv.flow.Load()
 		return f != nil && *f == ap
 	}
-	if len(a.cfg.UnsolicitedFrom) > 0 {
-		for _, p := range a.allowed {
+	if len(a.gv.unsol.allowed) > 0 { // unsolicited_from
+		for _, p := range a.gv.unsol.allowed {
 			if p.Contains(ap.Addr()) {
 				return true
 			}
@@ -106,7 +113,7 @@ func (a *account) onLive(ev liveEvent) {
 		// From the prober of a target the account moved away from: a
 		// second "down" would otherwise move it on again, back to the
 		// dead target (failover.go).
-		a.log.Debug("sipua: liveness news about a server target left behind, ignored", "server", ev.key.dest, "transport", ev.key.network, "up", ev.up)
+		a.log().Debug("sipua: liveness news about a server target left behind, ignored", "server", ev.key.dest, "transport", ev.key.network, "up", ev.up)
 		return
 	}
 	a.flowLost = a.flowLost || ev.flowLost
@@ -154,10 +161,10 @@ func (a *account) subRefreshDelay() time.Duration {
 // confirmed it within UnsolicitedHorizon, or its registration failed (the
 // server no longer knows where to send the next one).
 func (a *account) unsolicitedStale() bool {
-	if a.cfg.Subscribe || !a.cfg.Unsolicited || a.gv.unsolAt.IsZero() {
+	if a.cfg.Subscribe || !a.cfg.Unsolicited || a.gv.unsol.at.IsZero() {
 		return false
 	}
-	if a.gv.unsolOld {
+	if a.gv.unsol.old {
 		return true
 	}
 	if a.cfg.Register {
@@ -174,21 +181,22 @@ func (ev liveEvent) applyTo(a *account) { a.onLive(ev) }
 // onUnsolicited applies an unsolicited NOTIFY unless a later one (by
 // arrival) was applied already, and answers it.
 func (a *account) onUnsolicited(n *notifyIn) {
-	if n.seq != 0 && n.seq <= a.gv.unsolSeq {
-		a.log.Debug("sipua: unsolicited NOTIFY overtaken by a later one; not applied", "seq", n.seq, "applied", a.gv.unsolSeq)
+	us := a.gv.unsol
+	if n.seq != 0 && n.seq <= us.seq {
+		a.log().Debug("sipua: unsolicited NOTIFY overtaken by a later one; not applied", "seq", n.seq, "applied", us.seq)
 		n.outcome = NotifyOld
 		n.reply(200, "OK")
 		return
 	}
 	if n.seq != 0 {
-		a.gv.unsolSeq = n.seq
+		us.seq = n.seq
 	}
-	a.gv.unsolAt = a.clock.Now()
-	a.gv.unsolOld = false
+	us.at = a.u.opts.Clock.Now()
+	us.old = false
 	if a.cfg.UnsolicitedHorizon > 0 {
-		a.slot(tmUnsol).arm(a.clock, a.cfg.UnsolicitedHorizon)
+		a.slot(tmUnsol).arm(a.u.opts.Clock, a.cfg.UnsolicitedHorizon)
 	}
-	a.log.Debug("sipua: unsolicited NOTIFY")
+	a.log().Debug("sipua: unsolicited NOTIFY")
 	a.report(n.mailbox)
 	n.outcome = NotifyApplied
 	n.reply(200, "OK")
@@ -200,10 +208,10 @@ func (a *account) onUnsolicited(n *notifyIn) {
 func (a *account) reconnect(why string) {
 	switch {
 	case a.cfg.Register && a.reg.state == RegRegistered:
-		a.log.Info("sipua: " + why + ", registering again")
+		a.log().Info("sipua: " + why + ", registering again")
 		a.regEvent(EvContactChanged, Outcome{})
 	case !a.cfg.Register && a.sub.state == SubActive:
-		a.log.Info("sipua: " + why + ", subscribing again")
+		a.log().Info("sipua: " + why + ", subscribing again")
 		a.subEvent(EvContactChanged, Outcome{})
 	}
 }

@@ -18,8 +18,10 @@
 // Trust (issue 11): a read filter in front of sipgo (gate.go) answers
 // what the agent refuses statelessly — every refusal the same 481 — and
 // numbers admitted NOTIFYs in arrival order, so floods of spoofed packets
-// leave no state; in-dialog NOTIFYs must match Call-ID and both tags;
-// unsolicited ones only over the account's own transport and flow. One
+// leave no state; a UDP NOTIFY's transaction ends with its answer and the
+// gate answers its retransmissions from a compact record (absorb.go);
+// in-dialog NOTIFYs must match Call-ID and both tags; unsolicited ones
+// only over the account's own transport and flow. One
 // prober per server (liveness.go) finds a server that stopped answering
 // (UDP OPTIONS, TCP/TLS CRLF ping with pong timeout); the restart check
 // refreshes each subscription often enough that a server which forgot it

@@ -9,8 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/emiago/sipgo/sip"
-
 	"github.com/mwi-agent/mwi-agent/agent/sipua/locate"
 )
 
@@ -89,9 +87,11 @@ func (a *account) startLocate() {
 	a.loc.inFlight = true
 	q, r := a.loc.query, a.u.locator
 	go func() {
-		ctx, cancel := context.WithTimeout(a.txCtx, resolveWait)
+		tctx, done := a.txContext(context.Background())
+		ctx, cancel := context.WithTimeout(tctx, resolveWait)
 		res, err := r.Locate(ctx, q)
 		cancel()
+		done()
 		a.enqueue(located{res, err})
 	}()
 }
@@ -104,8 +104,8 @@ func (a *account) onLocated(l located) {
 	first := !loc.done
 	loc.done = true
 	if l.err != nil || len(l.res.Targets) == 0 {
-		a.log.Warn("sipua: locating the server failed; using its name's addresses", "server", loc.query.Host, "err", l.err)
-		loc.expires = a.clock.Now().Add(time.Minute)
+		a.log().Warn("sipua: locating the server failed; using its name's addresses", "server", loc.query.Host, "err", l.err)
+		loc.expires = a.u.opts.Clock.Now().Add(time.Minute)
 		if first {
 			a.rewatch()
 			a.begin()
@@ -118,8 +118,8 @@ func (a *account) onLocated(l located) {
 	}
 	loc.targets, loc.idx = a.usable(l.res.Targets), 0
 	if len(loc.targets) == 0 {
-		a.log.Warn("sipua: the server's targets all use a transport without a listener; using its name's addresses", "server", loc.query.Host, "targets", targetList(l.res.Targets))
-		loc.expires = a.clock.Now().Add(time.Minute)
+		a.log().Warn("sipua: the server's targets all use a transport without a listener; using its name's addresses", "server", loc.query.Host, "targets", targetList(l.res.Targets))
+		loc.expires = a.u.opts.Clock.Now().Add(time.Minute)
 		if first {
 			a.rewatch()
 			a.begin()
@@ -136,8 +136,8 @@ func (a *account) onLocated(l located) {
 		aps[i] = t.Addr
 	}
 	a.gv.targets.Store(&aps)
-	loc.expires = a.clock.Now().Add(max(l.res.TTL, 30*time.Second))
-	a.log.Info("sipua: server located", "server", loc.query.Host, "targets", targetList(loc.targets), "using", loc.targets[loc.idx].String())
+	loc.expires = a.u.opts.Clock.Now().Add(max(l.res.TTL, 30*time.Second))
+	a.log().Info("sipua: server located", "server", loc.query.Host, "targets", targetList(loc.targets), "using", loc.targets[loc.idx].String())
 	if first {
 		a.dest = "" // so that setDest watches the located target's prober
 	}
@@ -172,7 +172,7 @@ func (a *account) usable(ts []locate.Target) []locate.Target {
 		if _, ok := a.u.client[t.Transport]; ok {
 			out = append(out, t)
 		} else {
-			a.log.Warn("sipua: server target skipped: no listener for its transport", "target", t.String())
+			a.log().Warn("sipua: server target skipped: no listener for its transport", "target", t.String())
 		}
 	}
 	return out
@@ -190,8 +190,8 @@ func (a *account) setDest(t locate.Target) {
 		return
 	}
 	if network != a.network {
-		a.log.Info("sipua: the server target uses another transport", "from", a.network, "to", network)
-		a.contact = sip.Uri{}
+		a.log().Info("sipua: the server target uses another transport", "from", a.network, "to", network)
+		a.contact = hostPort{}
 	}
 	a.u.mu.Lock()
 	a.dest, a.network = d, network
@@ -233,7 +233,7 @@ func (a *account) afterFailure(o Outcome) {
 	if loc.idx+1 >= len(loc.targets) {
 		// Every target failed: back off as usual and start again from
 		// the top, with a fresh list if it is old.
-		a.log.Warn("sipua: every server target failed; backing off", "targets", targetList(loc.targets))
+		a.log().Warn("sipua: every server target failed; backing off", "targets", targetList(loc.targets))
 		a.moveTo(0, "all failed", false)
 		return
 	}
@@ -256,12 +256,12 @@ func (a *account) moveTo(i int, why string, kick bool) {
 	if i == 0 {
 		loc.movedAt = time.Time{}
 	} else {
-		loc.movedAt = a.clock.Now()
+		loc.movedAt = a.u.opts.Clock.Now()
 	}
-	if a.clock.Now().After(loc.expires) {
+	if a.u.opts.Clock.Now().After(loc.expires) {
 		a.startLocate()
 	}
-	a.log.Warn("sipua: failing over to the next server target", "from", from.String(), "to", loc.targets[i].String(), "why", why)
+	a.log().Warn("sipua: failing over to the next server target", "from", from.String(), "to", loc.targets[i].String(), "why", why)
 	a.setDest(loc.targets[i])
 	a.unreachable = false
 	// A nonce belongs to the server that issued it: no pre-emptive
@@ -300,7 +300,7 @@ func (a *account) followRegistration() bool {
 	if a.loc == nil || !a.dlg.confirmed || a.dlg.dest == "" || a.dlg.dest == a.destKey() {
 		return false
 	}
-	a.log.Info("sipua: registered at another server target, subscribing there", "old", a.dlg.dest, "new", a.destKey())
+	a.log().Info("sipua: registered at another server target, subscribing there", "old", a.dlg.dest, "new", a.destKey())
 	a.subEvent(EvContactChanged, Outcome{})
 	return true
 }
@@ -312,13 +312,13 @@ func (a *account) maybeFailback() {
 	if loc == nil || loc.idx == 0 || loc.movedAt.IsZero() || a.reg.state != RegRegistered {
 		return
 	}
-	if a.clock.Now().Sub(loc.movedAt) < a.u.opts.Failback {
-		if a.clock.Now().After(loc.expires) {
+	if a.u.opts.Clock.Now().Sub(loc.movedAt) < a.u.opts.Failback {
+		if a.u.opts.Clock.Now().After(loc.expires) {
 			a.startLocate()
 		}
 		return
 	}
-	a.log.Info("sipua: failing back to the preferred server target", "to", loc.targets[0].String())
+	a.log().Info("sipua: failing back to the preferred server target", "to", loc.targets[0].String())
 	a.moveTo(0, "failback", false)
 }
 

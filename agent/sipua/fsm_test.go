@@ -159,23 +159,23 @@ func TestTablesStopEverywhere(t *testing.T) {
 func TestTablesTotal(t *testing.T) {
 	for s := RegIdle; s <= RegStopped; s++ {
 		for e := Event(0); e < numEvents; e++ {
-			if _, ok := regTable[regKey{s, e}]; !ok {
+			if !regTable[s][e].ok {
 				t.Errorf("registration table has no row for (%v, %v)", s, e)
 			}
 		}
 	}
 	for s := SubIdle; s <= SubStopped; s++ {
 		for e := Event(0); e < numEvents; e++ {
-			if _, ok := subTable[subKey{s, e}]; !ok {
+			if !subTable[s][e].ok {
 				t.Errorf("subscription table has no row for (%v, %v)", s, e)
 			}
 		}
 	}
-	if n, want := len(regTable), int(RegStopped+1)*int(numEvents); n != want {
-		t.Errorf("registration table has %d rows, want %d", n, want)
+	if n, want := len(regTable), int(RegStopped+1); n != want {
+		t.Errorf("registration table has %d states, want %d", n, want)
 	}
-	if n, want := len(subTable), int(SubStopped+1)*int(numEvents); n != want {
-		t.Errorf("subscription table has %d rows, want %d", n, want)
+	if n, want := len(subTable), int(SubStopped+1); n != want {
+		t.Errorf("subscription table has %d states, want %d", n, want)
 	}
 	// A row that enters a waiting state must arm its timer or send (or
 	// already be in that state, whose timer keeps running).
@@ -188,30 +188,42 @@ func TestTablesTotal(t *testing.T) {
 		}
 		return false
 	}
-	for k, tr := range regTable {
-		switch tr.next {
-		case RegBackoff, RegAuthFailed, RegRefused, RegRegistered, RegSending, RegRefreshing:
-			if tr.next != k.s && !waits(tr.actions) {
-				t.Errorf("registration (%v, %v) → %v neither sends nor arms a timer", k.s, k.e, tr.next)
+	type key[S any] struct {
+		s S
+		e Event
+	}
+	for s := range regTable {
+		for e := range regTable[s] {
+			k, tr := key[RegState]{RegState(s), Event(e)}, regTable[s][e]
+			switch tr.next {
+			case RegBackoff, RegAuthFailed, RegRefused, RegRegistered, RegSending, RegRefreshing:
+				if tr.next != k.s && !waits(tr.actions) {
+					t.Errorf("registration (%v, %v) → %v neither sends nor arms a timer", k.s, k.e, tr.next)
+				}
 			}
 		}
 	}
-	for k, tr := range subTable {
-		switch tr.next {
-		case SubBackoff, SubAuthFailed, SubRejected, SubActive, SubWaitNotify, SubSending, SubRefreshing:
-			// wait-notify → active keeps the refresh timer the 2xx armed
-			keeps := k.s == SubWaitNotify && tr.next == SubActive
-			if tr.next != k.s && !keeps && !waits(tr.actions) {
-				t.Errorf("subscription (%v, %v) → %v neither sends nor arms a timer", k.s, k.e, tr.next)
+	for s := range subTable {
+		for e := range subTable[s] {
+			k, tr := key[SubState]{SubState(s), Event(e)}, subTable[s][e]
+			switch tr.next {
+			case SubBackoff, SubAuthFailed, SubRejected, SubActive, SubWaitNotify, SubSending, SubRefreshing:
+				// wait-notify → active keeps the refresh timer the 2xx armed
+				keeps := k.s == SubWaitNotify && tr.next == SubActive
+				if tr.next != k.s && !keeps && !waits(tr.actions) {
+					t.Errorf("subscription (%v, %v) → %v neither sends nor arms a timer", k.s, k.e, tr.next)
+				}
 			}
-		}
-		for _, a := range tr.actions {
-			if a == ActNewDialog || a == ActDropDialog {
-				// newDialog stops the leg's timer: the row must re-arm or send
-				if !waits(tr.actions) && tr.next != SubIdle {
-					t.Errorf("subscription (%v, %v) forgets the dialog and leaves no timer", k.s, k.e)
+			for _, a := range tr.actions {
+				if a == ActNewDialog || a == ActDropDialog {
+					// newDialog stops the leg's timer: the row must re-arm or send
+					if !waits(tr.actions) && tr.next != SubIdle {
+						t.Errorf("subscription (%v, %v) forgets the dialog and leaves no timer", k.s, k.e)
+					}
 				}
 			}
 		}
 	}
 }
+
+func acts(a ...Action) []Action { return a }

@@ -2,6 +2,7 @@ package sipua
 
 import (
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"strconv"
@@ -27,10 +28,11 @@ type gate struct {
 	parser *sip.Parser
 	logs   *logLimiter
 	seq    atomic.Uint64
+	absorb *absorber // answers to recent UDP NOTIFYs, for their retransmissions (absorb.go)
 
 	mu    sync.Mutex
-	order map[string]uint64 // NOTIFY key → arrival number
-	ring  []string          // keys in insertion order, to bound order
+	order map[uint64]uint64 // NOTIFY key (its absorber hash) → arrival number
+	ring  []uint64          // keys in insertion order, to bound order
 	next  int
 
 	knownMu sync.Mutex
@@ -45,9 +47,9 @@ const orderKeep = 1024
 
 func newGate(u *UA) *gate {
 	return &gate{
-		u: u, parser: sip.NewParser(),
+		u: u, parser: sip.NewParser(), absorb: &absorber{seed: rand.Uint64(), tagSeed: rand.Uint64()},
 		logs:  newLogLimiter(u.log, u.opts.Clock.Now),
-		order: map[string]uint64{}, ring: make([]string, orderKeep),
+		order: map[uint64]uint64{}, ring: make([]uint64, orderKeep),
 	}
 }
 
@@ -129,7 +131,7 @@ func (u *UA) admit(req *sip.Request) verdict {
 	u.mu.Unlock()
 	for _, a := range cands {
 		if a.acceptsUnsolicited(network, req.Source()) {
-			if !a.gv.unsolBudget.take(u.opts.Clock.Now()) {
+			if !a.gv.unsol.budget.take(u.opts.Clock.Now()) {
 				return verdict{code: 500, reason: "Server Internal Error (too many unsolicited NOTIFYs)", retryAfter: 1}
 			}
 			return verdict{acct: a}
@@ -182,13 +184,20 @@ func (g *gate) filter(p sip.TransportReadProps, data []byte) ([]byte, error) {
 			g.answer(m, src, 405, "Method Not Allowed", 0)
 			return nil, nil
 		}
+		key := notifyKey(m)
+		if ans, ok := g.absorb.lookup(key, g.u.opts.Clock.Now()); ok {
+			// A retransmission of a NOTIFY answered already: the same
+			// answer again, nothing else (absorb.go).
+			g.send(g.notifyResponse(m, key, int(ans.code), ans.reason, int(ans.retryAfter)), src)
+			return nil, nil
+		}
 		v := g.u.admit(m)
 		if v.code != 0 {
 			g.logs.Log(slog.LevelWarn, "notify-refused", "sipua: NOTIFY refused", "source", src.String(), "code", v.code, "call_id", truncated([]byte(headerValue(m, "Call-ID"))))
 			g.answer(m, src, v.code, v.reason, v.retryAfter)
 			return nil, nil
 		}
-		g.stamp(notifyKey(m))
+		g.stamp(key)
 		return data, nil
 	}
 	return nil, nil
@@ -205,20 +214,42 @@ func (g *gate) answer(req *sip.Request, to netip.AddrPort, code int, reason stri
 	if retryAfter > 0 {
 		res.AppendHeader(sip.NewHeader("Retry-After", strconv.Itoa(retryAfter)))
 	}
+	g.send(res, to)
+}
+
+// send writes a response from the listening socket.
+func (g *gate) send(res *sip.Response, to netip.AddrPort) {
 	if g.u.udp != nil {
 		_, _ = g.u.udp.WriteTo([]byte(res.String()), net.UDPAddrFromAddrPort(to))
 	}
 }
 
+// notifyResponse is our answer to an admitted NOTIFY (key: its notifyKey).
+// Without a To-tag in the NOTIFY the answer's is derived from key, so
+// that the answer given again to a retransmission carries the same one.
+func (g *gate) notifyResponse(req *sip.Request, key string, code int, reason string, retryAfter int) *sip.Response {
+	res := sip.NewResponseFromRequest(req, code, reason, nil)
+	if h := req.To(); h != nil && !h.Params.Has("tag") {
+		if rt := res.To(); rt != nil {
+			rt.Params.Add("tag", g.absorb.toTag(key))
+		}
+	}
+	if retryAfter > 0 {
+		res.AppendHeader(sip.NewHeader("Retry-After", strconv.Itoa(retryAfter)))
+	}
+	return res
+}
+
 // stamp records the next arrival number for an admitted NOTIFY; a
 // retransmission keeps its first number.
-func (g *gate) stamp(key string) {
+func (g *gate) stamp(notifyKey string) {
+	key := g.absorb.hash(notifyKey) // not the text: 1,024 of them are kept
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if _, ok := g.order[key]; ok {
 		return
 	}
-	if old := g.ring[g.next]; old != "" {
+	if old := g.ring[g.next]; old != 0 {
 		delete(g.order, old)
 	}
 	g.ring[g.next] = key
@@ -240,9 +271,10 @@ func (g *gate) onMessage(msg sip.Message) {
 // onMessage to number it (it runs a moment after the handler starts).
 const streamStampWait = 20 * time.Millisecond
 
-// arrival is the NOTIFY's arrival number (0 when unknown).
-func (g *gate) arrival(req *sip.Request) uint64 {
-	key := notifyKey(req)
+// arrival is the NOTIFY's arrival number (0 when unknown); key is its
+// notifyKey.
+func (g *gate) arrival(req *sip.Request, notifyKey string) uint64 {
+	key := g.absorb.hash(notifyKey)
 	deadline := time.Now().Add(streamStampWait)
 	for {
 		g.mu.Lock()

@@ -212,6 +212,20 @@ func (s *serverGate) submit(job func(), waited func()) {
 	}
 }
 
+// start runs job on a goroutine of its own if a slot is free now, holding
+// it (as submit does), and reports whether it did; it never queues.
+func (s *serverGate) start(job func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case s.slots <- struct{}{}:
+		go s.serve(job)
+		return true
+	default:
+		return false
+	}
+}
+
 // serve runs jobs holding one slot until none is queued, then frees it.
 func (s *serverGate) serve(job func()) {
 	for job != nil {

@@ -2,7 +2,6 @@ package sipua
 
 import (
 	"fmt"
-	"log/slog"
 	"time"
 )
 
@@ -28,23 +27,23 @@ func (k legKind) String() string {
 // step), the generation of its newest transaction (answers to older ones
 // are ignored) and its timer (refresh or retry).
 type leg[S ~int] struct {
-	kind      legKind
 	state     S
 	callID    string
 	localTag  string
-	cseq      uint32
 	auth      authState
 	expiry    time.Duration // asked for
 	granted   time.Duration // granted by the last 2xx (or NOTIFY)
-	attempts  int
-	upAt      time.Time // when the leg came up (zero: down)
+	upAt      int64         // when the leg came up, UnixNano (0: down)
 	gen       int
-	staleRuns int // stale challenges in a row
 	timer     timerSlot
+	cseq      uint32
+	attempts  int32
+	staleRuns uint8 // stale challenges in a row
+	kind      legKind
 }
 
 // step moves the leg through its table and returns the actions to take.
-func (l *leg[S]) step(next func(S, Event) (S, []Action), e Event, log *slog.Logger) []Action {
+func (l *leg[S]) step(next func(S, Event) (S, []Action), e Event, log acctLog) []Action {
 	prev := l.state
 	n, actions := next(prev, e)
 	l.state = n
@@ -142,23 +141,23 @@ func (l *leg[S]) common(act Action, o Outcome, c Clock, opts *Options, rnd func(
 	case ActRefreshTimer:
 		l.timer.arm(c, RefreshDelay(l.granted))
 	case ActBackoffTimer:
-		l.timer.arm(c, opts.Backoff.Delay(l.attempts, o.RetryAfter, rnd))
+		l.timer.arm(c, opts.Backoff.Delay(int(l.attempts), o.RetryAfter, rnd))
 	case ActSlowTimer:
 		l.timer.arm(c, max(jitter(opts.SlowRetry, rnd), clampRetryAfter(o.RetryAfter)))
 	case ActLongTimer:
 		l.timer.arm(c, max(jitter(opts.LongRetry, rnd), clampRetryAfter(o.RetryAfter)))
 	case ActSuccess:
-		if l.upAt.IsZero() {
-			l.upAt = c.Now()
+		if l.upAt == 0 {
+			l.upAt = c.Now().UnixNano()
 		}
 	case ActCountAttempt:
 		// A failure after the leg stayed up a while starts the backoff
 		// again; one soon after it came up (granted, then terminated)
 		// continues it.
-		if !l.upAt.IsZero() && c.Now().Sub(l.upAt) >= stableFor {
+		if l.upAt != 0 && c.Now().UnixNano()-l.upAt >= int64(stableFor) {
 			l.attempts = 0
 		}
-		l.upAt = time.Time{}
+		l.upAt = 0
 		l.attempts++
 	default:
 		return false

@@ -81,3 +81,23 @@ func truncated(data []byte) string {
 	}
 	return string(data[:maxLoggedBytes]) + "…(" + strconv.Itoa(len(data)) + " bytes)"
 }
+
+// acctLog logs for one account: the UA's logger with the account's name
+// added at the call, rather than a logger per account (slog's With clones
+// the handler: about 140 bytes an account, for lines that are rare).
+type acctLog struct{ a *account }
+
+func (a *account) log() acctLog { return acctLog{a} }
+
+func (l acctLog) emit(level slog.Level, msg string, args []any) {
+	lg := l.a.u.log
+	if !lg.Enabled(context.Background(), level) {
+		return
+	}
+	lg.Log(context.Background(), level, msg, append([]any{"account", l.a.cfg.Name}, args...)...)
+}
+
+func (l acctLog) Debug(msg string, args ...any) { l.emit(slog.LevelDebug, msg, args) }
+func (l acctLog) Info(msg string, args ...any)  { l.emit(slog.LevelInfo, msg, args) }
+func (l acctLog) Warn(msg string, args ...any)  { l.emit(slog.LevelWarn, msg, args) }
+func (l acctLog) Error(msg string, args ...any) { l.emit(slog.LevelError, msg, args) }

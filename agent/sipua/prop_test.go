@@ -138,9 +138,9 @@ func newSim(t testing.TB, data []byte) *sim {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.exec = s.exec
-	a.rnd = s.ch.float
-	a.contact = sip.Uri{Scheme: "sip", User: "1001", Host: "192.0.2.10", Port: 5060}
+	u.exec = func(_ *account, t txReq) { s.exec(t) }
+	u.rnd = s.ch.float
+	a.contact = hostPort{"192.0.2.10", 5060}
 	s.a = a
 	return s
 }

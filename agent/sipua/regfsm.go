@@ -106,115 +106,129 @@ func (a Action) String() string {
 	return fmt.Sprintf("action(%d)", int(a))
 }
 
-type regKey struct {
-	s RegState
-	e Event
-}
-
 type transition[S any] struct {
 	next    S
 	actions []Action
+	ok      bool // written (the tables are total: TestTablesTotal)
 }
 
-func acts(a ...Action) []Action { return a }
-
-// rows adds the same transition for several events, refusing a pair that
-// is already there (every pair is written exactly once).
-func rows[S comparable, K comparable](t map[K]transition[S], key func(Event) K, next S, a []Action, events ...Event) {
-	for _, e := range events {
-		k := key(e)
-		if _, dup := t[k]; dup {
-			panic(fmt.Sprintf("sipua: table row %v written twice", k))
-		}
-		t[k] = transition[S]{next, a}
-	}
+// fsmRow is one line of a state machine's table as written: in each state
+// of from (a bit per state), each event of on (a bit per event) goes to
+// the state to (stay: the state itself) with the actions. The tables are
+// package-level literals — data, not code that builds them (that code was
+// 13 KB of the armv6 binary).
+type fsmRow struct {
+	from    uint16
+	on      uint32
+	to      int8
+	actions []Action
 }
 
-// Event groups for the tables.
-var (
+// stay as a row's target: the state the row is for.
+const stay = -1
+
+// Event groups for the rows.
+const (
 	// answers to a transaction: the worker drops answers to older
 	// transactions, so in a state without one in flight these do not come.
-	answers = []Event{EvOK, EvChallenge, EvChallengeStale, EvChallengeRepeat, EvTooBrief, EvRefused, EvTransient, EvNoDialog}
+	answers = 1<<EvOK | 1<<EvChallenge | 1<<EvChallengeStale | 1<<EvChallengeRepeat | 1<<EvTooBrief | 1<<EvRefused | 1<<EvTransient | 1<<EvNoDialog
 	// subOnly events never reach a registration.
-	subOnly = []Event{EvNotify, EvTerminatedNow, EvTerminatedLater, EvTerminatedFinal, EvTimerN, EvLapse}
+	subOnly = 1<<EvNotify | 1<<EvTerminatedNow | 1<<EvTerminatedLater | 1<<EvTerminatedFinal | 1<<EvTimerN | 1<<EvLapse
 )
 
-// regTable is the registration state machine: every (state, event) pair
-// has a row (TestTablesTotal enumerates them); a row with no actions that
-// keeps the state is written as such, with the reason.
-var regTable = func() map[regKey]transition[RegState] {
-	t := map[regKey]transition[RegState]{}
-	for s := RegIdle; s <= RegStopped; s++ {
-		key := func(e Event) regKey { return regKey{s, e} }
-		row := func(next RegState, a []Action, events ...Event) { rows(t, key, next, a, events...) }
-		// Subscription events never reach the registration.
-		row(s, nil, subOnly...)
-		switch s {
-		case RegIdle:
-			row(RegSending, acts(ActSend), EvStart)
-			row(RegStopped, acts(ActDone), EvStop)
-			// nothing in flight, no timer armed: nothing else can happen
-			row(s, nil, append(answers, EvTimer, EvContactChanged, EvStopDone)...)
-
-		case RegSending, RegRefreshing:
-			// First registration (or re-registration after a failure), or
-			// a refresh while registered: failures during a refresh leave
-			// health registered until the backoff path re-registers.
-			row(RegRegistered, acts(ActSuccess, ActRefreshTimer, ActSignalRegistered), EvOK)
-			row(s, acts(ActSendAuth), EvChallenge, EvChallengeStale)
-			row(RegAuthFailed, acts(ActCountAttempt, ActSlowTimer), EvChallengeRepeat)
-			// Min-Expires above what was asked (the worker turns any other
-			// 423 into a failure): ask again with it.
-			row(s, acts(ActUseMinExpires, ActSend), EvTooBrief)
-			row(RegRefused, acts(ActCountAttempt, ActLongTimer), EvRefused)
-			// 408, 5xx, timeout — and 481, which a registrar should not
-			// send: back off and register again.
-			row(RegBackoff, acts(ActCountAttempt, ActBackoffTimer), EvTransient, EvNoDialog)
-			// The answer in flight will be followed by a REGISTER with the
-			// new Contact (see RegRegistered).
-			row(s, nil, EvContactChanged)
-			if s == RegSending {
-				row(RegStopped, acts(ActDone), EvStop) // not registered: nothing to undo
-			} else {
-				row(RegUnregistering, acts(ActSendStop), EvStop)
+// table is a state machine's transitions by state and event, from its
+// rows, refusing a pair that is written twice (every pair is written
+// exactly once; TestTablesTotal checks that none is missing).
+func table[S ~int](rows []fsmRow, states int) [][numEvents]transition[S] {
+	t := make([][numEvents]transition[S], states)
+	for _, r := range rows {
+		for s := range states {
+			if r.from&(1<<s) == 0 {
+				continue
 			}
-			// no timer armed while a REGISTER is in flight; no second start
-			row(s, nil, EvTimer, EvStart, EvStopDone)
-
-		case RegRegistered:
-			row(RegRefreshing, acts(ActSend), EvTimer, EvContactChanged)
-			row(RegUnregistering, acts(ActSendStop), EvStop)
-			row(s, nil, append(answers, EvStart, EvStopDone)...)
-
-		case RegBackoff, RegAuthFailed, RegRefused:
-			// Every way out of trouble is a timer: backoff, slow (auth
-			// failed), long (refused). A reload fires it early.
-			row(RegSending, acts(ActSend), EvTimer)
-			row(RegStopped, acts(ActDone), EvStop)
-			// the retry will carry the new Contact anyway
-			row(s, nil, append(answers, EvStart, EvContactChanged, EvStopDone)...)
-
-		case RegUnregistering:
-			// Shutdown: one un-REGISTER (answering challenges), bounded by
-			// the worker's stop timeout which delivers EvStopDone.
-			row(RegStopped, acts(ActDone), EvOK, EvChallengeRepeat, EvTooBrief, EvRefused, EvTransient, EvNoDialog, EvStopDone)
-			row(s, acts(ActSendAuth), EvChallenge, EvChallengeStale)
-			row(s, nil, EvTimer, EvStart, EvContactChanged, EvStop)
-
-		case RegStopped:
-			// done: late answers and timers change nothing
-			row(s, nil, append(answers, EvTimer, EvStart, EvContactChanged, EvStop, EvStopDone)...)
+			next := S(r.to)
+			if r.to == stay {
+				next = S(s)
+			}
+			for e := range numEvents {
+				if r.on&(1<<e) == 0 {
+					continue
+				}
+				if t[s][e].ok {
+					panic(fmt.Sprintf("sipua: table row (%d, %v) written twice", s, e))
+				}
+				t[s][e] = transition[S]{next, r.actions, true}
+			}
 		}
 	}
 	return t
-}()
+}
+
+// allRegStates is every registration state, for rows that hold in each.
+const allRegStates = 1<<(RegStopped+1) - 1
+
+// regRows is the registration state machine: every (state, event) pair
+// has a row (TestTablesTotal enumerates them); a row with no actions that
+// keeps the state is written as such, with the reason.
+var regRows = []fsmRow{
+	// Subscription events never reach the registration.
+	{allRegStates, subOnly, stay, nil},
+
+	{1 << RegIdle, 1 << EvStart, int8(RegSending), []Action{ActSend}},
+	{1 << RegIdle, 1 << EvStop, int8(RegStopped), []Action{ActDone}},
+	// nothing in flight, no timer armed: nothing else can happen
+	{1 << RegIdle, answers | 1<<EvTimer | 1<<EvContactChanged | 1<<EvStopDone, stay, nil},
+
+	// First registration (or re-registration after a failure), or a
+	// refresh while registered: failures during a refresh leave health
+	// registered until the backoff path re-registers.
+	{1<<RegSending | 1<<RegRefreshing, 1 << EvOK, int8(RegRegistered), []Action{ActSuccess, ActRefreshTimer, ActSignalRegistered}},
+	{1<<RegSending | 1<<RegRefreshing, 1<<EvChallenge | 1<<EvChallengeStale, stay, []Action{ActSendAuth}},
+	{1<<RegSending | 1<<RegRefreshing, 1 << EvChallengeRepeat, int8(RegAuthFailed), []Action{ActCountAttempt, ActSlowTimer}},
+	// Min-Expires above what was asked (the worker turns any other 423
+	// into a failure): ask again with it.
+	{1<<RegSending | 1<<RegRefreshing, 1 << EvTooBrief, stay, []Action{ActUseMinExpires, ActSend}},
+	{1<<RegSending | 1<<RegRefreshing, 1 << EvRefused, int8(RegRefused), []Action{ActCountAttempt, ActLongTimer}},
+	// 408, 5xx, timeout — and 481, which a registrar should not send: back
+	// off and register again.
+	{1<<RegSending | 1<<RegRefreshing, 1<<EvTransient | 1<<EvNoDialog, int8(RegBackoff), []Action{ActCountAttempt, ActBackoffTimer}},
+	// The answer in flight will be followed by a REGISTER with the new
+	// Contact (see RegRegistered).
+	{1<<RegSending | 1<<RegRefreshing, 1 << EvContactChanged, stay, nil},
+	{1 << RegSending, 1 << EvStop, int8(RegStopped), []Action{ActDone}}, // not registered: nothing to undo
+	{1 << RegRefreshing, 1 << EvStop, int8(RegUnregistering), []Action{ActSendStop}},
+	// no timer armed while a REGISTER is in flight; no second start
+	{1<<RegSending | 1<<RegRefreshing, 1<<EvTimer | 1<<EvStart | 1<<EvStopDone, stay, nil},
+
+	{1 << RegRegistered, 1<<EvTimer | 1<<EvContactChanged, int8(RegRefreshing), []Action{ActSend}},
+	{1 << RegRegistered, 1 << EvStop, int8(RegUnregistering), []Action{ActSendStop}},
+	{1 << RegRegistered, answers | 1<<EvStart | 1<<EvStopDone, stay, nil},
+
+	// Every way out of trouble is a timer: backoff, slow (auth failed),
+	// long (refused). A reload fires it early.
+	{1<<RegBackoff | 1<<RegAuthFailed | 1<<RegRefused, 1 << EvTimer, int8(RegSending), []Action{ActSend}},
+	{1<<RegBackoff | 1<<RegAuthFailed | 1<<RegRefused, 1 << EvStop, int8(RegStopped), []Action{ActDone}},
+	// the retry will carry the new Contact anyway
+	{1<<RegBackoff | 1<<RegAuthFailed | 1<<RegRefused, answers | 1<<EvStart | 1<<EvContactChanged | 1<<EvStopDone, stay, nil},
+
+	// Shutdown: one un-REGISTER (answering challenges), bounded by the
+	// worker's stop timeout which delivers EvStopDone.
+	{1 << RegUnregistering, 1<<EvOK | 1<<EvChallengeRepeat | 1<<EvTooBrief | 1<<EvRefused | 1<<EvTransient | 1<<EvNoDialog | 1<<EvStopDone, int8(RegStopped), []Action{ActDone}},
+	{1 << RegUnregistering, 1<<EvChallenge | 1<<EvChallengeStale, stay, []Action{ActSendAuth}},
+	{1 << RegUnregistering, 1<<EvTimer | 1<<EvStart | 1<<EvContactChanged | 1<<EvStop, stay, nil},
+
+	// done: late answers and timers change nothing
+	{1 << RegStopped, answers | 1<<EvTimer | 1<<EvStart | 1<<EvContactChanged | 1<<EvStop | 1<<EvStopDone, stay, nil},
+}
+
+var regTable = table[RegState](regRows, int(RegStopped)+1)
 
 // NextReg is the registration state machine: the next state and the actions
 // for an event. The table is total; an unknown pair (a value out of range)
 // keeps the state and does nothing.
 func NextReg(s RegState, e Event) (RegState, []Action) {
-	if t, ok := regTable[regKey{s, e}]; ok {
-		return t.next, t.actions
+	if s >= 0 && int(s) < len(regTable) && e >= 0 && e < numEvents && regTable[s][e].ok {
+		return regTable[s][e].next, regTable[s][e].actions
 	}
 	return s, nil
 }

@@ -23,7 +23,7 @@ func (a *account) registerRequest(expires time.Duration, cseq uint32) *sip.Reque
 	req.SetDestination(a.dest)
 	a.addRoutes(req, nil)
 	if err := l.auth.apply(req, a.cfg.Username, a.cfg.Password); err != nil {
-		a.log.Warn("sipua: register", "err", err)
+		a.log().Warn("sipua: register", "err", err)
 	}
 	return req
 }
@@ -35,7 +35,7 @@ func (a *account) subscribeRequest(expires time.Duration, cseq uint32) *sip.Requ
 	to := a.mailbox().bare()
 	var req *sip.Request
 	if d.confirmed {
-		req = sip.NewRequest(sip.SUBSCRIBE, d.remoteTarget)
+		req = sip.NewRequest(sip.SUBSCRIBE, a.remoteTargetURI())
 		a.baseHeaders(req, to, l.localTag, d.remoteTag, l.callID, cseq)
 		if len(d.routeSet) == 0 && a.cfg.Proxy != "" {
 			req.SetDestination(a.dest)
@@ -52,19 +52,32 @@ func (a *account) subscribeRequest(expires time.Duration, cseq uint32) *sip.Requ
 	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(expires/time.Second))))
 	l.auth.seedFrom(&a.reg.auth, "SUBSCRIBE")
 	if err := l.auth.apply(req, a.cfg.Username, a.cfg.Password); err != nil {
-		a.log.Warn("sipua: subscribe", "err", err)
+		a.log().Warn("sipua: subscribe", "err", err)
 	}
 	return req
+}
+
+// remoteTargetURI is the dialog's remote target: the notifier's Contact
+// (kept as text, parsed for the in-dialog SUBSCRIBE), else the mailbox.
+func (a *account) remoteTargetURI() sip.Uri {
+	if t := a.dlg.remoteTarget; t != "" {
+		var u sip.Uri
+		if err := sip.ParseUri(t, &u); err == nil {
+			return u
+		}
+		a.log().Warn("sipua: remote target unusable, subscribing to the mailbox", "target", t)
+	}
+	return a.mailbox().sip()
 }
 
 func (a *account) aorURI() sip.Uri { return a.cfg.AOR.bare() }
 
 // mailbox is what the account subscribes to: the mailbox URI, else the AOR.
 func (a *account) mailbox() URI {
-	if a.cfg.Mailbox.Host == "" {
+	if a.cfg.Mailbox == nil {
 		return a.cfg.AOR
 	}
-	return a.cfg.Mailbox
+	return *a.cfg.Mailbox
 }
 
 // URI is a SIP URI as the configuration typed it (config.Resolve parsed
@@ -153,7 +166,7 @@ func (a *account) ensureUDPContact() {
 			}
 		}
 	}
-	a.contact = sip.Uri{Scheme: "sip", User: a.cfg.AOR.User, Host: ip.String(), Port: la.Port}
+	a.contact = hostPort{ip.String(), la.Port}
 }
 
 // addContact adds our Contact (with ;transport= for TCP and TLS) as the

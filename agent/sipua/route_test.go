@@ -38,7 +38,7 @@ func TestAddRoutes(t *testing.T) {
 		{"strict router", "", "udp", []string{"sip:strict.example.com:5070", "sip:p2.example.com;lr"}, "sip:strict.example.com:5070", "<sip:p2.example.com;lr>, <sip:1@pbx.example.com>", "strict.example.com:5070"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			a := &account{cfg: AccountConfig{Proxy: c.proxy}, network: c.network}
+			a := &account{cfg: accountCfg{Proxy: c.proxy}, network: c.network}
 			req := sip.NewRequest(sip.SUBSCRIBE, uri("sip:1@pbx.example.com"))
 			var set []sip.Uri
 			for _, s := range c.set {

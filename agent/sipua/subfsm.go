@@ -27,148 +27,118 @@ func (s SubState) String() string {
 	return fmt.Sprintf("substate(%d)", int(s))
 }
 
-type subKey struct {
-	s SubState
-	e Event
-}
-
-// subTable is the subscription state machine: every (state, event) pair
+// subRows is the subscription state machine: every (state, event) pair
 // has a row (TestTablesTotal enumerates them). The rules that keep it calm:
 // anything that repeats — a failure, a termination, a lapse, Timer N — is
 // counted and backs off (1 s, 2 s, … 5 min); refused and rejected wait the
 // long interval; only a challenge, a 423 with a higher Min-Expires, a 481
 // to a refresh (the server forgot the dialog) and a Contact change send at
 // once, and the governor's budget bounds even those.
-var subTable = func() map[subKey]transition[SubState] {
-	t := map[subKey]transition[SubState]{}
-	retryLater := acts(ActCountAttempt, ActBackoffTimer)
-	for s := SubIdle; s <= SubStopped; s++ {
-		key := func(e Event) subKey { return subKey{s, e} }
-		row := func(next SubState, a []Action, events ...Event) { rows(t, key, next, a, events...) }
-		// What a live state does with a termination: re-subscribe in a
-		// new dialog after a backoff (a repeated termination is a failure,
-		// not a fresh start), or, for rejected/noresource/invariant, after
-		// the long interval with the mailbox unknown.
-		terminations := func() {
-			row(SubBackoff, append(acts(ActMailbox, ActNewDialog), retryLater...), EvTerminatedNow, EvTerminatedLater)
-			row(SubRejected, acts(ActNewDialog, ActForget, ActCountAttempt, ActLongTimer), EvTerminatedFinal)
-		}
-		switch s {
-		case SubIdle:
-			row(SubSending, acts(ActNewDialog, ActSend), EvStart)
-			row(SubStopped, acts(ActDone), EvStop)
-			// no dialog, nothing in flight, no timer: waiting for the registration
-			row(s, nil, append(answers, EvTimer, EvContactChanged, EvStopDone, EvNotify, EvTerminatedNow, EvTerminatedLater, EvTerminatedFinal, EvTimerN, EvLapse)...)
+var subRows = []fsmRow{
+	{1 << SubIdle, 1 << EvStart, int8(SubSending), []Action{ActNewDialog, ActSend}},
+	{1 << SubIdle, 1 << EvStop, int8(SubStopped), []Action{ActDone}},
+	// no dialog, nothing in flight, no timer: waiting for the registration
+	{1 << SubIdle, answers | subOnly | 1<<EvTimer | 1<<EvContactChanged | 1<<EvStopDone, stay, nil},
 
-		case SubSending:
-			// Initial SUBSCRIBE (or a retry, in the dialog if one survives).
-			row(SubWaitNotify, acts(ActSuccess, ActRefreshTimer, ActLapseTimer, ActTimerN), EvOK)
-			row(SubActive, acts(ActMailbox, ActSuccess, ActRefreshTimer, ActLapseTimer), EvNotify) // NOTIFY before the 2xx creates the dialog
-			row(s, acts(ActSendAuth), EvChallenge, EvChallengeStale)
-			row(SubAuthFailed, acts(ActCountAttempt, ActSlowTimer), EvChallengeRepeat)
-			row(s, acts(ActUseMinExpires, ActSend), EvTooBrief)
-			row(SubBackoff, append(acts(ActNewDialog), retryLater...), EvNoDialog) // 481 to an initial SUBSCRIBE: new dialog, later
-			row(SubRejected, acts(ActNewDialog, ActCountAttempt, ActLongTimer), EvRefused)
-			row(SubBackoff, retryLater, EvTransient)
-			row(SubStopped, acts(ActDone), EvStop)
-			row(s, acts(ActStale), EvLapse)
-			row(s, acts(ActNewDialog, ActSend), EvContactChanged)
-			terminations()
-			// no timer armed while the SUBSCRIBE is in flight
-			row(s, nil, EvTimer, EvTimerN, EvStart, EvStopDone)
+	// Initial SUBSCRIBE (or a retry, in the dialog if one survives).
+	{1 << SubSending, 1 << EvOK, int8(SubWaitNotify), []Action{ActSuccess, ActRefreshTimer, ActLapseTimer, ActTimerN}},
+	{1 << SubSending, 1 << EvNotify, int8(SubActive), []Action{ActMailbox, ActSuccess, ActRefreshTimer, ActLapseTimer}}, // NOTIFY before the 2xx creates the dialog
+	{1 << SubSending, 1<<EvChallenge | 1<<EvChallengeStale, stay, []Action{ActSendAuth}},
+	{1 << SubSending, 1 << EvChallengeRepeat, int8(SubAuthFailed), []Action{ActCountAttempt, ActSlowTimer}},
+	{1 << SubSending, 1 << EvTooBrief, stay, []Action{ActUseMinExpires, ActSend}},
+	{1 << SubSending, 1 << EvNoDialog, int8(SubBackoff), []Action{ActNewDialog, ActCountAttempt, ActBackoffTimer}}, // 481 to an initial SUBSCRIBE: new dialog, later
+	{1 << SubSending, 1 << EvRefused, int8(SubRejected), []Action{ActNewDialog, ActCountAttempt, ActLongTimer}},
+	{1 << SubSending, 1 << EvTransient, int8(SubBackoff), []Action{ActCountAttempt, ActBackoffTimer}},
+	{1 << SubSending, 1 << EvStop, int8(SubStopped), []Action{ActDone}},
+	{1 << SubSending, 1 << EvLapse, stay, []Action{ActStale}},
+	{1 << SubSending, 1 << EvContactChanged, stay, []Action{ActNewDialog, ActSend}},
+	// no timer armed while the SUBSCRIBE is in flight
+	{1 << SubSending, 1<<EvTimer | 1<<EvTimerN | 1<<EvStart | 1<<EvStopDone, stay, nil},
 
-		case SubWaitNotify, SubActive:
-			if s == SubWaitNotify {
-				row(SubActive, acts(ActMailbox, ActNotifyRefresh), EvNotify)
-				row(SubBackoff, append(acts(ActNewDialog), retryLater...), EvTimerN)
-				// a 2xx here is a retransmission: the answer was taken
-				row(s, nil, EvOK)
-			} else {
-				row(s, acts(ActMailbox, ActNotifyRefresh), EvNotify)
-				row(s, acts(ActSuccess, ActRefreshTimer, ActLapseTimer), EvOK) // the 2xx after an early NOTIFY
-				row(s, nil, EvTimerN)
-			}
-			// The answer to an initial SUBSCRIBE that a NOTIFY overtook
-			// can still be a failure: as for a refresh.
-			row(SubRefreshing, acts(ActSendAuth), EvChallenge, EvChallengeStale)
-			row(SubAuthFailed, acts(ActCountAttempt, ActSlowTimer), EvChallengeRepeat)
-			row(SubRefreshing, acts(ActUseMinExpires, ActSend), EvTooBrief)
-			row(SubBackoff, append(acts(ActNewDialog), retryLater...), EvNoDialog)
-			row(SubRejected, acts(ActNewDialog, ActForget, ActCountAttempt, ActLongTimer), EvRefused)
-			row(SubBackoff, append(acts(ActDropDialog), retryLater...), EvTransient)
-			row(SubRefreshing, acts(ActSend), EvTimer)
-			row(SubBackoff, append(acts(ActStale, ActNewDialog), retryLater...), EvLapse)
-			row(SubUnsubscribing, acts(ActSendStop), EvStop)
-			row(SubSending, acts(ActNewDialog, ActSend), EvContactChanged)
-			terminations()
-			row(s, nil, EvStart, EvStopDone)
+	// What a live state does with a termination: re-subscribe in a new
+	// dialog after a backoff (a repeated termination is a failure, not a
+	// fresh start), or, for rejected/noresource/invariant, after the long
+	// interval with the mailbox unknown.
+	{1<<SubSending | 1<<SubWaitNotify | 1<<SubActive | 1<<SubRefreshing, 1<<EvTerminatedNow | 1<<EvTerminatedLater, int8(SubBackoff), []Action{ActMailbox, ActNewDialog, ActCountAttempt, ActBackoffTimer}},
+	{1<<SubSending | 1<<SubWaitNotify | 1<<SubActive | 1<<SubRefreshing, 1 << EvTerminatedFinal, int8(SubRejected), []Action{ActNewDialog, ActForget, ActCountAttempt, ActLongTimer}},
 
-		case SubRefreshing:
-			row(SubActive, acts(ActSuccess, ActRefreshTimer, ActLapseTimer), EvOK)
-			row(s, acts(ActMailbox, ActNotifyLapse), EvNotify)
-			row(s, acts(ActSendAuth), EvChallenge, EvChallengeStale)
-			row(SubAuthFailed, acts(ActCountAttempt, ActSlowTimer), EvChallengeRepeat)
-			row(s, acts(ActUseMinExpires, ActSend), EvTooBrief)
-			// 481: the server forgot the dialog (restart): a new one at once.
-			row(SubSending, acts(ActNewDialog, ActCountAttempt, ActSend), EvNoDialog)
-			row(SubRejected, acts(ActNewDialog, ActForget, ActCountAttempt, ActLongTimer), EvRefused)
-			// Timeout, 408, 5xx: the remote target may be dead or moved;
-			// the retry goes to the configured server in a new dialog, the
-			// old one is un-SUBSCRIBEd best effort.
-			row(SubBackoff, append(acts(ActDropDialog), retryLater...), EvTransient)
-			row(SubUnsubscribing, acts(ActSendStop), EvStop)
-			row(s, acts(ActStale), EvLapse) // the refresh's answer decides
-			row(SubSending, acts(ActNewDialog, ActSend), EvContactChanged)
-			terminations()
-			// the refresh timer fired to get here; Timer N is stopped
-			row(s, nil, EvTimer, EvTimerN, EvStart, EvStopDone)
+	{1 << SubWaitNotify, 1 << EvNotify, int8(SubActive), []Action{ActMailbox, ActNotifyRefresh}},
+	{1 << SubWaitNotify, 1 << EvTimerN, int8(SubBackoff), []Action{ActNewDialog, ActCountAttempt, ActBackoffTimer}},
+	// a 2xx here is a retransmission: the answer was taken
+	{1 << SubWaitNotify, 1 << EvOK, stay, nil},
+	{1 << SubActive, 1 << EvNotify, stay, []Action{ActMailbox, ActNotifyRefresh}},
+	{1 << SubActive, 1 << EvOK, stay, []Action{ActSuccess, ActRefreshTimer, ActLapseTimer}}, // the 2xx after an early NOTIFY
+	{1 << SubActive, 1 << EvTimerN, stay, nil},
+	// The answer to an initial SUBSCRIBE that a NOTIFY overtook can still
+	// be a failure: as for a refresh.
+	{1<<SubWaitNotify | 1<<SubActive, 1<<EvChallenge | 1<<EvChallengeStale, int8(SubRefreshing), []Action{ActSendAuth}},
+	{1<<SubWaitNotify | 1<<SubActive, 1 << EvChallengeRepeat, int8(SubAuthFailed), []Action{ActCountAttempt, ActSlowTimer}},
+	{1<<SubWaitNotify | 1<<SubActive, 1 << EvTooBrief, int8(SubRefreshing), []Action{ActUseMinExpires, ActSend}},
+	{1<<SubWaitNotify | 1<<SubActive, 1 << EvNoDialog, int8(SubBackoff), []Action{ActNewDialog, ActCountAttempt, ActBackoffTimer}},
+	{1<<SubWaitNotify | 1<<SubActive, 1 << EvRefused, int8(SubRejected), []Action{ActNewDialog, ActForget, ActCountAttempt, ActLongTimer}},
+	{1<<SubWaitNotify | 1<<SubActive, 1 << EvTransient, int8(SubBackoff), []Action{ActDropDialog, ActCountAttempt, ActBackoffTimer}},
+	{1<<SubWaitNotify | 1<<SubActive, 1 << EvTimer, int8(SubRefreshing), []Action{ActSend}},
+	{1<<SubWaitNotify | 1<<SubActive, 1 << EvLapse, int8(SubBackoff), []Action{ActStale, ActNewDialog, ActCountAttempt, ActBackoffTimer}},
+	{1<<SubWaitNotify | 1<<SubActive, 1 << EvStop, int8(SubUnsubscribing), []Action{ActSendStop}},
+	{1<<SubWaitNotify | 1<<SubActive, 1 << EvContactChanged, int8(SubSending), []Action{ActNewDialog, ActSend}},
+	{1<<SubWaitNotify | 1<<SubActive, 1<<EvStart | 1<<EvStopDone, stay, nil},
 
-		case SubBackoff, SubAuthFailed:
-			next := acts(ActCountAttempt, ActBackoffTimer)
-			if s == SubAuthFailed {
-				next = acts(ActSlowTimer)
-			}
-			row(SubSending, acts(ActSend), EvTimer)
-			// A NOTIFY in the dialog the retry was for: the subscription
-			// exists after all.
-			row(SubActive, acts(ActMailbox, ActSuccess, ActRefreshTimer, ActLapseTimer), EvNotify)
-			row(s, append(acts(ActMailbox, ActNewDialog), next...), EvTerminatedNow, EvTerminatedLater)
-			row(SubRejected, acts(ActNewDialog, ActForget, ActCountAttempt, ActLongTimer), EvTerminatedFinal)
-			row(s, acts(ActStale), EvLapse)
-			row(SubStopped, acts(ActDone), EvStop)
-			// the retry will carry the new Contact; late answers were
-			// dropped by generation
-			row(s, nil, append(answers, EvContactChanged, EvTimerN, EvStart, EvStopDone)...)
+	{1 << SubRefreshing, 1 << EvOK, int8(SubActive), []Action{ActSuccess, ActRefreshTimer, ActLapseTimer}},
+	{1 << SubRefreshing, 1 << EvNotify, stay, []Action{ActMailbox, ActNotifyLapse}},
+	{1 << SubRefreshing, 1<<EvChallenge | 1<<EvChallengeStale, stay, []Action{ActSendAuth}},
+	{1 << SubRefreshing, 1 << EvChallengeRepeat, int8(SubAuthFailed), []Action{ActCountAttempt, ActSlowTimer}},
+	{1 << SubRefreshing, 1 << EvTooBrief, stay, []Action{ActUseMinExpires, ActSend}},
+	// 481: the server forgot the dialog (restart): a new one at once.
+	{1 << SubRefreshing, 1 << EvNoDialog, int8(SubSending), []Action{ActNewDialog, ActCountAttempt, ActSend}},
+	{1 << SubRefreshing, 1 << EvRefused, int8(SubRejected), []Action{ActNewDialog, ActForget, ActCountAttempt, ActLongTimer}},
+	// Timeout, 408, 5xx: the remote target may be dead or moved; the retry
+	// goes to the configured server in a new dialog, the old one is
+	// un-SUBSCRIBEd best effort.
+	{1 << SubRefreshing, 1 << EvTransient, int8(SubBackoff), []Action{ActDropDialog, ActCountAttempt, ActBackoffTimer}},
+	{1 << SubRefreshing, 1 << EvStop, int8(SubUnsubscribing), []Action{ActSendStop}},
+	{1 << SubRefreshing, 1 << EvLapse, stay, []Action{ActStale}}, // the refresh's answer decides
+	{1 << SubRefreshing, 1 << EvContactChanged, int8(SubSending), []Action{ActNewDialog, ActSend}},
+	// the refresh timer fired to get here; Timer N is stopped
+	{1 << SubRefreshing, 1<<EvTimer | 1<<EvTimerN | 1<<EvStart | 1<<EvStopDone, stay, nil},
 
-		case SubRejected:
-			// A final refusal is not undone by a Contact change, a late
-			// NOTIFY or a lapse (rejected already says the state is
-			// unknown): only the long timer (or a reload) tries again.
-			row(SubSending, acts(ActNewDialog, ActSend), EvTimer)
-			row(SubStopped, acts(ActDone), EvStop)
-			row(s, nil, append(answers, EvContactChanged, EvNotify, EvTerminatedNow, EvTerminatedLater, EvTerminatedFinal, EvTimerN, EvLapse, EvStart, EvStopDone)...)
+	{1<<SubBackoff | 1<<SubAuthFailed, 1 << EvTimer, int8(SubSending), []Action{ActSend}},
+	// A NOTIFY in the dialog the retry was for: the subscription exists
+	// after all.
+	{1<<SubBackoff | 1<<SubAuthFailed, 1 << EvNotify, int8(SubActive), []Action{ActMailbox, ActSuccess, ActRefreshTimer, ActLapseTimer}},
+	{1 << SubBackoff, 1<<EvTerminatedNow | 1<<EvTerminatedLater, stay, []Action{ActMailbox, ActNewDialog, ActCountAttempt, ActBackoffTimer}},
+	{1 << SubAuthFailed, 1<<EvTerminatedNow | 1<<EvTerminatedLater, stay, []Action{ActMailbox, ActNewDialog, ActSlowTimer}},
+	{1<<SubBackoff | 1<<SubAuthFailed, 1 << EvTerminatedFinal, int8(SubRejected), []Action{ActNewDialog, ActForget, ActCountAttempt, ActLongTimer}},
+	{1<<SubBackoff | 1<<SubAuthFailed, 1 << EvLapse, stay, []Action{ActStale}},
+	{1<<SubBackoff | 1<<SubAuthFailed, 1 << EvStop, int8(SubStopped), []Action{ActDone}},
+	// the retry will carry the new Contact; late answers were dropped by
+	// generation
+	{1<<SubBackoff | 1<<SubAuthFailed, answers | 1<<EvContactChanged | 1<<EvTimerN | 1<<EvStart | 1<<EvStopDone, stay, nil},
 
-		case SubUnsubscribing:
-			// Shutdown: one un-SUBSCRIBE, bounded by the worker's stop timeout.
-			row(s, acts(ActFinalWait), EvOK)
-			row(SubStopped, acts(ActDone), EvTimer, EvChallengeRepeat, EvTooBrief, EvNoDialog, EvRefused, EvTransient, EvStopDone)
-			row(s, acts(ActSendAuth), EvChallenge, EvChallengeStale)
-			// the final NOTIFY (Kamailio: reason=timeout)
-			row(SubStopped, acts(ActDone), EvTerminatedNow, EvTerminatedLater, EvTerminatedFinal)
-			row(s, nil, EvContactChanged, EvNotify, EvLapse, EvTimerN, EvStart, EvStop)
+	// A final refusal is not undone by a Contact change, a late NOTIFY or
+	// a lapse (rejected already says the state is unknown): only the long
+	// timer (or a reload) tries again.
+	{1 << SubRejected, 1 << EvTimer, int8(SubSending), []Action{ActNewDialog, ActSend}},
+	{1 << SubRejected, 1 << EvStop, int8(SubStopped), []Action{ActDone}},
+	{1 << SubRejected, answers | subOnly | 1<<EvContactChanged | 1<<EvStart | 1<<EvStopDone, stay, nil},
 
-		case SubStopped:
-			row(s, nil, append(answers, EvTimer, EvContactChanged, EvStop, EvStopDone, EvNotify, EvTerminatedNow, EvTerminatedLater, EvTerminatedFinal, EvTimerN, EvLapse, EvStart)...)
-		}
-	}
-	return t
-}()
+	// Shutdown: one un-SUBSCRIBE, bounded by the worker's stop timeout.
+	{1 << SubUnsubscribing, 1 << EvOK, stay, []Action{ActFinalWait}},
+	{1 << SubUnsubscribing, 1<<EvTimer | 1<<EvChallengeRepeat | 1<<EvTooBrief | 1<<EvNoDialog | 1<<EvRefused | 1<<EvTransient | 1<<EvStopDone, int8(SubStopped), []Action{ActDone}},
+	{1 << SubUnsubscribing, 1<<EvChallenge | 1<<EvChallengeStale, stay, []Action{ActSendAuth}},
+	// the final NOTIFY (Kamailio: reason=timeout)
+	{1 << SubUnsubscribing, 1<<EvTerminatedNow | 1<<EvTerminatedLater | 1<<EvTerminatedFinal, int8(SubStopped), []Action{ActDone}},
+	{1 << SubUnsubscribing, 1<<EvContactChanged | 1<<EvNotify | 1<<EvLapse | 1<<EvTimerN | 1<<EvStart | 1<<EvStop, stay, nil},
+
+	{1 << SubStopped, answers | subOnly | 1<<EvTimer | 1<<EvContactChanged | 1<<EvStop | 1<<EvStopDone | 1<<EvStart, stay, nil},
+}
+
+var subTable = table[SubState](subRows, int(SubStopped)+1)
 
 // NextSub is the subscription state machine. The table is total; an
 // unknown pair (a value out of range) keeps the state and does nothing.
 func NextSub(s SubState, e Event) (SubState, []Action) {
-	if t, ok := subTable[subKey{s, e}]; ok {
-		return t.next, t.actions
+	if s >= 0 && int(s) < len(subTable) && e >= 0 && e < numEvents && subTable[s][e].ok {
+		return subTable[s][e].next, subTable[s][e].actions
 	}
 	return s, nil
 }

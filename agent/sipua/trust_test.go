@@ -58,28 +58,41 @@ type rawAnswer struct {
 	code       int
 	reason     string
 	retryAfter string
+	toTag      string
 }
 
 // rawNotify sends one NOTIFY datagram from conn and, unless wait is 0,
 // reads its final answer.
 func rawNotify(t testing.TB, conn net.PacketConn, to, user, body, callID, fromTag, toTag string, cseq int, wait time.Duration) rawAnswer {
 	t.Helper()
+	return sendRaw(t, conn, to, rawNotifyBytes(conn, to, user, body, callID, fromTag, toTag, "active", cseq), wait)
+}
+
+// rawNotifyBytes is a NOTIFY datagram from conn's address with a fresh
+// branch (sending the same bytes again is a retransmission).
+func rawNotifyBytes(conn net.PacketConn, to, user, body, callID, fromTag, toTag, subState string, cseq int) []byte {
 	toHdr := fmt.Sprintf("<sip:%s@test.local>", user)
 	if toTag != "" {
 		toHdr += ";tag=" + toTag
 	}
-	raw := fmt.Sprintf("NOTIFY sip:%s@%s SIP/2.0\r\n"+
+	return []byte(fmt.Sprintf("NOTIFY sip:%s@%s SIP/2.0\r\n"+
 		"Via: SIP/2.0/UDP %s;branch=z9hG4bK%s\r\n"+
 		"From: <sip:voicemail@test.local>;tag=%s\r\n"+
 		"To: %s\r\nCall-ID: %s\r\nCSeq: %d NOTIFY\r\nMax-Forwards: 70\r\n"+
-		"Event: message-summary\r\nSubscription-State: active\r\n"+
+		"Event: message-summary\r\nSubscription-State: %s\r\n"+
 		"Content-Type: application/simple-message-summary\r\nContent-Length: %d\r\n\r\n%s",
-		user, to, conn.LocalAddr(), sip.GenerateBranchN(12), fromTag, toHdr, callID, cseq, len(body), body)
+		user, to, conn.LocalAddr(), sip.GenerateBranchN(12), fromTag, toHdr, callID, cseq, subState, len(body), body))
+}
+
+// sendRaw sends a datagram from conn to the address to and, unless wait
+// is 0, reads the final answer.
+func sendRaw(t testing.TB, conn net.PacketConn, to string, raw []byte, wait time.Duration) rawAnswer {
+	t.Helper()
 	ua, err := net.ResolveUDPAddr("udp", to)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := conn.WriteTo([]byte(raw), ua); err != nil {
+	if _, err := conn.WriteTo(raw, ua); err != nil {
 		t.Fatal(err)
 	}
 	if wait == 0 {
@@ -102,7 +115,11 @@ func readAnswer(t testing.TB, conn net.PacketConn, wait time.Duration) rawAnswer
 			continue
 		}
 		if res, ok := msg.(*sip.Response); ok && res.StatusCode >= 200 {
-			return rawAnswer{code: res.StatusCode, reason: res.Reason, retryAfter: headerValue(res, "Retry-After")}
+			a := rawAnswer{code: res.StatusCode, reason: res.Reason, retryAfter: headerValue(res, "Retry-After")}
+			if h := res.To(); h != nil {
+				a.toTag, _ = h.Params.Get("tag")
+			}
+			return a
 		}
 	}
 }
@@ -195,6 +212,7 @@ func TestUnsolicitedAdmission(t *testing.T) {
 		answers = append(answers, rawNotify(t, c.conn, agent, c.user, bodyNo, uuid.NewString(), "t2", "", 1, 3*time.Second))
 	}
 	for i, a := range answers {
+		a.toTag = answers[0].toTag // a stateless refusal's tag is its own
 		if a != answers[0] || a.code != 481 {
 			t.Errorf("refusal %d answered %+v; want every refusal answered alike with 481 (%+v)", i, a, answers)
 		}

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -128,6 +127,11 @@ type UA struct {
 	runq    *runQueue                // the pool that runs the accounts' workers (worker.go)
 	epoch   time.Time                // the workers' timers count from here
 
+	// The property tests' hooks: exec runs a transaction (nil: runTx),
+	// rnd is the jitter source (nil: math/rand).
+	exec func(a *account, t txReq)
+	rnd  func() float64
+
 	probers map[serverKey]*prober // guarded by mu
 
 	heardMu sync.Mutex
@@ -233,7 +237,14 @@ func NewUA(opts Options) (*UA, error) {
 	sipLog := opts.Logger.With("component", "sipgo")
 	uaOpts = append(uaOpts,
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog), sip.WithTransportLayerReadFilter(u.gate.filter)),
-		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipLog)))
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipLog),
+			// A response that matches no transaction is a late
+			// retransmission (a transaction ends at its final answer):
+			// dropped, at most a few debug lines a minute — sipgo's
+			// default logs each one at info on the process's default logger.
+			sip.WithTransactionLayerUnhandledResponseHandler(func(r *sip.Response) {
+				u.gate.logs.Log(slog.LevelDebug, "unmatched-response", "sipua: response matching no transaction dropped", "status", r.StatusCode, "source", r.Source())
+			})))
 	sua, err := sipgo.NewUA(uaOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("sipua: %w", err)
@@ -492,10 +503,16 @@ const notifyAnswerWait = time.Second
 // onNotify runs on a sipgo goroutine: admit, parse, hand off, wait for the
 // worker's answer, answer. Every NOTIFY gets an answer.
 func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
+	key := notifyKey(req)
+	udp := req.Transport() == "UDP"
 	respond := func(code int, reason string, retryAfter int) {
-		res := sip.NewResponseFromRequest(req, code, reason, nil)
-		if retryAfter > 0 {
-			res.AppendHeader(sip.NewHeader("Retry-After", strconv.Itoa(retryAfter)))
+		res := u.gate.notifyResponse(req, key, code, reason, retryAfter)
+		if udp {
+			// The gate answers a retransmission from this record; the
+			// transaction (the NOTIFY, this answer, two timers) ends now
+			// instead of after Timer J (absorb.go).
+			u.gate.absorb.remember(key, u.opts.Clock.Now(), code, reason, retryAfter)
+			defer tx.Terminate()
 		}
 		if err := tx.Respond(res); err != nil {
 			u.log.Debug("sipua: answering NOTIFY", "code", code, "err", err)
@@ -526,7 +543,7 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 		respond(v.code, v.reason, v.retryAfter)
 		return
 	}
-	n := &notifyIn{at: u.opts.Clock.Now(), seq: u.gate.arrival(req), answer: make(chan notifyAnswer, 1)}
+	n := &notifyIn{at: u.opts.Clock.Now(), seq: u.gate.arrival(req, key), answer: make(chan notifyAnswer, 1)}
 	if h := req.CallID(); h != nil {
 		n.callID = h.Value()
 	}
@@ -584,7 +601,6 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 		respond(ans.code, ans.reason, 0)
 		return
 	case <-t.C:
-	case <-a.txCtx.Done():
 	}
 	if n.claim() {
 		if a.gone() {

@@ -119,6 +119,9 @@ type mailbox struct {
 	q      []input
 	queued bool // on the run queue or being served
 	closed bool // the worker finished: inputs are dropped
+
+	txKilled bool                  // kill ran: transactions start cancelled
+	txs      []*context.CancelFunc // the running transactions' (txContext)
 }
 
 // enqueue hands the worker an input; false when it has finished.
@@ -180,10 +183,13 @@ func (a *account) serve(limit int) (more bool) {
 // and re-arms its clock timer.
 func (a *account) handle(in input) {
 	if a.over {
+		refuse(in)
 		return
 	}
 	if !a.killed.Load() {
 		in.applyTo(a)
+	} else {
+		refuse(in)
 	}
 	if a.killed.Load() || a.finished() {
 		a.finish()
@@ -206,6 +212,16 @@ func (a *account) startWorker(ctx context.Context) {
 	}
 }
 
+// refuse answers a NOTIFY its worker will not apply (it finished, or
+// finishes now): its subscription is over, which 481 says; the handler
+// waiting for the answer gives it at once.
+func refuse(in input) {
+	if n, ok := in.(*notifyIn); ok && n.claim() {
+		n.outcome = NotifyRefused
+		n.reply(refusalCode, refusalReason)
+	}
+}
+
 // stopOnce begins the shutdown unless it began.
 func stopOnce(a *account) {
 	if !a.stopping {
@@ -219,8 +235,12 @@ func (a *account) finish() {
 	m := &a.box
 	m.mu.Lock()
 	m.closed = true
+	dropped := m.q
 	m.q = nil
 	m.mu.Unlock()
+	for _, in := range dropped {
+		refuse(in)
+	}
 	a.kill() // cancels its transactions; NOTIFY handlers still waiting answer at once
 	if a.ctxStop != nil {
 		a.ctxStop()
@@ -258,7 +278,7 @@ func (s timerSlot) stop()                        { s.a.tm.armed &^= 1 << s.k }
 func (s timerSlot) isArmed() bool                { return s.a.tm.armed&(1<<s.k) != 0 }
 
 // sinceEpoch is the worker's clock as a duration since the UA started.
-func (a *account) sinceEpoch() time.Duration { return a.clock.Now().Sub(a.u.epoch) }
+func (a *account) sinceEpoch() time.Duration { return a.u.opts.Clock.Now().Sub(a.u.epoch) }
 
 func (a *account) armTimer(k timerKind, d time.Duration) {
 	a.tm.due[k] = a.sinceEpoch() + max(d, 0)
@@ -300,7 +320,7 @@ func (a *account) rearm() {
 		a.tickFn = func() { a.enqueue(tick{}) }
 	}
 	t.wakeAt = at
-	t.wake = a.clock.AfterFunc(at-a.sinceEpoch(), a.tickFn)
+	t.wake = a.u.opts.Clock.AfterFunc(at-a.sinceEpoch(), a.tickFn)
 }
 
 // fireDue fires every timer that is due, earliest first.
