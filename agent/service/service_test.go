@@ -265,6 +265,15 @@ func TestWatchdogLogsGroupedStacksAndCatchesAbort(t *testing.T) {
 	for range 300 {
 		go parkHere(stop)
 	}
+	// The report is about goroutines that wait: let all 300 reach their
+	// channel receive first (on a loaded machine some had not yet run when
+	// the watchdog fired).
+	for i := 0; parkedHere() < 300; i++ {
+		if i == 1000 {
+			t.Fatalf("only %d of 300 goroutines parked after 5 s", parkedHere())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -288,8 +297,8 @@ func TestWatchdogLogsGroupedStacksAndCatchesAbort(t *testing.T) {
 			parked = l
 		}
 	}
-	// most of them are parked by now; all of them in one line
-	if cnt, _ := strconv.Atoi(strings.Fields(strings.SplitN(parked+" n=", " n=", 2)[1] + " ")[0]); cnt < 200 {
+	// all of them in one line
+	if cnt, _ := strconv.Atoi(strings.Fields(strings.SplitN(parked+" n=", " n=", 2)[1] + " ")[0]); cnt != 300 {
 		t.Fatalf("no grouped line for the 300 parked goroutines in:\n%s", buf.String())
 	}
 	if len(lines) > maxStackGroups+3 {
@@ -306,4 +315,15 @@ func TestWatchdogLogsGroupedStacksAndCatchesAbort(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("RunWatchdog did not return after SIGABRT")
 	}
+}
+
+// parkedHere is how many goroutines wait in parkHere's channel receive.
+func parkedHere() int {
+	n := 0
+	for _, g := range Stacks() {
+		if g.State == "chan receive" && len(g.Funcs) > 0 && strings.HasSuffix(g.Funcs[0], "service.parkHere") {
+			n += g.Count
+		}
+	}
+	return n
 }

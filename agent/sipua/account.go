@@ -1,6 +1,7 @@
 package sipua
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -912,8 +914,17 @@ type parked struct {
 }
 
 func park(req *sip.Request) parked {
-	return parked{text: []byte(req.String()), transport: req.Transport(), dest: req.Destination()}
+	b := parkBuf.Get().(*bytes.Buffer)
+	b.Reset()
+	req.StringWrite(b)
+	p := parked{text: bytes.Clone(b.Bytes()), transport: req.Transport(), dest: req.Destination()}
+	parkBuf.Put(b)
+	return p
 }
+
+// parkBuf: park writes the text here first, so that what it keeps is one
+// allocation of the text's size (req.String grows a builder step by step).
+var parkBuf = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // request is the parked request as sipgo's object again.
 func (p parked) request() (*sip.Request, error) {
