@@ -120,8 +120,14 @@ done
 [ -n "$port" ] || { echo "load-kamailio: no free port" >&2; exit 1; }
 
 klog="$work/kamailio.log"
+# 512 MB of shared memory: one Kamailio serves every run, and with 128 MB
+# (its default here before) long series (MWI_RUNS=10 at 1,000 accounts)
+# ran it out of memory ("new_t(): out of mem", "sending Notify not
+# successful"): SUBSCRIBEs got 500 and a NOTIFY was never sent, so an
+# account of a later run waited for Timer N (33 s) and subscribed again —
+# the server's failure, not the agent's.
 setsid kamailio -f "$root/agent/sipua/testdata/kamailio/kamailio.cfg" -DD -E -Y "$work" \
-	-l "udp:127.0.0.1:$port" -A "DBURL=\"sqlite://$shm/kamailio.sqlite\"" -m 128 -M 16 \
+	-l "udp:127.0.0.1:$port" -A "DBURL=\"sqlite://$shm/kamailio.sqlite\"" -m 512 -M 16 \
 	>"$klog" 2>&1 &
 kpid=$!
 for _ in $(seq 100); do
