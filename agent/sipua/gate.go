@@ -91,8 +91,11 @@ func notifyKey(req *sip.Request) string {
 
 // admit decides whether a NOTIFY that came over transport (UDP, TCP, TLS)
 // from src may reach an account. It is called by the UDP gate and again
-// by the NOTIFY handler (the only check for TCP and TLS).
-func (u *UA) admit(req *sip.Request) verdict {
+// by the NOTIFY handler (the only check for TCP and TLS). An unsolicited
+// NOTIFY takes a token of its account's rate only when charge is set:
+// once per NOTIFY, where it is first admitted (the gate for UDP, the
+// handler for TCP and TLS).
+func (u *UA) admit(req *sip.Request, charge bool) verdict {
 	if !isMessageSummary(eventHeader(req)) {
 		return verdict{code: 489, reason: "Bad Event"}
 	}
@@ -131,7 +134,7 @@ func (u *UA) admit(req *sip.Request) verdict {
 	u.mu.Unlock()
 	for _, a := range cands {
 		if a.acceptsUnsolicited(network, req.Source()) {
-			if !a.gv.unsol.budget.take(u.opts.Clock.Now()) {
+			if charge && !a.gv.unsol.budget.take(u.opts.Clock.Now()) {
 				return verdict{code: 500, reason: "Server Internal Error (too many unsolicited NOTIFYs)", retryAfter: 1}
 			}
 			return verdict{acct: a}
@@ -191,7 +194,7 @@ func (g *gate) filter(p sip.TransportReadProps, data []byte) ([]byte, error) {
 			g.send(g.notifyResponse(m, key, int(ans.code), ans.reason, int(ans.retryAfter)), src)
 			return nil, nil
 		}
-		v := g.u.admit(m)
+		v := g.u.admit(m, true)
 		if v.code != 0 {
 			g.logs.Log(slog.LevelWarn, "notify-refused", "sipua: NOTIFY refused", "source", src.String(), "code", v.code, "call_id", truncated([]byte(headerValue(m, "Call-ID"))))
 			g.answer(m, src, v.code, v.reason, v.retryAfter)

@@ -531,7 +531,7 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 			answer(code, reason, retryAfter)
 		}
 	}
-	v := u.admit(req)
+	v := u.admit(req, !udp) // the gate has charged a UDP one already
 	if v.acct != nil {
 		info.Account = v.acct.cfg.Name
 	}
