@@ -178,11 +178,15 @@ func (a *Agent) publish() {
 	a.changed.Notify()
 }
 
-// set replaces account i of the state (the loop's writes go through here,
-// bump and reload: readers copy a.pub under mu).
-func (l *loop) set(i int, acc state.Account) {
+// put replaces account i of the state and counts the change, made at, in
+// one step under mu (readers copy a.pub under mu, so none sees the account
+// changed and the count not). The loop's writes go through put, bump and
+// reload.
+func (l *loop) put(i int, acc state.Account, at time.Time) {
 	l.a.mu.Lock()
 	l.snap.Accounts[i] = acc
+	l.snap.Seq++
+	l.snap.At = at
 	l.a.mu.Unlock()
 }
 
@@ -354,8 +358,7 @@ func (l *loop) apply(u sipua.Update) bool {
 	if !mailboxChanged && before.Health == acc.Health && before.LastStatus == acc.LastStatus && before.LastReason == acc.LastReason && u.Mailbox == nil {
 		return false
 	}
-	l.set(i, next)
-	l.bump(u.At)
+	l.put(i, next, u.At)
 	if mailboxChanged || before.Health != acc.Health {
 		t := acc.Total()
 		l.a.log.Info("account state",

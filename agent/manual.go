@@ -95,7 +95,7 @@ func (a *Agent) Manual(r state.ManualRequest) ([]string, error) {
 			}
 			acc.Waiting, acc.Classes, acc.Source, acc.RestoredFrom, acc.Updated = waiting, maps.Clone(classes), state.SourceManual, state.SourceNone, now
 			acc.MessageAccount = ""
-			l.set(i, next)
+			l.put(i, next, now)
 			names = append(names, acc.Name)
 			t := acc.Total()
 			a.log.Info("account state", "account", acc.Name, "waiting", acc.Waiting.String(),
@@ -105,7 +105,6 @@ func (a *Agent) Manual(r state.ManualRequest) ([]string, error) {
 			err = fmt.Errorf("agent: manual: account %q is not configured", r.Account)
 			return
 		}
-		l.bump(now)
 		l.publish()
 	})
 	if !ok {
